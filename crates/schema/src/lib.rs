@@ -1,0 +1,521 @@
+//! Protobuf schemas loaded at run time.
+//!
+//! protoland never generates code: a [`Schema`] is built while the program
+//! runs, from `.proto` source files (compiled in-process by [protox], no
+//! `protoc` needed) or from binary `FileDescriptorSet`s (what
+//! `protoc --descriptor_set_out --include_imports` and `buf build -o x.binpb`
+//! write). The well-known types (`google/protobuf/*.proto`) are always
+//! present, so `import "google/protobuf/timestamp.proto"` works without an
+//! include path and an `Any` holding a `Duration` resolves even when the
+//! user's schema never imports it.
+//!
+//! A message type is chosen by its fully-qualified name with
+//! [`Schema::message`]; an unknown name is an error that lists the closest
+//! names in the schema.
+//!
+//! ```
+//! use protoland_schema::Schema;
+//!
+//! let schema = Schema::from_proto_source(
+//!     "acme/click.proto",
+//!     r#"syntax = "proto3"; package acme; message Click { string url = 1; }"#,
+//! )?;
+//! let click = schema.message("acme.Click")?;
+//! assert_eq!(click.fields().count(), 1);
+//!
+//! let err = schema.message("acme.Clik").unwrap_err();
+//! assert_eq!(err.to_string(), "no message type `acme.Clik` in the schema; did you mean `acme.Click`?");
+//! # Ok::<(), protoland_schema::SchemaError>(())
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use prost_reflect::{DescriptorPool, MessageDescriptor};
+
+mod suggest;
+
+/// An error while loading a schema or choosing a message type from it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// A schema file could not be read.
+    #[error("reading schema {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `.proto` file failed to parse or compile (syntax error, missing
+    /// import, unresolved type, …). protox's message names file, line and
+    /// column.
+    #[error("compiling {path}: {message}")]
+    Compile { path: String, message: String },
+    /// A file that should be a binary `FileDescriptorSet` is not one, or its
+    /// descriptors do not link (a missing dependency: build it with
+    /// `--include_imports`).
+    #[error("loading descriptor set {origin}: {message}")]
+    DescriptorSet { origin: String, message: String },
+    /// The requested message type is not in the schema.
+    #[error("no message type `{name}` in the schema{}", Suggestions(.suggestions))]
+    UnknownMessage {
+        name: String,
+        /// The closest fully-qualified names, best first (at most five).
+        suggestions: Vec<String>,
+    },
+}
+
+/// Formats the tail of [`SchemaError::UnknownMessage`].
+struct Suggestions<'a>(&'a [String]);
+
+impl fmt::Display for Suggestions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [] => Ok(()),
+            [one] => write!(f, "; did you mean `{one}`?"),
+            many => {
+                f.write_str("; closest names: ")?;
+                for (i, name) in many.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{name}`")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a schema file holds, decided by [`SchemaKind::sniff`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    /// `.proto` source text.
+    Proto,
+    /// A binary `FileDescriptorSet`.
+    DescriptorSet,
+}
+
+impl SchemaKind {
+    /// Decides what a schema file holds: a name ending in `.proto` is source;
+    /// otherwise bytes that start like a `FileDescriptorSet` (field 1,
+    /// length-delimited: `0x0a`) are a descriptor set, and anything else is
+    /// treated as source text.
+    pub fn sniff(name: &str, bytes: &[u8]) -> SchemaKind {
+        if name.ends_with(".proto") {
+            SchemaKind::Proto
+        } else if bytes.first() == Some(&0x0a) || bytes.is_empty() {
+            SchemaKind::DescriptorSet
+        } else {
+            SchemaKind::Proto
+        }
+    }
+}
+
+/// A set of message types, enums and extensions loaded at run time.
+///
+/// Cheap to clone (the descriptor pool is reference-counted).
+#[derive(Debug, Clone)]
+pub struct Schema {
+    pool: DescriptorPool,
+}
+
+impl Default for Schema {
+    /// A schema holding only the well-known types.
+    fn default() -> Self {
+        Schema {
+            pool: DescriptorPool::global(),
+        }
+    }
+}
+
+impl Schema {
+    /// Loads every file in `paths` into one schema.
+    ///
+    /// Each path is a `.proto` file or a binary `FileDescriptorSet` (see
+    /// [`SchemaKind::sniff`]). `.proto` files are compiled with `includes` as
+    /// the import path, like `protoc -I`; a file outside every include
+    /// directory gets its own directory added, so `Schema::load(["x.proto"],
+    /// [])` works as a user expects.
+    ///
+    /// # Errors
+    ///
+    /// [`SchemaError::Read`] when a file cannot be read,
+    /// [`SchemaError::Compile`] when a `.proto` file does not compile, and
+    /// [`SchemaError::DescriptorSet`] when a descriptor set does not decode
+    /// or link.
+    pub fn load<P, I>(
+        paths: impl IntoIterator<Item = P>,
+        includes: impl IntoIterator<Item = I>,
+    ) -> Result<Schema, SchemaError>
+    where
+        P: AsRef<Path>,
+        I: AsRef<Path>,
+    {
+        let includes: Vec<PathBuf> = includes
+            .into_iter()
+            .map(|p| p.as_ref().to_path_buf())
+            .collect();
+        let mut schema = Schema::default();
+        let mut protos = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            let bytes = std::fs::read(path).map_err(|source| SchemaError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            match SchemaKind::sniff(&path.to_string_lossy(), &bytes) {
+                SchemaKind::DescriptorSet => {
+                    schema.add_descriptor_set(&path.display().to_string(), &bytes)?
+                }
+                SchemaKind::Proto => protos.push(path.to_path_buf()),
+            }
+        }
+        if !protos.is_empty() {
+            schema.add_proto_files(&protos, &includes)?;
+        }
+        Ok(schema)
+    }
+
+    /// Builds a schema from the bytes of a binary `FileDescriptorSet`, for a
+    /// descriptor embedded in a binary or fetched from object storage.
+    ///
+    /// # Errors
+    ///
+    /// [`SchemaError::DescriptorSet`] when the bytes do not decode or the
+    /// files do not link.
+    pub fn from_descriptor_set(bytes: &[u8]) -> Result<Schema, SchemaError> {
+        let mut schema = Schema::default();
+        schema.add_descriptor_set("(bytes)", bytes)?;
+        Ok(schema)
+    }
+
+    /// Builds a schema from one `.proto` file's source text. `name` is the
+    /// file's name as other files would import it. Imports resolve only to
+    /// the well-known types.
+    ///
+    /// # Errors
+    ///
+    /// [`SchemaError::Compile`] when the source does not compile.
+    pub fn from_proto_source(name: &str, source: &str) -> Result<Schema, SchemaError> {
+        let file =
+            protox::file::File::from_source(name, source).map_err(|e| compile_error(name, &e))?;
+        let resolver = SingleFileResolver {
+            name: name.to_owned(),
+            file,
+        };
+        let mut chain = protox::file::ChainFileResolver::new();
+        chain.add(resolver);
+        chain.add(protox::file::GoogleFileResolver::new());
+        let mut compiler = protox::Compiler::with_file_resolver(chain);
+        compiler
+            .include_imports(true)
+            .open_file(name)
+            .map_err(|e| compile_error(name, &e))?;
+        let mut schema = Schema::default();
+        schema.add_file_set(name, compiler.file_descriptor_set())?;
+        Ok(schema)
+    }
+
+    /// Builds a schema from bytes whose kind is decided by
+    /// [`SchemaKind::sniff`] on `name`: a descriptor set, or `.proto` source.
+    ///
+    /// # Errors
+    ///
+    /// As [`Schema::from_descriptor_set`] and [`Schema::from_proto_source`];
+    /// source that is not UTF-8 is a [`SchemaError::Compile`].
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Schema, SchemaError> {
+        match SchemaKind::sniff(name, bytes) {
+            SchemaKind::DescriptorSet => {
+                let mut schema = Schema::default();
+                schema.add_descriptor_set(name, bytes)?;
+                Ok(schema)
+            }
+            SchemaKind::Proto => {
+                let source = std::str::from_utf8(bytes).map_err(|e| SchemaError::Compile {
+                    path: name.to_owned(),
+                    message: format!("not UTF-8 text: {e}"),
+                })?;
+                Schema::from_proto_source(name, source)
+            }
+        }
+    }
+
+    /// Looks up a message type by fully-qualified name (`acme.Click`; a
+    /// leading dot is accepted).
+    ///
+    /// # Errors
+    ///
+    /// [`SchemaError::UnknownMessage`] with the closest names in the schema.
+    pub fn message(&self, name: &str) -> Result<MessageDescriptor, SchemaError> {
+        let wanted = name.strip_prefix('.').unwrap_or(name);
+        if let Some(message) = self.pool.get_message_by_name(wanted) {
+            return Ok(message);
+        }
+        let names: Vec<String> = self
+            .user_messages()
+            .map(|m| m.full_name().to_owned())
+            .collect();
+        Err(SchemaError::UnknownMessage {
+            name: name.to_owned(),
+            suggestions: suggest::closest(wanted, names.iter().map(String::as_str), 5),
+        })
+    }
+
+    /// The descriptor pool behind this schema (well-known types included).
+    pub fn pool(&self) -> &DescriptorPool {
+        &self.pool
+    }
+
+    /// Message types defined outside `google.protobuf`, in pool order
+    /// (nested types included): what a user can choose from.
+    pub fn user_messages(&self) -> impl Iterator<Item = MessageDescriptor> + '_ {
+        self.pool
+            .all_messages()
+            .filter(|m| !m.full_name().starts_with("google.protobuf."))
+            .filter(|m| !m.is_map_entry())
+    }
+
+    /// The encoded `FileDescriptorSet` of everything in this schema, for
+    /// handing the same schema to another program (Google's `protobuf`
+    /// package in the differential tests, or a build that embeds it).
+    pub fn encode_descriptor_set(&self) -> Vec<u8> {
+        use prost::Message;
+        let set = prost_types::FileDescriptorSet {
+            file: self
+                .pool
+                .files()
+                .map(|f| f.file_descriptor_proto().clone())
+                .collect(),
+        };
+        set.encode_to_vec()
+    }
+
+    fn add_descriptor_set(&mut self, origin: &str, bytes: &[u8]) -> Result<(), SchemaError> {
+        self.pool
+            .decode_file_descriptor_set(bytes)
+            .map_err(|e| SchemaError::DescriptorSet {
+                origin: origin.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    fn add_file_set(
+        &mut self,
+        origin: &str,
+        set: prost_types::FileDescriptorSet,
+    ) -> Result<(), SchemaError> {
+        self.pool
+            .add_file_descriptor_set(set)
+            .map_err(|e| SchemaError::Compile {
+                path: origin.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    fn add_proto_files(
+        &mut self,
+        files: &[PathBuf],
+        includes: &[PathBuf],
+    ) -> Result<(), SchemaError> {
+        let mut includes = includes.to_vec();
+        for file in files {
+            let absolute = absolute(file);
+            let covered = includes
+                .iter()
+                .any(|dir| absolute.starts_with(self::absolute(dir)));
+            if !covered {
+                let parent = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
+                if !includes.iter().any(|dir| self::absolute(dir) == parent) {
+                    includes.push(parent);
+                }
+            }
+        }
+        let origin = files
+            .first()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        let mut compiler =
+            protox::Compiler::new(&includes).map_err(|e| compile_error(&origin, &e))?;
+        compiler.include_imports(true);
+        for file in files {
+            compiler
+                .open_file(absolute(file))
+                .map_err(|e| compile_error(&file.display().to_string(), &e))?;
+        }
+        self.add_file_set(&origin, compiler.file_descriptor_set())
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn compile_error(path: &str, error: &protox::Error) -> SchemaError {
+    SchemaError::Compile {
+        path: path.to_owned(),
+        message: error.to_string(),
+    }
+}
+
+/// Resolves exactly one in-memory file, for [`Schema::from_proto_source`].
+struct SingleFileResolver {
+    name: String,
+    file: protox::file::File,
+}
+
+impl protox::file::FileResolver for SingleFileResolver {
+    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
+        if name == self.name {
+            Ok(self.file.clone())
+        } else {
+            Err(protox::Error::file_not_found(name))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLICK: &str = r#"
+        syntax = "proto3";
+        package acme;
+        import "google/protobuf/timestamp.proto";
+        message Click {
+            string url = 1;
+            google.protobuf.Timestamp at = 2;
+            message Page { string title = 1; }
+            Page page = 3;
+            map<string, string> tags = 4;
+        }
+        message Order { int64 id = 1; }
+    "#;
+
+    #[test]
+    fn compiles_proto_source_with_well_known_imports() {
+        let schema = Schema::from_proto_source("acme/click.proto", CLICK).unwrap();
+        let click = schema.message("acme.Click").unwrap();
+        assert_eq!(
+            click
+                .get_field_by_name("at")
+                .unwrap()
+                .kind()
+                .as_message()
+                .unwrap()
+                .full_name(),
+            "google.protobuf.Timestamp"
+        );
+        assert!(schema.message(".acme.Click").is_ok());
+        assert!(schema.message("acme.Click.Page").is_ok());
+    }
+
+    #[test]
+    fn lists_user_messages_without_map_entries_or_well_known_types() {
+        let schema = Schema::from_proto_source("acme/click.proto", CLICK).unwrap();
+        let mut names: Vec<String> = schema
+            .user_messages()
+            .map(|m| m.full_name().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["acme.Click", "acme.Click.Page", "acme.Order"]);
+    }
+
+    #[test]
+    fn unknown_message_suggests_closest_names() {
+        let schema = Schema::from_proto_source("acme/click.proto", CLICK).unwrap();
+        let err = schema.message("acme.Clck").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no message type `acme.Clck` in the schema; did you mean `acme.Click`?"
+        );
+        let err = schema.message("Click").unwrap_err();
+        match err {
+            SchemaError::UnknownMessage { suggestions, .. } => {
+                assert_eq!(suggestions.first().map(String::as_str), Some("acme.Click"))
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+
+    #[test]
+    fn loads_files_with_include_paths_and_descriptor_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("acme")).unwrap();
+        std::fs::write(dir.path().join("acme/click.proto"), CLICK).unwrap();
+        std::fs::write(
+            dir.path().join("order.proto"),
+            "syntax = \"proto3\"; package shop; import \"acme/click.proto\"; message Basket { acme.Click last = 1; }",
+        )
+        .unwrap();
+        let schema = Schema::load([dir.path().join("order.proto")], [dir.path()]).unwrap();
+        assert!(schema.message("shop.Basket").is_ok());
+        assert!(schema.message("acme.Click").is_ok());
+
+        // Round trip through a descriptor set file, as protoc or buf would write it.
+        let set = dir.path().join("schema.binpb");
+        std::fs::write(&set, schema.encode_descriptor_set()).unwrap();
+        let reloaded = Schema::load([&set], Vec::<PathBuf>::new()).unwrap();
+        assert!(reloaded.message("shop.Basket").is_ok());
+        let from_bytes = Schema::from_bytes("schema.binpb", &std::fs::read(&set).unwrap()).unwrap();
+        assert!(from_bytes.message("acme.Click.Page").is_ok());
+    }
+
+    #[test]
+    fn a_proto_outside_every_include_gets_its_own_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("click.proto"), CLICK).unwrap();
+        let schema = Schema::load([dir.path().join("click.proto")], Vec::<PathBuf>::new()).unwrap();
+        assert!(schema.message("acme.Click").is_ok());
+    }
+
+    #[test]
+    fn reports_compile_errors_with_location() {
+        let err = Schema::from_proto_source(
+            "bad.proto",
+            "syntax = \"proto3\"; message A { strin x = 1; }",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("compiling bad.proto: "), "{text}");
+        assert!(text.contains("strin"), "{text}");
+    }
+
+    #[test]
+    fn rejects_bytes_that_are_not_a_descriptor_set() {
+        let err = Schema::from_descriptor_set(&[0x0a, 0xff, 0xff]).unwrap_err();
+        assert!(matches!(err, SchemaError::DescriptorSet { .. }), "{err}");
+    }
+
+    #[test]
+    fn reports_a_missing_file() {
+        let err = Schema::load(["does/not/exist.proto"], Vec::<PathBuf>::new()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("reading schema does/not/exist.proto"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn supports_proto2_groups_extensions_and_editions() {
+        let schema = Schema::from_proto_source(
+            "p2.proto",
+            r#"syntax = "proto2"; package p2;
+               message M { optional group G = 1 { optional int32 a = 2; } extensions 100 to 200; required int32 r = 3 [default = 7]; }
+               extend M { optional string ext = 100; }"#,
+        )
+        .unwrap();
+        let m = schema.message("p2.M").unwrap();
+        assert!(m.extensions().any(|e| e.full_name() == "p2.ext"));
+        let editions = Schema::from_proto_source(
+            "ed.proto",
+            r#"edition = "2023"; package ed; message E { int32 a = 1; }"#,
+        );
+        // protox supports editions from 0.8; either way the failure must be a clear compile error.
+        match editions {
+            Ok(s) => assert!(s.message("ed.E").is_ok()),
+            Err(e) => assert!(e.to_string().starts_with("compiling ed.proto"), "{e}"),
+        }
+    }
+}

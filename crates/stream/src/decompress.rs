@@ -1,0 +1,720 @@
+//! Decompression: gzip (every member), zstd (every frame) or none, chosen
+//! by magic bytes, with a cap on the decompressed size.
+//!
+//! [`Decompressor`] wraps any [`Read`] and yields the decompressed bytes.
+//! It never stops early without saying why: a corrupt or truncated stream,
+//! a bad checksum and data after the last gzip member are all errors
+//! ([`ConvertError::Decompress`]), and going over the size cap is
+//! [`ConvertError::TooLarge`]. Memory is bounded by the decoders' own state
+//! (a 32 KiB window for gzip; for zstd the frame's window, which zstd caps at
+//! 128 MiB unless the frame was written with `--long`, which is then refused)
+//! plus a 64 KiB input buffer.
+
+use std::fmt;
+use std::io::{self, BufRead, Read};
+use std::str::FromStr;
+
+use crate::error::{ConvertError, ParseSettingError};
+
+/// How the input is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Compression {
+    /// Decide by the first bytes: gzip (1f 8b), zstd (28 b5 2f fd, or a
+    /// skippable frame), else none. Never by file name.
+    #[default]
+    Auto,
+    /// Not compressed.
+    None,
+    /// gzip; every member of a multi-member file is read.
+    Gzip,
+    /// Zstandard; every frame of a multi-frame file is read.
+    Zstd,
+}
+
+impl Compression {
+    /// The lowercase name (`auto`, `none`, `gzip`, `zstd`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::Auto => "auto",
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The compression the first bytes of a stream announce, or
+    /// [`Compression::None`]. `prefix` should hold at least 4 bytes unless
+    /// the stream is shorter.
+    pub fn sniff(prefix: &[u8]) -> Compression {
+        match prefix {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            // Skippable frames (magic 0x184D2A50..=0x184D2A5F, little-endian)
+            // may open a zstd file, e.g. for metadata.
+            [b, 0x2a, 0x4d, 0x18, ..] if b & 0xf0 == 0x50 => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Compression {
+    type Err = ParseSettingError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Compression::Auto),
+            "none" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            _ => Err(ParseSettingError {
+                what: "compression",
+                value: s.to_owned(),
+                expected: "auto, none, gzip or zstd",
+            }),
+        }
+    }
+}
+
+/// Size of the buffer between the raw input and the decoders.
+const INPUT_BUFFER: usize = 64 * 1024;
+
+/// The raw input, buffered, counting what was read (for progress) and what
+/// the decoder consumed (for error offsets). An error of the underlying
+/// reader is kept aside so that it is reported as [`ConvertError::Read`]
+/// whatever the decoder makes of it.
+struct Input<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    read: u64,
+    consumed: u64,
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> Input<R> {
+    fn new(inner: R) -> Self {
+        Input {
+            inner,
+            buf: vec![0; INPUT_BUFFER].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            read: 0,
+            consumed: 0,
+            failed: None,
+        }
+    }
+
+    /// Reads until at least `n` bytes are buffered or the input ends, and
+    /// returns what is buffered. `n` must not exceed the buffer size.
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.end - self.pos < n {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+            while self.end < n {
+                let got = self.read_inner(self.end)?;
+                if got == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    /// One read from the inner reader into `buf[at..]`.
+    fn read_inner(&mut self, at: usize) -> io::Result<usize> {
+        loop {
+            match self.inner.read(&mut self.buf[at..]) {
+                Ok(n) => {
+                    self.end = at + n;
+                    self.read += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let kind = e.kind();
+                    self.failed = Some(e);
+                    return Err(io::Error::new(kind, "input read failed"));
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> BufRead for Input<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            self.read_inner(0)?;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        let amt = amt.min(self.end - self.pos);
+        self.pos += amt;
+        self.consumed += amt as u64;
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+enum Decoder<R: Read> {
+    None(Input<R>),
+    Gzip {
+        state: GzipState<R>,
+        /// 1-based number of the member being read.
+        member: u64,
+    },
+    Zstd(Box<zstd::stream::read::Decoder<'static, Input<R>>>),
+}
+
+enum GzipState<R: Read> {
+    /// Inside a member (header, deflate data or trailer).
+    Member(Box<flate2::bufread::GzDecoder<Input<R>>>),
+    /// After the last member, at the end of the input.
+    End(Input<R>),
+    /// Only while moving from one state to the next.
+    Between,
+}
+
+/// Decompressed bytes of an input, see the [module docs](self).
+pub struct Decompressor<R: Read> {
+    decoder: Decoder<R>,
+    compression: Compression,
+    limit: u64,
+    produced: u64,
+    /// Set by the first error: reading on must not look like a clean end.
+    failed: bool,
+}
+
+impl<R: Read> fmt::Debug for Decompressor<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decompressor")
+            .field("compression", &self.compression)
+            .field("limit", &self.limit)
+            .field("produced", &self.produced)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> Decompressor<R> {
+    /// Starts decompressing `input`. With [`Compression::Auto`] the first
+    /// bytes are read to decide; `limit` caps the decompressed size.
+    ///
+    /// # Errors
+    ///
+    /// [`ConvertError::Read`] when reading the first bytes fails, and
+    /// [`ConvertError::Decompress`] when the zstd decoder cannot be set up.
+    pub fn new(input: R, compression: Compression, limit: u64) -> Result<Self, ConvertError> {
+        let mut input = Input::new(input);
+        let compression = match compression {
+            Compression::Auto => match input.peek(4) {
+                Ok(prefix) => Compression::sniff(prefix),
+                Err(e) => return Err(read_error(&mut input, e)),
+            },
+            other => other,
+        };
+        let decoder = match compression {
+            Compression::Auto | Compression::None => Decoder::None(input),
+            Compression::Gzip => Decoder::Gzip {
+                state: GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(input))),
+                member: 1,
+            },
+            Compression::Zstd => match zstd::stream::read::Decoder::try_with_buffer(input) {
+                Ok(decoder) => Decoder::Zstd(Box::new(decoder)),
+                Err((_, e)) => {
+                    return Err(ConvertError::Decompress {
+                        compression,
+                        offset: 0,
+                        message: format!("cannot start the zstd decoder: {e}"),
+                    });
+                }
+            },
+        };
+        let compression = match compression {
+            Compression::Auto => Compression::None,
+            other => other,
+        };
+        Ok(Decompressor {
+            decoder,
+            compression,
+            limit,
+            produced: 0,
+            failed: false,
+        })
+    }
+
+    /// The compression in use (never [`Compression::Auto`]).
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Compressed bytes read from the input so far.
+    pub fn bytes_in(&self) -> u64 {
+        match &self.decoder {
+            Decoder::None(input) => input.read,
+            Decoder::Gzip { state, .. } => match state {
+                GzipState::Member(decoder) => decoder.get_ref().read,
+                GzipState::End(input) => input.read,
+                GzipState::Between => 0,
+            },
+            Decoder::Zstd(d) => d.get_ref().read,
+        }
+    }
+
+    /// Decompressed bytes produced so far.
+    pub fn bytes_out(&self) -> u64 {
+        self.produced
+    }
+
+    /// Reads decompressed bytes into `buf`; `Ok(0)` at the end of the input
+    /// (never earlier).
+    ///
+    /// # Errors
+    ///
+    /// [`ConvertError::Read`] when the input fails,
+    /// [`ConvertError::Decompress`] for corrupt, truncated or trailing data
+    /// and [`ConvertError::TooLarge`] past the cap.
+    pub fn read_decompressed(&mut self, buf: &mut [u8]) -> Result<usize, ConvertError> {
+        if self.failed {
+            return Err(ConvertError::Decompress {
+                compression: self.compression,
+                offset: self.bytes_in(),
+                message: "read again after an error".to_owned(),
+            });
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let result = self.read_inner(buf);
+        self.failed = result.is_err();
+        result
+    }
+
+    fn read_inner(&mut self, buf: &mut [u8]) -> Result<usize, ConvertError> {
+        let n = match &mut self.decoder {
+            Decoder::None(input) => match input.read(buf) {
+                Ok(n) => n,
+                Err(e) => return Err(read_error(input, e)),
+            },
+            Decoder::Gzip { state, member } => read_gzip(state, member, buf)?,
+            Decoder::Zstd(decoder) => match decoder.read(buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let input = decoder.get_mut();
+                    if input.failed.is_some() {
+                        return Err(read_error(input, e));
+                    }
+                    let message = if e.to_string().contains("incomplete frame")
+                        || e.kind() == io::ErrorKind::UnexpectedEof
+                    {
+                        "truncated: the input ends inside a frame".to_owned()
+                    } else {
+                        e.to_string().to_lowercase()
+                    };
+                    return Err(ConvertError::Decompress {
+                        compression: Compression::Zstd,
+                        offset: input.consumed,
+                        message,
+                    });
+                }
+            },
+        };
+        self.produced += n as u64;
+        if self.produced > self.limit {
+            return Err(ConvertError::TooLarge { limit: self.limit });
+        }
+        Ok(n)
+    }
+}
+
+/// One read of a multi-member gzip stream.
+///
+/// flate2's `MultiGzDecoder` reads every member too, but reports data
+/// after the last member only as "invalid gzip header"; walking the members
+/// here lets the error say which member, where, and that it is trailing
+/// data. Each member is still decoded (and its CRC and size checked) by
+/// flate2's `GzDecoder`.
+fn read_gzip<R: Read>(
+    state: &mut GzipState<R>,
+    member: &mut u64,
+    buf: &mut [u8],
+) -> Result<usize, ConvertError> {
+    loop {
+        let GzipState::Member(decoder) = state else {
+            return Ok(0);
+        };
+        match decoder.read(buf) {
+            Ok(0) => {}
+            Ok(n) => return Ok(n),
+            Err(e) => {
+                let input = decoder.get_mut();
+                if input.failed.is_some() {
+                    return Err(read_error(input, e));
+                }
+                return Err(gzip_error(input.consumed, *member, &e));
+            }
+        }
+        // The member ended with a good CRC and size; what follows must be
+        // another member or nothing.
+        let GzipState::Member(decoder) = std::mem::replace(state, GzipState::Between) else {
+            return Ok(0);
+        };
+        let mut input = decoder.into_inner();
+        let next = match input.peek(4) {
+            Ok(next) => next,
+            Err(e) => return Err(read_error(&mut input, e)),
+        };
+        if next.is_empty() {
+            *state = GzipState::End(input);
+        } else if next.starts_with(&[0x1f, 0x8b]) || next == [0x1f] {
+            *member += 1;
+            *state = GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(input)));
+        } else {
+            let hex: Vec<String> = next.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            return Err(ConvertError::Decompress {
+                compression: Compression::Gzip,
+                offset: input.consumed,
+                message: format!(
+                    "data after the end of gzip member {member} is not another member (it starts with {})",
+                    hex.join(" ")
+                ),
+            });
+        }
+    }
+}
+
+fn gzip_error(offset: u64, member: u64, e: &io::Error) -> ConvertError {
+    let text = e.to_string();
+    let message = if e.kind() == io::ErrorKind::UnexpectedEof {
+        format!("truncated: the input ends inside gzip member {member}")
+    } else if text.contains("checksum") {
+        format!("gzip member {member} fails its CRC-32 or size check")
+    } else if text.contains("invalid gzip header") {
+        format!("gzip member {member} has an invalid header")
+    } else if text.contains("corrupt deflate") {
+        format!("gzip member {member} holds corrupt deflate data")
+    } else {
+        format!("gzip member {member}: {text}")
+    };
+    ConvertError::Decompress {
+        compression: Compression::Gzip,
+        offset,
+        message,
+    }
+}
+
+/// The input's own error when it failed, else the decoder's error as a
+/// read error.
+fn read_error<R>(input: &mut Input<R>, e: io::Error) -> ConvertError {
+    ConvertError::Read(input.failed.take().unwrap_or(e))
+}
+
+impl<R: Read> Read for Decompressor<R> {
+    /// Errors are [`ConvertError`]s wrapped by [`ConvertError::into_io`].
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_decompressed(buf).map_err(ConvertError::into_io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::testing::{ShortReads, gzip, zstd_frame};
+
+    fn decompress_all(input: &[u8], compression: Compression) -> Result<Vec<u8>, ConvertError> {
+        decompress_with_limit(input, compression, u64::MAX)
+    }
+
+    fn decompress_with_limit(
+        input: &[u8],
+        compression: Compression,
+        limit: u64,
+    ) -> Result<Vec<u8>, ConvertError> {
+        let mut d = Decompressor::new(input, compression, limit)?;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1000];
+        loop {
+            match d.read_decompressed(&mut buf)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    fn sample(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn sniffs_magic_bytes_not_names() {
+        assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18]),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::sniff(&[0x0a, 0x03]), Compression::None);
+        assert_eq!(Compression::sniff(&[0x1f]), Compression::None);
+        assert_eq!(Compression::sniff(&[]), Compression::None);
+    }
+
+    #[test]
+    fn parses_and_prints_lowercase_names() {
+        for c in [
+            Compression::Auto,
+            Compression::None,
+            Compression::Gzip,
+            Compression::Zstd,
+        ] {
+            assert_eq!(c.to_string().parse::<Compression>(), Ok(c));
+        }
+        assert_eq!(
+            "lz4".parse::<Compression>().unwrap_err().to_string(),
+            "unknown compression `lz4`; expected auto, none, gzip or zstd"
+        );
+    }
+
+    #[test]
+    fn reads_every_gzip_member() {
+        let (a, b, c) = (sample(5000), sample(1), sample(70_000));
+        let mut input = gzip(&a);
+        input.extend(gzip(&b));
+        input.extend(gzip(&[]));
+        input.extend(gzip(&c));
+        let out = decompress_all(&input, Compression::Auto).unwrap();
+        assert_eq!(out, [a, b, c].concat());
+    }
+
+    #[test]
+    fn reads_every_zstd_frame() {
+        let (a, b) = (sample(100_000), sample(3));
+        let mut input = zstd_frame(&a);
+        // A skippable frame between two data frames is allowed.
+        input.extend([0x50, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 0xaa, 0xbb]);
+        input.extend(zstd_frame(&b));
+        let out = decompress_all(&input, Compression::Auto).unwrap();
+        assert_eq!(out, [a, b].concat());
+    }
+
+    #[test]
+    fn same_bytes_whatever_the_read_sizes() {
+        let data = sample(20_000);
+        let mut gz = gzip(&data[..7000]);
+        gz.extend(gzip(&data[7000..]));
+        for input in [gz, zstd_frame(&data), data.clone()] {
+            for step in [1, 2, 3, 7, 4096] {
+                let reader = ShortReads::every(&input, step);
+                let mut d = Decompressor::new(reader, Compression::Auto, u64::MAX).unwrap();
+                let mut out = Vec::new();
+                d.read_to_end(&mut out).unwrap();
+                assert_eq!(out, data, "step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn plain_input_passes_through() {
+        let data = sample(100_000);
+        assert_eq!(decompress_all(&data, Compression::Auto).unwrap(), data);
+        assert_eq!(decompress_all(&[], Compression::Auto).unwrap(), b"");
+        // Explicit `none` wins even over gzip magic.
+        let gz = gzip(b"x");
+        assert_eq!(decompress_all(&gz, Compression::None).unwrap(), gz);
+    }
+
+    #[test]
+    fn rejects_trailing_garbage_after_last_gzip_member() {
+        let mut input = gzip(b"hello");
+        input.extend(gzip(b"world"));
+        let end = input.len();
+        input.extend([0, 0, 0, 0, 0]);
+        let err = decompress_all(&input, Compression::Gzip).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "gzip input at byte {end}: data after the end of gzip member 2 is not another member (it starts with 00 00 00 00)"
+            )
+        );
+    }
+
+    #[test]
+    fn rejects_truncated_gzip_at_every_length() {
+        let mut input = gzip(&sample(3000));
+        let first_member = input.len();
+        input.extend(gzip(b"second"));
+        for cut in 1..input.len() {
+            if cut == first_member {
+                continue; // a complete one-member file
+            }
+            let err = decompress_all(&input[..cut], Compression::Gzip).unwrap_err();
+            assert!(
+                matches!(err, ConvertError::Decompress { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_gzip_names_member() {
+        let mut input = gzip(b"first");
+        input.extend(gzip(&sample(1000)));
+        let cut = input.len() - 3;
+        let err = decompress_all(&input[..cut], Compression::Gzip).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("gzip input at byte {cut}: truncated: the input ends inside gzip member 2")
+        );
+    }
+
+    #[test]
+    fn rejects_bad_gzip_crc() {
+        let mut input = gzip(b"hello world");
+        let at = input.len() - 8;
+        input[at] ^= 1;
+        let err = decompress_all(&input, Compression::Gzip).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "gzip input at byte {}: gzip member 1 fails its CRC-32 or size check",
+                input.len()
+            )
+        );
+    }
+
+    #[test]
+    fn rejects_corrupt_deflate_data() {
+        let mut input = gzip(&sample(10_000));
+        input[12] ^= 0xff;
+        input[13] ^= 0xff;
+        let err = decompress_all(&input, Compression::Gzip).unwrap_err();
+        assert!(matches!(err, ConvertError::Decompress { .. }), "{err}");
+    }
+
+    #[test]
+    fn rejects_non_gzip_data_read_as_gzip() {
+        let err = decompress_all(b"plain text", Compression::Gzip).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "gzip input at byte 10: gzip member 1 has an invalid header"
+        );
+    }
+
+    #[test]
+    fn rejects_truncated_zstd_at_every_length() {
+        let input = zstd_frame(&sample(5000));
+        for cut in 1..input.len() {
+            let err = decompress_all(&input[..cut], Compression::Zstd).unwrap_err();
+            assert!(
+                matches!(err, ConvertError::Decompress { .. }),
+                "cut {cut}: {err}"
+            );
+        }
+        let err = decompress_all(&input[..input.len() - 1], Compression::Zstd).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "zstd input at byte {}: truncated: the input ends inside a frame",
+                input.len() - 1
+            )
+        );
+    }
+
+    #[test]
+    fn rejects_trailing_garbage_after_zstd_frame() {
+        let mut input = zstd_frame(b"hello");
+        input.extend(b"garbage!");
+        let err = decompress_all(&input, Compression::Zstd).unwrap_err();
+        assert!(matches!(err, ConvertError::Decompress { .. }), "{err}");
+    }
+
+    #[test]
+    fn rejects_corrupt_zstd_checksum() {
+        let mut input = zstd_frame(&sample(1000));
+        let last = input.len() - 1;
+        input[last] ^= 0xff; // the content checksum is the frame's last 4 bytes
+        let err = decompress_all(&input, Compression::Zstd).unwrap_err();
+        assert!(matches!(err, ConvertError::Decompress { .. }), "{err}");
+    }
+
+    #[test]
+    fn stops_a_bomb_at_the_cap() {
+        // 64 MiB of zeros compress to ~64 KiB; the cap stops it at 1 MiB
+        // having decompressed at most one more read's worth.
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            encoder.write_all(&zeros).unwrap();
+        }
+        let bomb = encoder.finish().unwrap();
+        let mut d = Decompressor::new(&bomb[..], Compression::Auto, 1 << 20).unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let err = loop {
+            match d.read_decompressed(&mut buf) {
+                Ok(0) => panic!("bomb decompressed fully"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert!(d.bytes_out() <= (1 << 20) + buf.len() as u64);
+        assert_eq!(err.to_string(), "decompressed data is over the 1 MiB limit");
+    }
+
+    #[test]
+    fn allows_exactly_the_cap() {
+        let data = sample(1000);
+        assert_eq!(
+            decompress_with_limit(&gzip(&data), Compression::Auto, 1000).unwrap(),
+            data
+        );
+        assert!(matches!(
+            decompress_with_limit(&gzip(&data), Compression::Auto, 999),
+            Err(ConvertError::TooLarge { limit: 999 })
+        ));
+    }
+
+    #[test]
+    fn input_failures_are_read_errors() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::ConnectionReset, "peer reset"))
+            }
+        }
+        let gz = gzip(&sample(100_000));
+        let reader = (&gz[..gz.len() / 2]).chain(Failing);
+        let mut d = Decompressor::new(reader, Compression::Auto, u64::MAX).unwrap();
+        let mut out = Vec::new();
+        let err = ConvertError::from_io(d.read_to_end(&mut out).unwrap_err());
+        match err {
+            ConvertError::Read(e) => {
+                assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+                assert_eq!(e.to_string(), "peer reset");
+            }
+            other => panic!("expected a read error, got {other}"),
+        }
+    }
+}

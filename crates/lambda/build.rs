@@ -43,8 +43,8 @@ fn run() -> Result<(), String> {
         Some(value) => {
             let path = resolve(Path::new(&value))?;
             println!("cargo:rerun-if-changed={}", path.display());
-            let bytes = std::fs::read(&path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())

@@ -30,7 +30,9 @@ mod tests {
         Some(if path.is_absolute() {
             path.to_path_buf()
         } else {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(path)
         })
     }
 

@@ -534,6 +534,17 @@ def i_truncated_fixed(self, descriptor, raws, depth):
     return b''.join(raws) + W.tag(number, wire_type) + b'\x01' * self.rng.randint(0, 3)
 
 
+def i_bad_packed(self, descriptor, raws, depth):
+    """A packed run whose length does not hold whole elements."""
+    packable = [f for f in self.all_fields(descriptor)
+                if f.is_repeated and f.type in W.PACKABLE]
+    number = self.rng.choice(packable).number if packable else self.unknown_number(descriptor)
+    payload = self.rng.choice([b'\x01\x02\x03', b'\x01\x02\x03\x04\x05',
+                               b'\x01\x80', b'\xff\xff', b'\x00' * 7])
+    raws.insert(self.rng.randint(0, len(raws)), W.len_field(number, payload))
+    return b''.join(raws)
+
+
 INVALID = {
     'truncate': i_truncate,
     'bad_wire_type': i_bad_wire_type,
@@ -542,4 +553,5 @@ INVALID = {
     'length_past_end': i_length_past_end,
     'group_mismatch': i_group_mismatch,
     'truncated_fixed': i_truncated_fixed,
+    'bad_packed': i_bad_packed,
 }

@@ -25,6 +25,10 @@
 mod error;
 mod options;
 mod plan;
+mod transcode;
+mod wire;
+mod wkt;
+mod write;
 
 pub use error::{ErrorKind, TranscodeError};
 pub use options::JsonOptions;

@@ -1,17 +1,27 @@
 //! The compiled per-type plan.
 //!
-//! FIRST CUT: this decodes into prost-reflect's `DynamicMessage` and
-//! serializes it with serde_json. It is slow, reports no byte offsets and
-//! differs from Google's output at the edges (NaN in wrappers, `-0.0`); it
-//! exists so that the layers above can be built against the final API while
-//! the wire-walking plan replaces it.
+//! [`Plan::new`] compiles the message type, and every message type reachable
+//! from it, into an arena of [`TypePlan`]s indexed by id: for every field
+//! number its kind, the wire type the schema expects, the pre-escaped
+//! `"jsonName":` bytes for the chosen [`JsonOptions`], the nested type's id,
+//! presence and oneof membership, and how the well-known types print. When
+//! any reachable type is `google.protobuf.Any`, every message type of the
+//! descriptor pool is compiled too, so that `Any` payloads resolve without a
+//! lock or a lazily filled cache. The arena is immutable and shared (`Arc`),
+//! which makes a [`Plan`] cheap to clone and `Send + Sync`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use prost::Message;
-use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
+use prost_reflect::{
+    Cardinality, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind as PbKind,
+    MessageDescriptor, Syntax,
+};
 
-use crate::{ErrorKind, JsonOptions, TranscodeError};
+use crate::transcode;
+use crate::wire;
+use crate::wkt::Wkt;
+use crate::{JsonOptions, TranscodeError};
 
 /// A message type compiled for transcoding with one set of [`JsonOptions`].
 ///
@@ -25,7 +35,7 @@ pub struct Plan {
 #[derive(Debug)]
 struct Inner {
     message: MessageDescriptor,
-    options: JsonOptions,
+    compiled: Compiled,
 }
 
 /// What [`Plan::check`] learned about a message that decoded cleanly.
@@ -40,11 +50,16 @@ pub struct Check {
 
 impl Plan {
     /// Compiles `message` for transcoding with `options`.
+    ///
+    /// Cost: proportional to the number of fields of the message types
+    /// reachable from `message` (of all message types in its pool when one
+    /// of them is `google.protobuf.Any`); typically microseconds to a few
+    /// milliseconds. Compile once and clone.
     pub fn new(message: &MessageDescriptor, options: JsonOptions) -> Plan {
         Plan {
             inner: Arc::new(Inner {
                 message: message.clone(),
-                options,
+                compiled: Compiled::new(message, options),
             }),
         }
     }
@@ -56,53 +71,552 @@ impl Plan {
 
     /// The options this plan writes with.
     pub fn options(&self) -> JsonOptions {
-        self.inner.options
+        self.inner.compiled.options
     }
 
-    /// Appends the JSON object for the message encoded in `wire` to `out`
-    /// (no trailing newline).
+    /// Appends the JSON for the message encoded in `wire` to `out` (no
+    /// trailing newline): an object, or for a well-known type at the top
+    /// level its JSON value (a Timestamp is a string).
+    ///
+    /// Fields are printed in field-number order (extensions among them by
+    /// number); with [`JsonOptions::emit_defaults`] the absent fields
+    /// without presence follow, in field-number order, as Python's
+    /// `json_format` prints them.
     ///
     /// # Errors
     ///
     /// A [`TranscodeError`] naming the problem, the byte offset and the
-    /// field path. On error `out` is left as it was before the call.
+    /// field path: malformed wire data (everything Google's parser rejects:
+    /// truncation, bad varints, tags and wire types, lengths past the end,
+    /// mismatched or unclosed groups, invalid UTF-8 in a proto3 `string`,
+    /// nesting deeper than 100 levels), and values Google's printer refuses
+    /// (a Timestamp or Duration out of range, a NaN or infinite
+    /// `Value.number_value`, a FieldMask path that does not round-trip, an
+    /// `Any` whose type is not in the schema or whose payload is malformed).
+    /// Messages of 4 GiB or more are refused. On error `out` is left as it
+    /// was before the call.
     pub fn transcode(&self, wire: &[u8], out: &mut Vec<u8>) -> Result<(), TranscodeError> {
-        let start = out.len();
-        let message = self.decode(wire)?;
-        let options = SerializeOptions::new()
-            .use_proto_field_name(self.inner.options.proto_names)
-            .skip_default_fields(!self.inner.options.emit_defaults)
-            .use_enum_numbers(self.inner.options.enum_numbers);
-        let mut serializer = serde_json::Serializer::new(&mut *out);
-        if let Err(e) = message.serialize_with_options(&mut serializer, &options) {
-            out.truncate(start);
-            return Err(TranscodeError::new(ErrorKind::Other(e.to_string()), 0, ""));
-        }
-        Ok(())
+        transcode::transcode(&self.inner.compiled, wire, out)
     }
 
     /// Decodes `wire` without writing JSON and counts its top-level fields:
     /// what framing detection uses to ask "does this parse cleanly as this
     /// type?".
     ///
+    /// The check is Google's parser's: the wire format of the message and
+    /// of every known nested message and group, UTF-8 of proto3 strings and
+    /// the nesting limit. It does not look into `Any` payloads nor check the
+    /// ranges of well-known types (what only printing rejects), so a message
+    /// that passes can still fail [`Plan::transcode`] for those.
+    ///
     /// # Errors
     ///
-    /// The same errors as [`Plan::transcode`].
+    /// The wire-format errors of [`Plan::transcode`].
     pub fn check(&self, wire: &[u8]) -> Result<Check, TranscodeError> {
-        let message = self.decode(wire)?;
-        let known = message.fields().count() as u64;
-        let unknown = message.unknown_fields().count() as u64;
-        Ok(Check {
-            known_fields: known,
-            unknown_fields: unknown,
-        })
-    }
-
-    fn decode(&self, wire: &[u8]) -> Result<DynamicMessage, TranscodeError> {
-        DynamicMessage::decode(self.inner.message.clone(), wire)
-            .map_err(|e| TranscodeError::new(ErrorKind::Other(e.to_string()), 0, ""))
+        transcode::check(&self.inner.compiled, wire)
     }
 }
 
-// Keep `prost::Message` in scope for `DynamicMessage::decode`.
-const _: fn(&DynamicMessage) -> usize = |m| m.encoded_len();
+/// Everything a transcode needs, built once.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) options: JsonOptions,
+    pub(crate) types: Vec<TypePlan>,
+    pub(crate) enums: Vec<EnumPlan>,
+    /// Message types by full name, for `Any`.
+    pub(crate) by_name: HashMap<Box<str>, u32>,
+    pub(crate) root: u32,
+}
+
+/// A field value's type, with the ids of nested plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Double,
+    Float,
+    Int64,
+    UInt64,
+    Int32,
+    Fixed64,
+    Fixed32,
+    Bool,
+    String,
+    Bytes,
+    UInt32,
+    SFixed32,
+    SFixed64,
+    SInt32,
+    SInt64,
+    Enum(u32),
+    Message(u32),
+    Group(u32),
+}
+
+impl Kind {
+    /// The wire type a single value of this kind is written with.
+    pub(crate) fn wire_type(self) -> u8 {
+        match self {
+            Kind::Double | Kind::Fixed64 | Kind::SFixed64 => wire::I64,
+            Kind::Float | Kind::Fixed32 | Kind::SFixed32 => wire::I32,
+            Kind::String | Kind::Bytes | Kind::Message(_) => wire::LEN,
+            Kind::Group(_) => wire::SGROUP,
+            _ => wire::VARINT,
+        }
+    }
+
+    /// Whether a repeated field of this kind may be packed.
+    pub(crate) fn packable(self) -> bool {
+        !matches!(
+            self,
+            Kind::String | Kind::Bytes | Kind::Message(_) | Kind::Group(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Card {
+    /// A singular field.
+    Singular,
+    Repeated,
+    /// A map field; the kind is the entry message.
+    Map,
+}
+
+/// Fields of well-known types that print differently from their kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Special {
+    None,
+    /// `Value.null_value`: always `null`, whatever the number and options.
+    ValueNull,
+    /// `Value.number_value`: NaN and the infinities are errors.
+    ValueNumber,
+}
+
+pub(crate) const NO_ONEOF: u32 = u32::MAX;
+
+#[derive(Debug)]
+pub(crate) struct FieldPlan {
+    pub(crate) number: u32,
+    pub(crate) kind: Kind,
+    pub(crate) card: Card,
+    /// The wire type of one element (unpacked).
+    pub(crate) wire_type: u8,
+    /// Repeated scalar: a LEN record holds packed elements.
+    pub(crate) packable: bool,
+    /// Singular without presence (proto3 implicit): a default value is not
+    /// printed.
+    pub(crate) implicit: bool,
+    pub(crate) oneof: u32,
+    /// `string` whose UTF-8 Google's parser verifies (proto3); for proto2
+    /// strings invalid UTF-8 prints as Python prints the raw bytes.
+    pub(crate) utf8: bool,
+    pub(crate) special: Special,
+    /// A repeated extension: any occurrence, even an empty packed record,
+    /// makes upb list it, so it prints (as `[]` when it has no elements).
+    pub(crate) present_when_empty: bool,
+    /// `"name":`, escaped (empty for the bare members of well-known types).
+    pub(crate) key: Box<[u8]>,
+    /// The name as printed, for error paths.
+    pub(crate) name: Box<str>,
+    /// What [`JsonOptions::emit_defaults`] prints when the field is absent.
+    pub(crate) default_json: Box<[u8]>,
+}
+
+#[derive(Debug)]
+pub(crate) struct TypePlan {
+    pub(crate) wkt: Wkt,
+    /// Field index by number, for numbers below `dense.len()`.
+    dense: Box<[u32]>,
+    /// (number, field index) for the others, sorted by number.
+    sparse: Box<[(u32, u32)]>,
+    /// Sorted by number: the output order.
+    pub(crate) fields: Box<[FieldPlan]>,
+    /// Number of (real) oneofs; members carry their index.
+    pub(crate) oneofs: u32,
+    /// Fields printed when absent under `emit_defaults`, by index.
+    pub(crate) defaults: Box<[u32]>,
+    /// A type without fields or extension ranges: upb takes field number 0
+    /// in it for an unknown field instead of an error.
+    pub(crate) field_zero_ok: bool,
+}
+
+pub(crate) const NO_FIELD: u32 = u32::MAX;
+
+impl TypePlan {
+    #[inline(always)]
+    pub(crate) fn lookup(&self, number: u32) -> Option<usize> {
+        let i = match self.dense.get(number as usize) {
+            Some(&i) => i,
+            None => {
+                if self.sparse.is_empty() {
+                    return None;
+                }
+                match self.sparse.binary_search_by_key(&number, |&(n, _)| n) {
+                    Ok(k) => self.sparse[k].1,
+                    Err(_) => return None,
+                }
+            }
+        };
+        if i == NO_FIELD {
+            None
+        } else {
+            Some(i as usize)
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct EnumPlan {
+    /// proto2 enums: numbers the schema does not declare are unknown fields.
+    pub(crate) closed: bool,
+    /// `google.protobuf.NullValue`: prints `null`.
+    pub(crate) null_value: bool,
+    min: i32,
+    /// `"NAME"` for numbers `min..min + dense.len()`.
+    dense: Box<[Option<Box<[u8]>>]>,
+    /// (number, `"NAME"`) for sparse enums, sorted.
+    sparse: Box<[(i32, Box<[u8]>)]>,
+}
+
+impl EnumPlan {
+    /// The quoted name of `number`, the first declared when aliased.
+    #[inline]
+    pub(crate) fn name(&self, number: i32) -> Option<&[u8]> {
+        if !self.dense.is_empty() {
+            let i = i64::from(number) - i64::from(self.min);
+            return usize::try_from(i)
+                .ok()
+                .and_then(|i| self.dense.get(i))
+                .and_then(|n| n.as_deref());
+        }
+        self.sparse
+            .binary_search_by_key(&number, |(n, _)| *n)
+            .ok()
+            .map(|k| &*self.sparse[k].1)
+    }
+
+    #[inline]
+    pub(crate) fn known(&self, number: i32) -> bool {
+        self.name(number).is_some()
+    }
+}
+
+/// Compilation state: descriptors waiting for a plan.
+struct Builder {
+    options: JsonOptions,
+    types: Vec<Option<TypePlan>>,
+    enums: Vec<EnumPlan>,
+    type_ids: HashMap<String, u32>,
+    enum_ids: HashMap<String, u32>,
+    pending: Vec<MessageDescriptor>,
+    saw_any: bool,
+}
+
+impl Compiled {
+    fn new(root: &MessageDescriptor, options: JsonOptions) -> Compiled {
+        let mut b = Builder {
+            options,
+            types: Vec::new(),
+            enums: Vec::new(),
+            type_ids: HashMap::new(),
+            enum_ids: HashMap::new(),
+            pending: Vec::new(),
+            saw_any: false,
+        };
+        let root_id = b.type_id(root);
+        b.drain();
+        if b.saw_any {
+            // Any payloads may name any message of the pool.
+            let pool: DescriptorPool = root.parent_pool().clone();
+            for m in pool.all_messages() {
+                b.type_id(&m);
+            }
+            b.drain();
+        }
+        let by_name = b
+            .type_ids
+            .iter()
+            .map(|(name, &id)| (name.clone().into_boxed_str(), id))
+            .collect();
+        Compiled {
+            options,
+            types: b.types.into_iter().flatten().collect(),
+            enums: b.enums,
+            by_name,
+            root: root_id,
+        }
+    }
+}
+
+impl Builder {
+    fn type_id(&mut self, m: &MessageDescriptor) -> u32 {
+        if let Some(&id) = self.type_ids.get(m.full_name()) {
+            return id;
+        }
+        let id = self.types.len() as u32;
+        self.types.push(None);
+        self.type_ids.insert(m.full_name().to_owned(), id);
+        if m.full_name() == "google.protobuf.Any" {
+            self.saw_any = true;
+        }
+        self.pending.push(m.clone());
+        id
+    }
+
+    fn drain(&mut self) {
+        while let Some(m) = self.pending.pop() {
+            let id = self.type_ids[m.full_name()];
+            let plan = self.compile(&m);
+            self.types[id as usize] = Some(plan);
+        }
+    }
+
+    fn enum_id(&mut self, e: &EnumDescriptor) -> u32 {
+        if let Some(&id) = self.enum_ids.get(e.full_name()) {
+            return id;
+        }
+        let id = self.enums.len() as u32;
+        self.enum_ids.insert(e.full_name().to_owned(), id);
+        self.enums.push(compile_enum(e));
+        id
+    }
+
+    fn kind(&mut self, kind: &PbKind, is_group: bool) -> Kind {
+        match kind {
+            PbKind::Double => Kind::Double,
+            PbKind::Float => Kind::Float,
+            PbKind::Int32 => Kind::Int32,
+            PbKind::Int64 => Kind::Int64,
+            PbKind::Uint32 => Kind::UInt32,
+            PbKind::Uint64 => Kind::UInt64,
+            PbKind::Sint32 => Kind::SInt32,
+            PbKind::Sint64 => Kind::SInt64,
+            PbKind::Fixed32 => Kind::Fixed32,
+            PbKind::Fixed64 => Kind::Fixed64,
+            PbKind::Sfixed32 => Kind::SFixed32,
+            PbKind::Sfixed64 => Kind::SFixed64,
+            PbKind::Bool => Kind::Bool,
+            PbKind::String => Kind::String,
+            PbKind::Bytes => Kind::Bytes,
+            PbKind::Enum(e) => Kind::Enum(self.enum_id(e)),
+            PbKind::Message(m) if is_group => Kind::Group(self.type_id(m)),
+            PbKind::Message(m) => Kind::Message(self.type_id(m)),
+        }
+    }
+
+    fn compile(&mut self, m: &MessageDescriptor) -> TypePlan {
+        let wkt = Wkt::of(m.full_name());
+        let bare = matches!(wkt, Wkt::Bare(_));
+        let mut fields = Vec::new();
+        let mut oneofs = HashMap::new();
+        for f in m.fields() {
+            let oneof = match f.containing_oneof() {
+                Some(o) if !o.is_synthetic() => {
+                    let next = oneofs.len() as u32;
+                    *oneofs.entry(o.name().to_owned()).or_insert(next)
+                }
+                _ => NO_ONEOF,
+            };
+            let name = if self.options.proto_names {
+                f.name().to_owned()
+            } else {
+                f.json_name().to_owned()
+            };
+            let kind = self.kind(&f.kind(), f.is_group());
+            let card = field_card(&f);
+            let special = match (m.full_name(), f.number()) {
+                ("google.protobuf.Value", 1) => Special::ValueNull,
+                ("google.protobuf.Value", 2) => Special::ValueNumber,
+                _ => Special::None,
+            };
+            fields.push(self.field(FieldSpec {
+                number: f.number(),
+                kind,
+                card,
+                implicit: card == Card::Singular && !f.supports_presence(),
+                oneof,
+                utf8: f.parent_file().syntax() == Syntax::Proto3,
+                special,
+                name,
+                bare,
+                extension: false,
+            }));
+        }
+        for x in m.extensions() {
+            let kind = self.kind(&x.kind(), x.is_group());
+            let card = if x.cardinality() == Cardinality::Repeated {
+                Card::Repeated
+            } else {
+                Card::Singular
+            };
+            fields.push(self.field(FieldSpec {
+                number: x.number(),
+                kind,
+                card,
+                implicit: false,
+                oneof: NO_ONEOF,
+                utf8: x.parent_file().syntax() == Syntax::Proto3,
+                special: Special::None,
+                name: format!("[{}]", x.full_name()),
+                bare: false,
+                extension: true,
+            }));
+        }
+        fields.sort_by_key(|f| f.number);
+        fields.dedup_by_key(|f| f.number);
+
+        let max = fields.last().map_or(0, |f| f.number as usize);
+        let dense_len = if max < 1024 || max < 4 * fields.len() {
+            max + 1
+        } else {
+            256
+        };
+        let mut dense = vec![NO_FIELD; dense_len];
+        let mut sparse = Vec::new();
+        for (i, f) in fields.iter().enumerate() {
+            match dense.get_mut(f.number as usize) {
+                Some(slot) => *slot = i as u32,
+                None => sparse.push((f.number, i as u32)),
+            }
+        }
+        // Python's always_print_fields_with_no_presence: regular fields
+        // (not extensions) without presence; never for the well-known
+        // types, whose printers ignore it.
+        let extension_numbers: Vec<u32> = m.extensions().map(|x| x.number()).collect();
+        let defaults = if wkt == Wkt::None && self.options.emit_defaults {
+            fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| {
+                    (f.implicit || f.card != Card::Singular)
+                        && !extension_numbers.contains(&f.number)
+                })
+                .map(|(i, _)| i as u32)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let field_zero_ok = fields.is_empty() && m.extension_ranges().len() == 0;
+        TypePlan {
+            wkt,
+            field_zero_ok,
+            dense: dense.into(),
+            sparse: sparse.into(),
+            fields: fields.into(),
+            oneofs: oneofs.len() as u32,
+            defaults: defaults.into(),
+        }
+    }
+
+    fn field(&self, s: FieldSpec) -> FieldPlan {
+        let mut key = Vec::new();
+        if !s.bare {
+            crate::write::string(&mut key, s.name.as_bytes());
+            key.push(b':');
+        }
+        let default_json = self.default_json(s.kind, s.card);
+        FieldPlan {
+            number: s.number,
+            kind: s.kind,
+            card: s.card,
+            wire_type: s.kind.wire_type(),
+            packable: s.card == Card::Repeated && s.kind.packable(),
+            implicit: s.implicit,
+            oneof: s.oneof,
+            utf8: s.utf8,
+            special: s.special,
+            present_when_empty: s.extension && s.card == Card::Repeated,
+            key: key.into(),
+            name: if s.bare { "".into() } else { s.name.into() },
+            default_json: default_json.into(),
+        }
+    }
+
+    /// The JSON of a field's default value: what emit_defaults prints for
+    /// an absent field and what a wrapper or map entry without its value
+    /// prints.
+    fn default_json(&self, kind: Kind, card: Card) -> Vec<u8> {
+        match card {
+            Card::Repeated => return b"[]".to_vec(),
+            Card::Map => return b"{}".to_vec(),
+            Card::Singular => {}
+        }
+        match kind {
+            Kind::Int64 | Kind::UInt64 | Kind::Fixed64 | Kind::SFixed64 | Kind::SInt64 => {
+                b"\"0\"".to_vec()
+            }
+            Kind::Bool => b"false".to_vec(),
+            Kind::String | Kind::Bytes => b"\"\"".to_vec(),
+            Kind::Enum(e) => {
+                let plan = &self.enums[e as usize];
+                if self.options.enum_numbers {
+                    b"0".to_vec()
+                } else if plan.null_value {
+                    b"null".to_vec()
+                } else {
+                    plan.name(0).map_or_else(|| b"0".to_vec(), <[u8]>::to_vec)
+                }
+            }
+            Kind::Message(_) | Kind::Group(_) => b"{}".to_vec(),
+            _ => b"0".to_vec(),
+        }
+    }
+}
+
+struct FieldSpec {
+    number: u32,
+    kind: Kind,
+    card: Card,
+    implicit: bool,
+    oneof: u32,
+    utf8: bool,
+    special: Special,
+    name: String,
+    bare: bool,
+    extension: bool,
+}
+
+fn field_card(f: &FieldDescriptor) -> Card {
+    if f.is_map() {
+        Card::Map
+    } else if f.is_list() {
+        Card::Repeated
+    } else {
+        Card::Singular
+    }
+}
+
+fn compile_enum(e: &EnumDescriptor) -> EnumPlan {
+    // The first declared value of a number names it (allow_alias), as in
+    // upb's lookup by number.
+    // (The descriptor proto keeps declaration order; `EnumDescriptor::values`
+    // is ordered by number, aliases in no particular order.)
+    let mut values: Vec<(i32, Box<[u8]>)> = Vec::new();
+    for v in &e.enum_descriptor_proto().value {
+        if values.iter().any(|(n, _)| *n == v.number()) {
+            continue;
+        }
+        let mut name = Vec::new();
+        crate::write::string(&mut name, v.name().as_bytes());
+        values.push((v.number(), name.into()));
+    }
+    values.sort_by_key(|(n, _)| *n);
+    let min = values.first().map_or(0, |(n, _)| *n);
+    let max = values.last().map_or(0, |(n, _)| *n);
+    let span = i64::from(max) - i64::from(min) + 1;
+    let (dense, sparse) = if !values.is_empty() && span <= 4 * values.len() as i64 + 16 {
+        let mut dense = vec![None; span as usize];
+        for (n, name) in values {
+            dense[(i64::from(n) - i64::from(min)) as usize] = Some(name);
+        }
+        (dense, Vec::new())
+    } else {
+        (Vec::new(), values)
+    };
+    EnumPlan {
+        closed: e.parent_file().syntax() == Syntax::Proto2,
+        null_value: e.full_name() == "google.protobuf.NullValue",
+        min,
+        dense: dense.into(),
+        sparse: sparse.into(),
+    }
+}

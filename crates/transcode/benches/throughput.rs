@@ -1,0 +1,2 @@
+//! Throughput benchmark: written in the next commit.
+fn main() {}

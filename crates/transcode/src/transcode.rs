@@ -1,0 +1,1646 @@
+//! Walking wire bytes and writing JSON.
+//!
+//! **Fast path.** A message's fields are written as they are read while
+//! they arrive in ascending field-number order without repeats (a run of
+//! one repeated or map field counts as one). That is what every mainstream
+//! serializer produces, so it is the common case, and it costs one pass and
+//! no allocation per field.
+//!
+//! **Slow path.** On the first field that breaks the order (a lower or
+//! repeated number, a second member of a oneof, a second occurrence of a
+//! singular message, a duplicate map key), or a value the JSON printer
+//! would refuse (which a later field might still overwrite), the fast path
+//! gives up ([`Fault::Bail`]); the whole call restarts in slow mode, where
+//! each message's fields are first gathered as spans in a reusable scratch
+//! stack, ordered stably by field number and then merged the way Google's
+//! parser merges: last one wins for singular scalars, repeated elements join
+//! one array in wire order, occurrences of a singular message merge
+//! (recursively: their spans are transcoded as one message), a later oneof
+//! member clears the earlier ones, the last map entry for a key wins.
+//! Restarting the whole call (instead of just the message that bailed)
+//! bounds the work at two passes, whatever the nesting.
+//!
+//! Memory: the output, plus in slow mode 12 bytes of scratch per field
+//! occurrence; the scratch is reused across calls on a thread.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+
+use crate::error::{ErrorKind, Fault};
+use crate::plan::{Card, Compiled, FieldPlan, Kind, NO_FIELD, NO_ONEOF, Special, TypePlan};
+use crate::wire::{self, EGROUP, I32, I64, LEN, MAX_DEPTH, SGROUP, VARINT};
+use crate::wkt::{self, BareEmpty, Wkt};
+use crate::write;
+use crate::{Check, TranscodeError};
+
+type R<T> = Result<T, Fault>;
+
+/// Reusable scratch memory for one thread.
+#[derive(Default)]
+struct Scratch {
+    /// Field occurrences of the messages being merged (slow path), a stack.
+    recs: Vec<Rec>,
+    /// Spans of messages being merged from several occurrences, a stack.
+    spans: Vec<(u32, u32)>,
+    /// Keys of the map being written (fast path), a stack.
+    keys: Vec<MapKey>,
+    /// Map entries being merged (slow path), a stack.
+    entries: Vec<Entry>,
+    /// Which fields were written, for emit_defaults, a stack of bitsets.
+    bits: Vec<u64>,
+    /// Oneof resolution (slow path): winning field, start of the last
+    /// occurrence of another member.
+    oneofs: Vec<(u32, u32)>,
+    /// FieldMask text before escaping.
+    text: Vec<u8>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.recs.clear();
+        self.spans.clear();
+        self.keys.clear();
+        self.entries.clear();
+        self.bits.clear();
+        self.oneofs.clear();
+        self.text.clear();
+    }
+
+    /// Gives back memory a huge message made the scratch grow to.
+    fn trim(&mut self) {
+        const KEEP: usize = 1 << 16;
+        if self.recs.capacity() > KEEP {
+            self.recs = Vec::new();
+        }
+        if self.entries.capacity() > KEEP {
+            self.entries = Vec::new();
+        }
+        if self.spans.capacity() > KEEP {
+            self.spans = Vec::new();
+        }
+        if self.keys.capacity() > KEEP {
+            self.keys = Vec::new();
+        }
+        if self.text.capacity() > KEEP {
+            self.text = Vec::new();
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn with_scratch<T>(f: impl FnOnce(&mut Scratch) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            s.clear();
+            let r = f(&mut s);
+            s.trim();
+            r
+        }
+        // Only reachable if a transcode ran inside another on one thread.
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
+/// One field occurrence in slow mode: field index and wire type, and the
+/// value's bytes (the varint, the fixed bytes, the length-delimited
+/// contents or the group body).
+#[derive(Clone, Copy)]
+struct Rec {
+    field_wt: u32,
+    start: u32,
+    end: u32,
+}
+
+const DEAD: u32 = (1 << 29) - 1;
+
+impl Rec {
+    fn field(self) -> u32 {
+        self.field_wt >> 3
+    }
+    fn wt(self) -> u8 {
+        (self.field_wt & 7) as u8
+    }
+    fn sort_key(self) -> u64 {
+        (u64::from(self.field()) << 32) | u64::from(self.start)
+    }
+}
+
+/// A map key, normalized so that equal keys compare equal whatever their
+/// encoding (a 5- or 10-byte varint for the same int32).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MapKey {
+    Int(u64),
+    Str(u32, u32),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum KeyRef<'a> {
+    Int(u64),
+    Str(&'a [u8]),
+}
+
+/// A decoded value: the bits of a numeric value, or the span of a
+/// length-delimited one (or of a group body).
+#[derive(Clone, Copy, Default)]
+struct Val {
+    bits: u64,
+    start: usize,
+    end: usize,
+}
+
+/// A parsed map entry.
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    key: Option<Val>,
+    value: Option<Val>,
+    /// The (message) value occurs more than once: its occurrences merge.
+    multi: bool,
+    /// No unknown field, no unknown closed-enum value: upb keeps it (else
+    /// the whole entry becomes an unknown field of the map's message).
+    ok: bool,
+    /// Survives deduplication (slow path).
+    keep: bool,
+    start: usize,
+    end: usize,
+}
+
+/// Where a message's bytes are: one span, or several (occurrences that
+/// merge) in `Scratch::spans[lo..hi]`.
+#[derive(Clone, Copy)]
+enum Src {
+    One(usize, usize),
+    Many(usize, usize),
+}
+
+impl Src {
+    fn first_start(self, s: &Scratch) -> usize {
+        match self {
+            Src::One(start, _) => start,
+            Src::Many(lo, hi) => {
+                if lo < hi {
+                    s.spans[lo].0 as usize
+                } else {
+                    0
+                }
+            }
+        }
+    }
+    fn count(self) -> usize {
+        match self {
+            Src::One(..) => 1,
+            Src::Many(lo, hi) => hi - lo,
+        }
+    }
+}
+
+/// Reads fields of one span.
+struct Fields<'b> {
+    data: &'b [u8],
+    p: usize,
+    depth: u32,
+    /// Field number 0 is an unknown field, not an error (upb, for message
+    /// types without fields).
+    zero_ok: bool,
+}
+
+impl<'b> Fields<'b> {
+    #[inline(always)]
+    fn new(buf: &'b [u8], start: usize, end: usize, depth: u32) -> Fields<'b> {
+        Fields {
+            data: &buf[..end],
+            p: start,
+            depth,
+            zero_ok: false,
+        }
+    }
+
+    /// Reads the fields of a message of type `t`.
+    #[inline(always)]
+    fn of(t: &TypePlan, buf: &'b [u8], start: usize, end: usize, depth: u32) -> Fields<'b> {
+        Fields {
+            zero_ok: t.field_zero_ok,
+            ..Fields::new(buf, start, end, depth)
+        }
+    }
+
+    #[inline(always)]
+    fn more(&self) -> bool {
+        self.p < self.data.len()
+    }
+
+    #[inline(always)]
+    fn tag(&mut self) -> R<(u32, u8)> {
+        let at = self.p;
+        let (number, wt) = wire::tag(self.data, &mut self.p)?;
+        if number == 0 && !self.zero_ok {
+            return Err(Fault::new(ErrorKind::InvalidFieldNumber, at));
+        }
+        Ok((number, wt))
+    }
+
+    /// Reads the value of a field whose tag (at `at`) was just read.
+    #[inline(always)]
+    fn value(&mut self, number: u32, wt: u8, at: usize) -> R<Val> {
+        let data = self.data;
+        match wt {
+            VARINT => {
+                let start = self.p;
+                let bits = wire::varint(data, &mut self.p).map_err(|f| f.truncated_at(at))?;
+                Ok(Val {
+                    bits,
+                    start,
+                    end: self.p,
+                })
+            }
+            LEN => {
+                let end = wire::length(data, &mut self.p, at)?;
+                let start = self.p;
+                self.p = end;
+                Ok(Val {
+                    bits: 0,
+                    start,
+                    end,
+                })
+            }
+            I64 => {
+                let start = self.p;
+                let b = wire::fixed::<8>(data, &mut self.p, at)?;
+                Ok(Val {
+                    bits: u64::from_le_bytes(b),
+                    start,
+                    end: self.p,
+                })
+            }
+            I32 => {
+                let start = self.p;
+                let b = wire::fixed::<4>(data, &mut self.p, at)?;
+                Ok(Val {
+                    bits: u64::from(u32::from_le_bytes(b)),
+                    start,
+                    end: self.p,
+                })
+            }
+            SGROUP => {
+                let start = self.p;
+                let end = wire::skip_group(data, &mut self.p, number, at, self.depth + 1)?;
+                Ok(Val {
+                    bits: 0,
+                    start,
+                    end,
+                })
+            }
+            EGROUP => Err(Fault::new(ErrorKind::UnexpectedEndGroup(number), at)),
+            other => Err(Fault::new(ErrorKind::InvalidWireType(other), at)),
+        }
+    }
+}
+
+/// Whether a value read for a field without presence is its default (and
+/// so not printed): zero bits after the conversion upb applies (an int32
+/// keeps the low 32 bits of its varint; `-0.0` is not zero bits).
+#[inline(always)]
+fn is_default(kind: Kind, v: Val) -> bool {
+    match kind {
+        Kind::String | Kind::Bytes => v.start == v.end,
+        Kind::Int32
+        | Kind::UInt32
+        | Kind::SInt32
+        | Kind::Fixed32
+        | Kind::SFixed32
+        | Kind::Float
+        | Kind::Enum(_) => v.bits as u32 == 0,
+        Kind::Message(_) | Kind::Group(_) => false,
+        _ => v.bits == 0,
+    }
+}
+
+/// Decodes the value of a slow-path record (validated when collected).
+fn rec_val(buf: &[u8], r: Rec) -> Val {
+    let (start, end) = (r.start as usize, r.end as usize);
+    let bits = match r.wt() {
+        VARINT => {
+            let mut p = start;
+            wire::varint(&buf[..end], &mut p).unwrap_or(0)
+        }
+        I64 => buf[start..end]
+            .first_chunk::<8>()
+            .map_or(0, |b| u64::from_le_bytes(*b)),
+        I32 => buf[start..end]
+            .first_chunk::<4>()
+            .map_or(0, |b| u64::from(u32::from_le_bytes(*b))),
+        _ => 0,
+    };
+    Val { bits, start, end }
+}
+
+fn map_key(kind: Kind, v: Val) -> MapKey {
+    match kind {
+        Kind::String => MapKey::Str(v.start as u32, v.end as u32),
+        Kind::Int32 | Kind::SFixed32 => MapKey::Int(i64::from(v.bits as u32 as i32) as u64),
+        Kind::SInt32 => MapKey::Int(i64::from(wire::unzigzag32(v.bits as u32)) as u64),
+        Kind::UInt32 | Kind::Fixed32 => MapKey::Int(u64::from(v.bits as u32)),
+        Kind::SInt64 => MapKey::Int(wire::unzigzag64(v.bits) as u64),
+        Kind::Bool => MapKey::Int(u64::from(v.bits != 0)),
+        _ => MapKey::Int(v.bits),
+    }
+}
+
+pub(crate) fn transcode(c: &Compiled, buf: &[u8], out: &mut Vec<u8>) -> Result<(), TranscodeError> {
+    if u32::try_from(buf.len()).is_err() {
+        return Err(too_large(buf.len()));
+    }
+    let entry = out.len();
+    let result = with_scratch(|s| {
+        let mut w = Walker {
+            c,
+            buf,
+            nesting: 0,
+            slow: false,
+            s,
+        };
+        match w.message(c.root, Src::One(0, buf.len()), 0, out) {
+            Err(Fault::Bail) => {
+                out.truncate(entry);
+                w.s.clear();
+                w.nesting = 0;
+                w.slow = true;
+                w.message(c.root, Src::One(0, buf.len()), 0, out)
+            }
+            r => r,
+        }
+    });
+    match result {
+        Ok(()) => Ok(()),
+        Err(f) => {
+            out.truncate(entry);
+            Err(match f {
+                Fault::Error(e) => *e,
+                Fault::Bail => TranscodeError::new(
+                    ErrorKind::Other("internal error: the slow path gave up".into()),
+                    0,
+                    "",
+                ),
+            })
+        }
+    }
+}
+
+fn too_large(len: usize) -> TranscodeError {
+    TranscodeError::new(
+        ErrorKind::Other(format!("message of {len} bytes is over the 4 GiB limit")),
+        0,
+        "",
+    )
+}
+
+pub(crate) fn check(c: &Compiled, buf: &[u8]) -> Result<Check, TranscodeError> {
+    if u32::try_from(buf.len()).is_err() {
+        return Err(too_large(buf.len()));
+    }
+    let t = &c.types[c.root as usize];
+    let mut counts = Check::default();
+    let mut it = Fields::of(t, buf, 0, buf.len(), 0);
+    let mut run = || -> R<()> {
+        while it.more() {
+            let at = it.p;
+            let (num, wt) = it.tag()?;
+            let fi = t.lookup(num);
+            let v = it.value(num, wt, at).map_err(|e| name_field(e, t, fi))?;
+            match fi {
+                Some(fi) if accepts(&t.fields[fi], wt) => {
+                    counts.known_fields += 1;
+                    validate_value(c, buf, &t.fields[fi], wt, v, 0)
+                        .map_err(|e| e.in_field(format_args!("{}", t.fields[fi].name)))?;
+                }
+                _ => counts.unknown_fields += 1,
+            }
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => Ok(counts),
+        Err(Fault::Error(e)) => Err(*e),
+        Err(Fault::Bail) => Err(TranscodeError::new(
+            ErrorKind::Other("internal error: check gave up".into()),
+            0,
+            "",
+        )),
+    }
+}
+
+#[inline(always)]
+fn accepts(f: &FieldPlan, wt: u8) -> bool {
+    wt == f.wire_type || (wt == LEN && f.packable)
+}
+
+#[cold]
+fn name_field(e: Fault, t: &TypePlan, fi: Option<usize>) -> Fault {
+    match fi {
+        Some(fi) => e.in_field(format_args!("{}", t.fields[fi].name)),
+        None => e,
+    }
+}
+
+/// Checks what Google's parser checks in a message it does not print (a
+/// oneof member later replaced, a map entry later overwritten or dropped):
+/// wire format, UTF-8 of proto3 strings, depth.
+fn validate(c: &Compiled, buf: &[u8], ty: u32, start: usize, end: usize, depth: u32) -> R<()> {
+    if depth > MAX_DEPTH {
+        return Err(Fault::new(ErrorKind::TooDeep(MAX_DEPTH as usize), start));
+    }
+    let t = &c.types[ty as usize];
+    let mut it = Fields::of(t, buf, start, end, depth);
+    while it.more() {
+        let at = it.p;
+        let (num, wt) = it.tag()?;
+        let fi = t.lookup(num);
+        let v = it.value(num, wt, at).map_err(|e| name_field(e, t, fi))?;
+        if let Some(fi) = fi {
+            let f = &t.fields[fi];
+            if accepts(f, wt) {
+                validate_value(c, buf, f, wt, v, depth)
+                    .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_value(c: &Compiled, buf: &[u8], f: &FieldPlan, wt: u8, v: Val, depth: u32) -> R<()> {
+    match (f.kind, wt) {
+        (Kind::String, LEN) if f.utf8 => utf8(buf, v.start, v.end),
+        (Kind::Message(ty), LEN) | (Kind::Group(ty), SGROUP) => {
+            validate(c, buf, ty, v.start, v.end, depth + 1)
+        }
+        (_, LEN) if f.packable => packed(buf, f.kind, v, |_| Ok(())),
+        _ => Ok(()),
+    }
+}
+
+/// Checks UTF-8, pointing at the first bad byte.
+#[inline]
+fn utf8(buf: &[u8], start: usize, end: usize) -> R<()> {
+    let bytes = &buf[start..end];
+    if simdutf8::basic::from_utf8(bytes).is_ok() {
+        return Ok(());
+    }
+    let at = match simdutf8::compat::from_utf8(bytes) {
+        Ok(_) => 0,
+        Err(e) => e.valid_up_to(),
+    };
+    Err(Fault::new(ErrorKind::InvalidUtf8, start + at))
+}
+
+/// Calls `each` for every element of a packed field's contents.
+#[inline]
+fn packed(buf: &[u8], kind: Kind, v: Val, mut each: impl FnMut(Val) -> R<()>) -> R<()> {
+    let data = &buf[..v.end];
+    let mut p = v.start;
+    match kind.wire_type() {
+        VARINT => {
+            while p < v.end {
+                let start = p;
+                let bits = wire::varint(data, &mut p)?;
+                each(Val {
+                    bits,
+                    start,
+                    end: p,
+                })?;
+            }
+        }
+        I64 | I32 => {
+            let size = if kind.wire_type() == I64 { 8 } else { 4 };
+            let len = v.end - v.start;
+            if !len.is_multiple_of(size) {
+                return Err(Fault::new(
+                    ErrorKind::PackedLength {
+                        length: len,
+                        element_size: size,
+                    },
+                    v.start,
+                ));
+            }
+            while p < v.end {
+                let bytes = &data[p..p + size];
+                let bits = if size == 8 {
+                    bytes
+                        .first_chunk::<8>()
+                        .map_or(0, |b| u64::from_le_bytes(*b))
+                } else {
+                    bytes
+                        .first_chunk::<4>()
+                        .map_or(0, |b| u64::from(u32::from_le_bytes(*b)))
+                };
+                each(Val {
+                    bits,
+                    start: p,
+                    end: p + size,
+                })?;
+                p += size;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Messages nested in all, counting the levels inside `Any` payloads
+/// (whose parse depth starts anew, as in upb): a bound on recursion, so on
+/// the stack. Google's Python printer fails from about 200 nested `Any`s
+/// (400 levels) on its recursion limit.
+const MAX_NESTING: u32 = 400;
+
+struct Walker<'a, 's> {
+    c: &'a Compiled,
+    buf: &'a [u8],
+    /// Messages being written, nested (see [`MAX_NESTING`]).
+    nesting: u32,
+    /// Slow mode: every message goes through the gather-sort-merge path and
+    /// printing errors are errors (in fast mode they make the call restart).
+    slow: bool,
+    s: &'s mut Scratch,
+}
+
+impl<'a> Walker<'a, '_> {
+    fn span(&self, src: Src, k: usize) -> (usize, usize) {
+        match src {
+            Src::One(start, end) => (start, end),
+            Src::Many(lo, _) => {
+                let (s, e) = self.s.spans[lo + k];
+                (s as usize, e as usize)
+            }
+        }
+    }
+
+    /// An error of printing rather than parsing (a value JSON cannot
+    /// express): in fast mode the value might still be overwritten by a
+    /// later field, so the call restarts in slow mode, which knows.
+    #[cold]
+    fn refuse(&self, kind: ErrorKind, at: usize) -> Fault {
+        if self.slow {
+            Fault::new(kind, at)
+        } else {
+            Fault::Bail
+        }
+    }
+
+    /// Writes the JSON value of a message of type `ty`.
+    fn message(&mut self, ty: u32, src: Src, depth: u32, out: &mut Vec<u8>) -> R<()> {
+        if depth > MAX_DEPTH {
+            return Err(Fault::new(
+                ErrorKind::TooDeep(MAX_DEPTH as usize),
+                src.first_start(self.s),
+            ));
+        }
+        if self.nesting >= MAX_NESTING {
+            return Err(Fault::new(
+                ErrorKind::TooDeep(MAX_NESTING as usize),
+                src.first_start(self.s),
+            ));
+        }
+        self.nesting += 1;
+        let result = self.message_body(ty, src, depth, out);
+        self.nesting -= 1;
+        result
+    }
+
+    fn message_body(&mut self, ty: u32, src: Src, depth: u32, out: &mut Vec<u8>) -> R<()> {
+        let c = self.c;
+        let t = &c.types[ty as usize];
+        match t.wkt {
+            Wkt::None => {
+                out.push(b'{');
+                self.fields(t, src, depth, out, false)?;
+                out.push(b'}');
+            }
+            Wkt::Bare(empty) => {
+                if !self.fields(t, src, depth, out, false)? {
+                    out.extend_from_slice(match empty {
+                        BareEmpty::Object => b"{}",
+                        BareEmpty::Array => b"[]",
+                        BareEmpty::Null => b"null",
+                        BareEmpty::FieldDefault => {
+                            t.fields.first().map_or(&b"null"[..], |f| &f.default_json)
+                        }
+                    });
+                }
+            }
+            Wkt::Timestamp | Wkt::Duration => {
+                let (seconds, nanos) = self.seconds_nanos(src, depth)?;
+                let (result, type_name) = if t.wkt == Wkt::Timestamp {
+                    (
+                        wkt::timestamp(out, seconds, nanos),
+                        "google.protobuf.Timestamp",
+                    )
+                } else {
+                    (
+                        wkt::duration(out, seconds, nanos),
+                        "google.protobuf.Duration",
+                    )
+                };
+                if let Err(reason) = result {
+                    return Err(self.refuse(
+                        ErrorKind::InvalidWellKnown { type_name, reason },
+                        src.first_start(self.s),
+                    ));
+                }
+            }
+            Wkt::FieldMask => self.field_mask(src, depth, out)?,
+            Wkt::Any => self.any(src, depth, out)?,
+        }
+        Ok(())
+    }
+
+    /// Writes the fields of a message (without braces), a comma first if
+    /// `comma`; returns whether anything was written.
+    #[inline]
+    fn fields(
+        &mut self,
+        t: &'a TypePlan,
+        src: Src,
+        depth: u32,
+        out: &mut Vec<u8>,
+        comma: bool,
+    ) -> R<bool> {
+        match src {
+            Src::One(start, end) if !self.slow => {
+                self.fields_fast(t, start, end, depth, out, comma)
+            }
+            _ => self.fields_slow(t, src, depth, out, comma),
+        }
+    }
+
+    fn seconds_nanos(&mut self, src: Src, depth: u32) -> R<(i64, i32)> {
+        let (mut seconds, mut nanos) = (0i64, 0i32);
+        for k in 0..src.count() {
+            let (start, end) = self.span(src, k);
+            let mut it = Fields::new(self.buf, start, end, depth);
+            while it.more() {
+                let at = it.p;
+                let (num, wt) = it.tag()?;
+                let v = it.value(num, wt, at)?;
+                match (num, wt) {
+                    (1, VARINT) => seconds = v.bits as i64,
+                    (2, VARINT) => nanos = v.bits as u32 as i32,
+                    _ => {}
+                }
+            }
+        }
+        Ok((seconds, nanos))
+    }
+
+    fn field_mask(&mut self, src: Src, depth: u32, out: &mut Vec<u8>) -> R<()> {
+        let mut text = std::mem::take(&mut self.s.text);
+        text.clear();
+        let mut first = true;
+        let mut result = Ok(());
+        'spans: for k in 0..src.count() {
+            let (start, end) = self.span(src, k);
+            let mut it = Fields::new(self.buf, start, end, depth);
+            while it.more() {
+                let at = it.p;
+                let step = it
+                    .tag()
+                    .and_then(|(num, wt)| Ok((num, wt, it.value(num, wt, at)?)));
+                let (num, wt, v) = match step {
+                    Ok(x) => x,
+                    Err(e) => {
+                        result = Err(e);
+                        break 'spans;
+                    }
+                };
+                if (num, wt) != (1, LEN) {
+                    continue;
+                }
+                if let Err(e) = utf8(self.buf, v.start, v.end) {
+                    result = Err(e.in_field(format_args!("paths")));
+                    break 'spans;
+                }
+                if !first {
+                    text.push(b',');
+                }
+                first = false;
+                let path = std::str::from_utf8(&self.buf[v.start..v.end]).unwrap_or("");
+                if let Err(reason) = wkt::field_mask_path(&mut text, path) {
+                    result = Err(self.refuse(
+                        ErrorKind::InvalidWellKnown {
+                            type_name: "google.protobuf.FieldMask",
+                            reason,
+                        },
+                        v.start,
+                    ));
+                    break 'spans;
+                }
+            }
+        }
+        if result.is_ok() {
+            write::string(out, &text);
+        }
+        self.s.text = text;
+        result
+    }
+
+    fn any(&mut self, src: Src, depth: u32, out: &mut Vec<u8>) -> R<()> {
+        let mut url = (0usize, 0usize);
+        let mut value = (0usize, 0usize);
+        for k in 0..src.count() {
+            let (start, end) = self.span(src, k);
+            let mut it = Fields::new(self.buf, start, end, depth);
+            while it.more() {
+                let at = it.p;
+                let (num, wt) = it.tag()?;
+                let v = it.value(num, wt, at)?;
+                match (num, wt) {
+                    (1, LEN) => {
+                        utf8(self.buf, v.start, v.end)
+                            .map_err(|e| e.in_field(format_args!("@type")))?;
+                        url = (v.start, v.end);
+                    }
+                    (2, LEN) => value = (v.start, v.end),
+                    _ => {}
+                }
+            }
+        }
+        let url_bytes = &self.buf[url.0..url.1];
+        if url_bytes.is_empty() && value.0 == value.1 {
+            // Nothing set: Python prints `{}`.
+            out.extend_from_slice(b"{}");
+            return Ok(());
+        }
+        let url_text = std::str::from_utf8(url_bytes).unwrap_or("");
+        let name = url_text.rsplit('/').next().unwrap_or("");
+        let Some(&ty) = self.c.by_name.get(name) else {
+            return Err(self.refuse(
+                ErrorKind::UnresolvableAny(url_text.to_owned()),
+                src.first_start(self.s),
+            ));
+        };
+        out.extend_from_slice(b"{\"@type\":");
+        write::string(out, url_bytes);
+        let payload = Src::One(value.0, value.1);
+        let c = self.c;
+        let pt = &c.types[ty as usize];
+        // Google parses the payload on its own: its depth starts at 0.
+        let result = if pt.wkt == Wkt::None {
+            self.fields(pt, payload, 0, out, true).map(|_| ())
+        } else {
+            out.extend_from_slice(b",\"value\":");
+            self.message(ty, payload, 0, out)
+                .map_err(|e| e.in_field(format_args!("value")))
+        };
+        match result {
+            // Python parses the payload only when printing, so a bad
+            // payload in an Any that a later field overwrites is no error:
+            // let slow mode decide.
+            Err(Fault::Error(_)) if !self.slow => return Err(Fault::Bail),
+            r => r?,
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes a scalar value (not a message) of field `f`.
+    #[inline(always)]
+    fn scalar(&self, f: &FieldPlan, kind: Kind, v: Val, out: &mut Vec<u8>) -> R<()> {
+        match kind {
+            Kind::String => self.string(v, f.utf8, out)?,
+            Kind::Bytes => write::base64(out, &self.buf[v.start..v.end]),
+            Kind::Double => {
+                let x = f64::from_bits(v.bits);
+                if f.special == Special::ValueNumber && !x.is_finite() {
+                    return Err(self.refuse(
+                        ErrorKind::InvalidWellKnown {
+                            type_name: "google.protobuf.Value",
+                            reason: format!(
+                                "number_value {} is not a JSON number",
+                                if x.is_nan() {
+                                    "NaN"
+                                } else if x > 0.0 {
+                                    "Infinity"
+                                } else {
+                                    "-Infinity"
+                                }
+                            ),
+                        },
+                        v.start,
+                    ));
+                }
+                write::f64(out, x);
+            }
+            Kind::Float => write::f32(out, f32::from_bits(v.bits as u32)),
+            Kind::Int64 | Kind::SFixed64 => write::quoted_int(out, v.bits as i64),
+            Kind::UInt64 | Kind::Fixed64 => write::quoted_int(out, v.bits),
+            Kind::SInt64 => write::quoted_int(out, wire::unzigzag64(v.bits)),
+            Kind::Int32 | Kind::SFixed32 => write::int(out, v.bits as u32 as i32),
+            Kind::UInt32 | Kind::Fixed32 => write::int(out, v.bits as u32),
+            Kind::SInt32 => write::int(out, wire::unzigzag32(v.bits as u32)),
+            Kind::Bool => write::bool(out, v.bits != 0),
+            Kind::Enum(e) => self.enum_value(f, e, v.bits as u32 as i32, out),
+            Kind::Message(_) | Kind::Group(_) => {}
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn enum_value(&self, f: &FieldPlan, e: u32, number: i32, out: &mut Vec<u8>) {
+        let ep = &self.c.enums[e as usize];
+        if f.special == Special::ValueNull {
+            out.extend_from_slice(b"null");
+        } else if self.c.options.enum_numbers {
+            write::int(out, number);
+        } else if ep.null_value {
+            out.extend_from_slice(b"null");
+        } else {
+            match ep.name(number) {
+                Some(name) => out.extend_from_slice(name),
+                None => write::int(out, number),
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn string(&self, v: Val, verify: bool, out: &mut Vec<u8>) -> R<()> {
+        let bytes = &self.buf[v.start..v.end];
+        if simdutf8::basic::from_utf8(bytes).is_ok() {
+            write::string(out, bytes);
+        } else if verify {
+            utf8(self.buf, v.start, v.end)?;
+        } else {
+            write::python_bytes_repr(out, bytes);
+        }
+        Ok(())
+    }
+
+    /// Whether a singular closed-enum value is unknown (and so an unknown
+    /// field, not printed, not replacing an earlier value).
+    #[inline(always)]
+    fn unknown_closed(&self, kind: Kind, v: Val) -> bool {
+        match kind {
+            Kind::Enum(e) => {
+                let ep = &self.c.enums[e as usize];
+                ep.closed && !ep.known(v.bits as u32 as i32)
+            }
+            _ => false,
+        }
+    }
+
+    /// The fast path: see the module docs. Returns whether anything was
+    /// written.
+    fn fields_fast(
+        &mut self,
+        t: &'a TypePlan,
+        start: usize,
+        end: usize,
+        depth: u32,
+        out: &mut Vec<u8>,
+        mut comma: bool,
+    ) -> R<bool> {
+        let buf = self.buf;
+        let mut it = Fields::of(t, buf, start, end, depth);
+        let mut last = 0u32; // the last field number written
+        let mut run = NO_FIELD; // the repeated or map field being written
+        let mut run_open = false; // its `"key":[` is out
+        let mut run_len = 0u32; // elements written in the run
+        let mut oneofs = 0u64;
+        let mut wrote = false;
+        let track = !t.defaults.is_empty();
+        let bits_base = self.s.bits.len();
+        if track {
+            self.s
+                .bits
+                .resize(bits_base + t.fields.len().div_ceil(64), 0);
+        }
+        let keys_base = self.s.keys.len();
+        let mut big_keys: Option<HashSet<KeyRef<'a>>> = None;
+
+        while it.more() {
+            let at = it.p;
+            let (num, wt) = it.tag()?;
+            let Some(fi) = t.lookup(num) else {
+                it.value(num, wt, at)?;
+                continue;
+            };
+            let f = &t.fields[fi];
+            let v = it
+                .value(num, wt, at)
+                .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+            if wt != f.wire_type && !(wt == LEN && f.packable) {
+                continue; // an unknown field
+            }
+            let continuing = num == last && fi as u32 == run;
+            if num <= last && !continuing {
+                return Err(Fault::Bail);
+            }
+            match f.card {
+                Card::Singular => {
+                    if let Kind::Message(ty) | Kind::Group(ty) = f.kind {
+                        if f.oneof != NO_ONEOF {
+                            oneof_claim(&mut oneofs, f.oneof)?;
+                        }
+                        close_run(
+                            t,
+                            &mut run,
+                            &mut run_open,
+                            out,
+                            &mut self.s.bits,
+                            bits_base,
+                            track,
+                        );
+                        last = num;
+                        if comma {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(&f.key);
+                        self.message(ty, Src::One(v.start, v.end), depth + 1, out)
+                            .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+                    } else {
+                        if f.implicit && is_default(f.kind, v) {
+                            continue;
+                        }
+                        if self.unknown_closed(f.kind, v) {
+                            continue;
+                        }
+                        if f.oneof != NO_ONEOF {
+                            oneof_claim(&mut oneofs, f.oneof)?;
+                        }
+                        close_run(
+                            t,
+                            &mut run,
+                            &mut run_open,
+                            out,
+                            &mut self.s.bits,
+                            bits_base,
+                            track,
+                        );
+                        last = num;
+                        if comma {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(&f.key);
+                        self.scalar(f, f.kind, v, out)
+                            .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+                    }
+                    comma = true;
+                    wrote = true;
+                    if track {
+                        mark(&mut self.s.bits, bits_base, fi);
+                    }
+                }
+                Card::Repeated => {
+                    if !continuing {
+                        close_run(
+                            t,
+                            &mut run,
+                            &mut run_open,
+                            out,
+                            &mut self.s.bits,
+                            bits_base,
+                            track,
+                        );
+                        run = fi as u32;
+                        run_len = 0;
+                        last = num;
+                    }
+                    if wt == LEN && f.packable {
+                        packed(buf, f.kind, v, |e| {
+                            if self.unknown_closed(f.kind, e) {
+                                return Ok(());
+                            }
+                            open_element(out, f, &mut run_open, &mut comma, b'[');
+                            self.scalar(f, f.kind, e, out).map_err(|err| {
+                                err.in_field(format_args!("{}[{}]", f.name, run_len))
+                            })?;
+                            run_len += 1;
+                            Ok(())
+                        })
+                        .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+                    } else {
+                        if self.unknown_closed(f.kind, v) {
+                            continue;
+                        }
+                        open_element(out, f, &mut run_open, &mut comma, b'[');
+                        match f.kind {
+                            Kind::Message(ty) | Kind::Group(ty) => {
+                                self.message(ty, Src::One(v.start, v.end), depth + 1, out)
+                            }
+                            kind => self.scalar(f, kind, v, out),
+                        }
+                        .map_err(|e| e.in_field(format_args!("{}[{}]", f.name, run_len)))?;
+                        run_len += 1;
+                    }
+                    if f.present_when_empty && !run_open {
+                        open_element(out, f, &mut run_open, &mut comma, b'[');
+                    }
+                    wrote |= run_open;
+                }
+                Card::Map => {
+                    if !continuing {
+                        close_run(
+                            t,
+                            &mut run,
+                            &mut run_open,
+                            out,
+                            &mut self.s.bits,
+                            bits_base,
+                            track,
+                        );
+                        run = fi as u32;
+                        last = num;
+                        self.s.keys.truncate(keys_base);
+                        big_keys = None;
+                    }
+                    let Kind::Message(ety) = f.kind else { continue };
+                    let et = &self.c.types[ety as usize];
+                    let entry = self
+                        .parse_entry(et, v.start, v.end, depth + 1)
+                        .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+                    if !entry.ok {
+                        self.validate_dropped_entry(ety, &entry, depth + 1)
+                            .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+                        continue;
+                    }
+                    let key_kind = et.fields.first().map_or(Kind::String, |k| k.kind);
+                    let key = match entry.key {
+                        Some(k) => map_key(key_kind, k),
+                        None if key_kind == Kind::String => MapKey::Str(0, 0),
+                        None => MapKey::Int(0),
+                    };
+                    if self.seen_key(key, keys_base, &mut big_keys) {
+                        return Err(Fault::Bail);
+                    }
+                    open_element(out, f, &mut run_open, &mut comma, b'{');
+                    self.entry(et, &entry, depth + 1, out)
+                        .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+                    wrote = true;
+                }
+            }
+        }
+        close_run(
+            t,
+            &mut run,
+            &mut run_open,
+            out,
+            &mut self.s.bits,
+            bits_base,
+            track,
+        );
+        self.s.keys.truncate(keys_base);
+        if track {
+            wrote |= self.write_defaults(t, bits_base, comma, out);
+            self.s.bits.truncate(bits_base);
+        }
+        Ok(wrote)
+    }
+
+    /// Whether `key` was already written in this map (fast path); records
+    /// it otherwise. Linear below 16 keys, hashed above.
+    fn seen_key(
+        &mut self,
+        key: MapKey,
+        keys_base: usize,
+        big: &mut Option<HashSet<KeyRef<'a>>>,
+    ) -> bool {
+        let buf = self.buf;
+        let as_ref = |k: MapKey| match k {
+            MapKey::Int(i) => KeyRef::Int(i),
+            MapKey::Str(s, e) => KeyRef::Str(&buf[s as usize..e as usize]),
+        };
+        if let Some(set) = big {
+            return !set.insert(as_ref(key));
+        }
+        let keys = &self.s.keys[keys_base..];
+        let probe = as_ref(key);
+        if keys.iter().any(|&k| as_ref(k) == probe) {
+            return true;
+        }
+        if keys.len() >= 16 {
+            let mut set: HashSet<KeyRef<'a>> = keys.iter().map(|&k| as_ref(k)).collect();
+            set.insert(probe);
+            *big = Some(set);
+        } else {
+            self.s.keys.push(key);
+        }
+        false
+    }
+
+    /// Parses a map entry: its key and value, and whether upb keeps it.
+    fn parse_entry(&mut self, et: &TypePlan, start: usize, end: usize, depth: u32) -> R<Entry> {
+        if depth > MAX_DEPTH {
+            return Err(Fault::new(ErrorKind::TooDeep(MAX_DEPTH as usize), start));
+        }
+        let mut e = Entry {
+            ok: true,
+            start,
+            end,
+            ..Entry::default()
+        };
+        let mut it = Fields::new(self.buf, start, end, depth);
+        while it.more() {
+            let at = it.p;
+            let (num, wt) = it.tag()?;
+            let v = it.value(num, wt, at)?;
+            let fi = match et.lookup(num) {
+                Some(fi) if wt == et.fields[fi].wire_type => fi,
+                _ => {
+                    e.ok = false;
+                    continue;
+                }
+            };
+            let f = &et.fields[fi];
+            if self.unknown_closed(f.kind, v) {
+                e.ok = false;
+                continue;
+            }
+            // Strings are checked when written (so that an error names the
+            // key); one overwritten within the entry is checked here.
+            let slot = if fi == 0 { &mut e.key } else { &mut e.value };
+            if let Some(old) = *slot {
+                match f.kind {
+                    Kind::String if f.utf8 => utf8(self.buf, old.start, old.end)?,
+                    Kind::Message(_) => e.multi = true,
+                    _ => {}
+                }
+            }
+            *slot = Some(v);
+        }
+        Ok(e)
+    }
+
+    /// Checks a map entry upb parses but does not keep (it has an unknown
+    /// field, or a later entry has its key).
+    fn validate_dropped_entry(&mut self, ety: u32, e: &Entry, depth: u32) -> R<()> {
+        validate(self.c, self.buf, ety, e.start, e.end, depth)
+    }
+
+    /// Writes `"key":value` for a map entry (`depth` is the entry's).
+    fn entry(&mut self, et: &TypePlan, e: &Entry, depth: u32, out: &mut Vec<u8>) -> R<()> {
+        let (Some(kf), Some(vf)) = (et.fields.first(), et.fields.get(1)) else {
+            return Ok(());
+        };
+        match (kf.kind, e.key) {
+            (Kind::String, Some(k)) => self.string(k, kf.utf8, out)?,
+            (Kind::String, None) => out.extend_from_slice(b"\"\""),
+            (Kind::Bool, k) => out.extend_from_slice(if k.is_some_and(|k| k.bits != 0) {
+                b"\"true\""
+            } else {
+                b"\"false\""
+            }),
+            (kind, k) => {
+                out.push(b'"');
+                let v = k.unwrap_or_default();
+                match kind {
+                    Kind::Int64 | Kind::SFixed64 => write::int(out, v.bits as i64),
+                    Kind::UInt64 | Kind::Fixed64 => write::int(out, v.bits),
+                    Kind::SInt64 => write::int(out, wire::unzigzag64(v.bits)),
+                    Kind::Int32 | Kind::SFixed32 => write::int(out, v.bits as u32 as i32),
+                    Kind::SInt32 => write::int(out, wire::unzigzag32(v.bits as u32)),
+                    _ => write::int(out, v.bits as u32),
+                }
+                out.push(b'"');
+            }
+        }
+        out.push(b':');
+        let result = match (vf.kind, e.value) {
+            (Kind::Message(vty), _) if e.multi => {
+                let lo = self.s.spans.len();
+                let mut it = Fields::new(self.buf, e.start, e.end, depth);
+                while it.more() {
+                    let at = it.p;
+                    let (num, wt) = it.tag()?;
+                    let v = it.value(num, wt, at)?;
+                    if (num, wt) == (2, LEN) {
+                        self.s.spans.push((v.start as u32, v.end as u32));
+                    }
+                }
+                let hi = self.s.spans.len();
+                let r = self.message(vty, Src::Many(lo, hi), depth + 1, out);
+                self.s.spans.truncate(lo);
+                r
+            }
+            (Kind::Message(vty), Some(v)) => {
+                self.message(vty, Src::One(v.start, v.end), depth + 1, out)
+            }
+            (Kind::Message(vty), None) => self.message(vty, Src::One(e.end, e.end), depth + 1, out),
+            (kind, Some(v)) => self.scalar(vf, kind, v, out),
+            (_, None) => {
+                out.extend_from_slice(&vf.default_json);
+                Ok(())
+            }
+        };
+        result.map_err(|err| {
+            let mut key = Vec::new();
+            // Re-render the key for the path; cannot fail again.
+            let _ = self.entry_key_text(et, e, &mut key);
+            err.in_field(format_args!("[{}]", String::from_utf8_lossy(&key)))
+        })
+    }
+
+    #[cold]
+    fn entry_key_text(&self, et: &TypePlan, e: &Entry, out: &mut Vec<u8>) -> R<()> {
+        let Some(kf) = et.fields.first() else {
+            return Ok(());
+        };
+        match (kf.kind, e.key) {
+            (Kind::String, Some(k)) => self.string(k, false, out),
+            (Kind::String, None) => {
+                out.extend_from_slice(b"\"\"");
+                Ok(())
+            }
+            (kind, k) => {
+                let v = k.unwrap_or_default();
+                out.push(b'"');
+                match map_key(kind, v) {
+                    MapKey::Int(i) => match kind {
+                        Kind::Bool => write::bool(out, i != 0),
+                        Kind::UInt32 | Kind::Fixed32 | Kind::UInt64 | Kind::Fixed64 => {
+                            write::int(out, i)
+                        }
+                        _ => write::int(out, i as i64),
+                    },
+                    MapKey::Str(..) => {}
+                }
+                out.push(b'"');
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the absent fields without presence (emit_defaults).
+    fn write_defaults(
+        &self,
+        t: &TypePlan,
+        bits_base: usize,
+        mut comma: bool,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let mut wrote = false;
+        for &fi in t.defaults.iter() {
+            let fi = fi as usize;
+            if self.s.bits[bits_base + fi / 64] & (1 << (fi % 64)) != 0 {
+                continue;
+            }
+            let f = &t.fields[fi];
+            if comma {
+                out.push(b',');
+            }
+            out.extend_from_slice(&f.key);
+            out.extend_from_slice(&f.default_json);
+            comma = true;
+            wrote = true;
+        }
+        wrote
+    }
+
+    // ---- slow path -------------------------------------------------------
+
+    fn fields_slow(
+        &mut self,
+        t: &'a TypePlan,
+        src: Src,
+        depth: u32,
+        out: &mut Vec<u8>,
+        mut comma: bool,
+    ) -> R<bool> {
+        let base = self.s.recs.len();
+        for k in 0..src.count() {
+            let (start, end) = self.span(src, k);
+            self.collect(t, start, end, depth)?;
+        }
+        let top = self.s.recs.len();
+        if t.oneofs > 0 {
+            self.resolve_oneofs(t, base, top, depth)?;
+        }
+        self.s.recs[base..top].sort_unstable_by_key(|r| r.sort_key());
+
+        let track = !t.defaults.is_empty();
+        let bits_base = self.s.bits.len();
+        if track {
+            self.s
+                .bits
+                .resize(bits_base + t.fields.len().div_ceil(64), 0);
+        }
+        let mut wrote = false;
+        let mut i = base;
+        while i < top {
+            let fi = self.s.recs[i].field();
+            if fi == DEAD {
+                break;
+            }
+            let mut j = i + 1;
+            while j < top && self.s.recs[j].field() == fi {
+                j += 1;
+            }
+            let f = &t.fields[fi as usize];
+            let written = self
+                .write_field_slow(f, i, j, depth, out, comma)
+                .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+            if written {
+                comma = true;
+                wrote = true;
+                if track {
+                    mark(&mut self.s.bits, bits_base, fi as usize);
+                }
+            }
+            i = j;
+        }
+        if track {
+            wrote |= self.write_defaults(t, bits_base, comma, out);
+            self.s.bits.truncate(bits_base);
+        }
+        self.s.recs.truncate(base);
+        Ok(wrote)
+    }
+
+    /// Gathers the known field occurrences of one span (validating the
+    /// span's wire format and its strings).
+    fn collect(&mut self, t: &TypePlan, start: usize, end: usize, depth: u32) -> R<()> {
+        let mut it = Fields::of(t, self.buf, start, end, depth);
+        while it.more() {
+            let at = it.p;
+            let (num, wt) = it.tag()?;
+            let fi = t.lookup(num);
+            let v = it.value(num, wt, at).map_err(|e| name_field(e, t, fi))?;
+            let Some(fi) = fi else { continue };
+            let f = &t.fields[fi];
+            if !accepts(f, wt) {
+                continue;
+            }
+            if f.card == Card::Singular && self.unknown_closed(f.kind, v) {
+                continue;
+            }
+            if wt == LEN && f.kind == Kind::String && f.utf8 {
+                utf8(self.buf, v.start, v.end)
+                    .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+            }
+            self.s.recs.push(Rec {
+                field_wt: ((fi as u32) << 3) | u32::from(wt),
+                start: v.start as u32,
+                end: v.end as u32,
+            });
+        }
+        Ok(())
+    }
+
+    /// Keeps, for each oneof, only the last member set and its occurrences
+    /// since the last switch; the others die (their messages still get
+    /// validated, as Google's parser parsed them).
+    fn resolve_oneofs(&mut self, t: &TypePlan, base: usize, top: usize, depth: u32) -> R<()> {
+        let ob = self.s.oneofs.len();
+        self.s.oneofs.resize(ob + t.oneofs as usize, (NO_FIELD, 0));
+        for i in (base..top).rev() {
+            let r = self.s.recs[i];
+            let f = &t.fields[r.field() as usize];
+            if f.oneof == NO_ONEOF {
+                continue;
+            }
+            let slot = &mut self.s.oneofs[ob + f.oneof as usize];
+            if slot.0 == NO_FIELD {
+                slot.0 = r.field();
+            } else if slot.0 != r.field() && slot.1 == 0 {
+                slot.1 = r.start;
+            }
+        }
+        for i in base..top {
+            let r = self.s.recs[i];
+            let f = &t.fields[r.field() as usize];
+            if f.oneof == NO_ONEOF {
+                continue;
+            }
+            let (winner, cutoff) = self.s.oneofs[ob + f.oneof as usize];
+            if r.field() != winner || r.start < cutoff {
+                if let Kind::Message(ty) | Kind::Group(ty) = f.kind {
+                    validate(
+                        self.c,
+                        self.buf,
+                        ty,
+                        r.start as usize,
+                        r.end as usize,
+                        depth + 1,
+                    )
+                    .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+                }
+                self.s.recs[i].field_wt = DEAD << 3;
+            }
+        }
+        self.s.oneofs.truncate(ob);
+        Ok(())
+    }
+
+    /// Writes field `f` from its occurrences `recs[i..j]` (wire order).
+    fn write_field_slow(
+        &mut self,
+        f: &FieldPlan,
+        i: usize,
+        j: usize,
+        depth: u32,
+        out: &mut Vec<u8>,
+        comma: bool,
+    ) -> R<bool> {
+        match f.card {
+            Card::Singular => {
+                if let Kind::Message(ty) | Kind::Group(ty) = f.kind {
+                    if comma {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(&f.key);
+                    if j - i == 1 {
+                        let r = self.s.recs[i];
+                        self.message(
+                            ty,
+                            Src::One(r.start as usize, r.end as usize),
+                            depth + 1,
+                            out,
+                        )?;
+                    } else {
+                        let lo = self.s.spans.len();
+                        for k in i..j {
+                            let r = self.s.recs[k];
+                            self.s.spans.push((r.start, r.end));
+                        }
+                        let hi = self.s.spans.len();
+                        self.message(ty, Src::Many(lo, hi), depth + 1, out)?;
+                        self.s.spans.truncate(lo);
+                    }
+                    return Ok(true);
+                }
+                let v = rec_val(self.buf, self.s.recs[j - 1]);
+                if f.implicit && is_default(f.kind, v) {
+                    return Ok(false);
+                }
+                if comma {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&f.key);
+                self.scalar(f, f.kind, v, out)?;
+                Ok(true)
+            }
+            Card::Repeated => {
+                let mut open = false;
+                let mut comma = comma;
+                let mut n = 0u32;
+                for k in i..j {
+                    let r = self.s.recs[k];
+                    let v = rec_val(self.buf, r);
+                    if r.wt() == LEN && f.packable {
+                        packed(self.buf, f.kind, v, |e| {
+                            if self.unknown_closed(f.kind, e) {
+                                return Ok(());
+                            }
+                            open_element(out, f, &mut open, &mut comma, b'[');
+                            self.scalar(f, f.kind, e, out)
+                                .map_err(|err| err.in_field(format_args!("[{n}]")))?;
+                            n += 1;
+                            Ok(())
+                        })?;
+                        continue;
+                    }
+                    if self.unknown_closed(f.kind, v) {
+                        continue;
+                    }
+                    open_element(out, f, &mut open, &mut comma, b'[');
+                    match f.kind {
+                        Kind::Message(ty) | Kind::Group(ty) => {
+                            self.message(ty, Src::One(v.start, v.end), depth + 1, out)
+                        }
+                        kind => self.scalar(f, kind, v, out),
+                    }
+                    .map_err(|err| err.in_field(format_args!("[{n}]")))?;
+                    n += 1;
+                }
+                if f.present_when_empty && !open {
+                    open_element(out, f, &mut open, &mut comma, b'[');
+                }
+                if open {
+                    out.push(b']');
+                }
+                Ok(open)
+            }
+            Card::Map => self.map_slow(f, i, j, depth, out, comma),
+        }
+    }
+
+    fn map_slow(
+        &mut self,
+        f: &FieldPlan,
+        i: usize,
+        j: usize,
+        depth: u32,
+        out: &mut Vec<u8>,
+        comma: bool,
+    ) -> R<bool> {
+        let Kind::Message(ety) = f.kind else {
+            return Ok(false);
+        };
+        let c = self.c;
+        let et = &c.types[ety as usize];
+        let key_kind = et.fields.first().map_or(Kind::String, |k| k.kind);
+        let eb = self.s.entries.len();
+        for k in i..j {
+            let r = self.s.recs[k];
+            let e = self.parse_entry(et, r.start as usize, r.end as usize, depth + 1)?;
+            self.s.entries.push(e);
+        }
+        let top = self.s.entries.len();
+        // Last one wins: walk backwards, keep the first of each key seen.
+        let buf = self.buf;
+        let key_of = |e: &Entry| -> KeyRef<'_> {
+            match e.key.map(|k| map_key(key_kind, k)) {
+                Some(MapKey::Str(s, e)) => KeyRef::Str(&buf[s as usize..e as usize]),
+                Some(MapKey::Int(v)) => KeyRef::Int(v),
+                None if key_kind == Kind::String => KeyRef::Str(&[]),
+                None => KeyRef::Int(0),
+            }
+        };
+        let mut seen: HashSet<KeyRef<'_>> = HashSet::new();
+        for k in (eb..top).rev() {
+            let e = self.s.entries[k];
+            self.s.entries[k].keep = e.ok && seen.insert(key_of(&e));
+        }
+        drop(seen);
+        let mut open = false;
+        let mut comma = comma;
+        for k in eb..top {
+            let e = self.s.entries[k];
+            if !e.keep {
+                self.validate_dropped_entry(ety, &e, depth + 1)?;
+                continue;
+            }
+            open_element(out, f, &mut open, &mut comma, b'{');
+            self.entry(et, &e, depth + 1, out)?;
+        }
+        self.s.entries.truncate(eb);
+        if open {
+            out.push(b'}');
+        }
+        Ok(open)
+    }
+}
+
+/// Marks oneof `o` as set (fast path); a second member means the fields
+/// are not in printable order.
+#[inline(always)]
+fn oneof_claim(oneofs: &mut u64, o: u32) -> R<()> {
+    if o >= 64 {
+        return Err(Fault::Bail);
+    }
+    let bit = 1u64 << o;
+    if *oneofs & bit != 0 {
+        return Err(Fault::Bail);
+    }
+    *oneofs |= bit;
+    Ok(())
+}
+
+#[inline(always)]
+fn mark(bits: &mut [u64], base: usize, fi: usize) {
+    bits[base + fi / 64] |= 1 << (fi % 64);
+}
+
+/// Before an element of a repeated or map field: the key and opening
+/// bracket for the first, a comma for the others.
+#[inline(always)]
+fn open_element(out: &mut Vec<u8>, f: &FieldPlan, open: &mut bool, comma: &mut bool, bracket: u8) {
+    if *open {
+        // An open array may still be empty (a repeated extension opened by
+        // an empty packed record).
+        if out.last() != Some(&bracket) {
+            out.push(b',');
+        }
+    } else {
+        if *comma {
+            out.push(b',');
+        }
+        out.extend_from_slice(&f.key);
+        out.push(bracket);
+        *open = true;
+        *comma = true;
+    }
+}
+
+/// Ends the current run of a repeated or map field (fast path).
+#[inline(always)]
+fn close_run(
+    t: &TypePlan,
+    run: &mut u32,
+    open: &mut bool,
+    out: &mut Vec<u8>,
+    bits: &mut [u64],
+    bits_base: usize,
+    track: bool,
+) {
+    if *run == NO_FIELD {
+        return;
+    }
+    if *open {
+        let f = &t.fields[*run as usize];
+        out.push(if f.card == Card::Map { b'}' } else { b']' });
+        if track {
+            mark(bits, bits_base, *run as usize);
+        }
+    }
+    *run = NO_FIELD;
+    *open = false;
+}

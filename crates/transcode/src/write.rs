@@ -1,0 +1,362 @@
+//! Writing JSON values into a byte buffer: strings, numbers, base64.
+//!
+//! Text style (the values are Google's; the spelling is ours, chosen once):
+//! floating-point numbers are the shortest text that parses back to the same
+//! 64-bit value (doubles) or 32-bit value (floats), without a trailing `.0`
+//! and with a signed exponent for very large or small magnitudes (`1`,
+//! `0.1`, `1e+21`, `1e-7`) — the style of Google's C++, Go and upb
+//! printers — except negative zero, written `-0.0` because common JSON
+//! readers (Python's `json`, serde_json) read `-0` as the integer 0 and
+//! lose the sign ProtoJSON keeps; NaN and the infinities are the strings `"NaN"`,
+//! `"Infinity"`, `"-Infinity"`. Strings escape `"`, `\` and the control
+//! characters below U+0020 (`\n`, `\t`, … or `\u00XX`) and leave all other
+//! UTF-8 as is.
+
+use base64::Engine as _;
+
+/// Appends `s` (valid UTF-8) as a JSON string, quotes included.
+#[inline]
+pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    escape(out, s);
+    out.push(b'"');
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of the little-endian word `w` is below 0x20, `"` or `\`
+/// (exact: the classic SWAR "has a byte less than n" / "has a zero byte"
+/// tests, never a false negative or, for the word as a whole, a false
+/// positive).
+#[inline(always)]
+fn word_needs_escape(w: u64) -> bool {
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    let q = w ^ (ONES * u64::from(b'"'));
+    let quote = q.wrapping_sub(ONES) & !q;
+    let b = w ^ (ONES * u64::from(b'\\'));
+    let backslash = b.wrapping_sub(ONES) & !b;
+    (control | quote | backslash) & HIGH != 0
+}
+
+#[inline(always)]
+fn byte_needs_escape(c: u8) -> bool {
+    c < 0x20 || c == b'"' || c == b'\\'
+}
+
+/// Appends the JSON-escaped form of `s` without quotes.
+#[inline]
+pub(crate) fn escape(out: &mut Vec<u8>, s: &[u8]) {
+    let mut done = 0; // bytes of `s` already copied to `out`
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        if word_needs_escape(u64::from_le_bytes(*chunk)) {
+            for (k, &c) in chunk.iter().enumerate() {
+                if byte_needs_escape(c) {
+                    out.extend_from_slice(&s[done..i + k]);
+                    escape_byte(out, c);
+                    done = i + k + 1;
+                }
+            }
+        }
+        i += 8;
+    }
+    for (k, &c) in s[i..].iter().enumerate() {
+        if byte_needs_escape(c) {
+            out.extend_from_slice(&s[done..i + k]);
+            escape_byte(out, c);
+            done = i + k + 1;
+        }
+    }
+    out.extend_from_slice(&s[done..]);
+}
+
+#[cold]
+fn escape_byte(out: &mut Vec<u8>, c: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(c >> 4)],
+            HEX[usize::from(c & 0xf)],
+        ]),
+    }
+}
+
+/// Appends, as a JSON string, what Google's Python `json_format` prints for
+/// a proto2 `string` field holding invalid UTF-8: upb hands Python the raw
+/// `bytes`, and `str(value)` makes that their repr (`b'a\xffb'`).
+#[cold]
+pub(crate) fn python_bytes_repr(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut repr = Vec::with_capacity(bytes.len() + 3);
+    repr.push(b'b');
+    repr.push(quote);
+    for &c in bytes {
+        match c {
+            b'\\' => repr.extend_from_slice(b"\\\\"),
+            b'\t' => repr.extend_from_slice(b"\\t"),
+            b'\n' => repr.extend_from_slice(b"\\n"),
+            b'\r' => repr.extend_from_slice(b"\\r"),
+            _ if c == quote => repr.extend_from_slice(&[b'\\', c]),
+            0x20..=0x7e => repr.push(c),
+            _ => repr.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]),
+        }
+    }
+    repr.push(quote);
+    string(out, &repr);
+}
+
+/// Appends standard base64 with padding, quoted.
+#[inline]
+pub(crate) fn base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    let start = out.len();
+    // 4 output bytes per 3 input bytes, rounded up; cannot overflow for any
+    // slice that fits in memory.
+    let len = bytes.len().div_ceil(3) * 4;
+    out.resize(start + len, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(bytes, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
+    out.push(b'"');
+}
+
+#[inline]
+pub(crate) fn int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(v).as_bytes());
+}
+
+/// 64-bit integers are JSON strings in ProtoJSON.
+#[inline]
+pub(crate) fn quoted_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
+    let mut b = itoa::Buffer::new();
+    out.push(b'"');
+    out.extend_from_slice(b.format(v).as_bytes());
+    out.push(b'"');
+}
+
+#[inline]
+pub(crate) fn bool(out: &mut Vec<u8>, v: bool) {
+    out.extend_from_slice(if v { b"true" } else { b"false" });
+}
+
+#[cold]
+fn non_finite(out: &mut Vec<u8>, nan: bool, negative: bool) {
+    out.extend_from_slice(if nan {
+        b"\"NaN\""
+    } else if negative {
+        b"\"-Infinity\""
+    } else {
+        b"\"Infinity\""
+    });
+}
+
+/// A double as the shortest text that round-trips it.
+#[inline]
+pub(crate) fn f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        let mut b = ryu::Buffer::new();
+        shortest(out, b.format_finite(v).as_bytes());
+    } else {
+        non_finite(out, v.is_nan(), v < 0.0);
+    }
+}
+
+/// A float as the shortest text that round-trips the 32-bit value.
+#[inline]
+pub(crate) fn f32(out: &mut Vec<u8>, v: f32) {
+    if v.is_finite() {
+        let mut b = ryu::Buffer::new();
+        shortest(out, b.format_finite(v).as_bytes());
+    } else {
+        non_finite(out, v.is_nan(), v < 0.0);
+    }
+}
+
+/// Rewrites ryu's text (`1.0`, `1e21`, `1.5e-7`) in the chosen style:
+/// no `.0` on integral values, a sign on every exponent.
+#[inline]
+fn shortest(out: &mut Vec<u8>, s: &[u8]) {
+    match memchr::memchr(b'e', s) {
+        None => match s.strip_suffix(b".0") {
+            Some(b"-0") | None => out.extend_from_slice(s),
+            Some(integral) => out.extend_from_slice(integral),
+        },
+        Some(e) => {
+            out.extend_from_slice(&s[..=e]);
+            let exp = &s[e + 1..];
+            if exp.first() != Some(&b'-') {
+                out.push(b'+');
+            }
+            out.extend_from_slice(exp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).expect("writers produce UTF-8")
+    }
+
+    #[test]
+    fn escapes_quotes_backslashes_and_control_characters() {
+        assert_eq!(s(|o| string(o, b"plain")), r#""plain""#);
+        assert_eq!(s(|o| string(o, b"a\"b\\c")), r#""a\"b\\c""#);
+        assert_eq!(
+            s(|o| string(o, b"\x00\x01\x08\x09\x0a\x0c\x0d\x1f\x20")),
+            r#""\u0000\u0001\b\t\n\f\r\u001f ""#
+        );
+    }
+
+    #[test]
+    fn leaves_delete_and_non_ascii_as_is() {
+        let text = "\u{7f}é\u{2028}😀";
+        assert_eq!(s(|o| string(o, text.as_bytes())), format!("\"{text}\""));
+    }
+
+    #[test]
+    fn escapes_at_every_position_of_a_word() {
+        for len in 0..20 {
+            for at in 0..len {
+                let mut input = vec![b'x'; len];
+                input[at] = b'"';
+                let mut expected = String::from("\"");
+                expected.push_str(&"x".repeat(at));
+                expected.push_str("\\\"");
+                expected.push_str(&"x".repeat(len - at - 1));
+                expected.push('"');
+                assert_eq!(s(|o| string(o, &input)), expected, "len {len} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn swar_test_matches_bytewise_test() {
+        for c in 0..=255u8 {
+            for pos in 0..8 {
+                let mut w = [b'a'; 8];
+                w[pos] = c;
+                assert_eq!(
+                    word_needs_escape(u64::from_le_bytes(w)),
+                    byte_needs_escape(c),
+                    "byte {c:#x} at {pos}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn prints_python_bytes_repr_for_invalid_proto2_strings() {
+        assert_eq!(
+            s(|o| python_bytes_repr(o, b"a\xffb\xc3")),
+            r#""b'a\\xffb\\xc3'""#
+        );
+        assert_eq!(
+            s(|o| python_bytes_repr(o, b"it's\xff")),
+            r#""b\"it's\\xff\"""#
+        );
+        assert_eq!(
+            s(|o| python_bytes_repr(o, b"'\"\xff\t\\")),
+            r#""b'\\'\"\\xff\\t\\\\'""#
+        );
+    }
+
+    #[test]
+    fn encodes_base64_with_padding() {
+        assert_eq!(s(|o| base64(o, b"")), r#""""#);
+        assert_eq!(s(|o| base64(o, b"\x00")), r#""AA==""#);
+        assert_eq!(s(|o| base64(o, b"\x00\x01")), r#""AAE=""#);
+        assert_eq!(s(|o| base64(o, b"\x00\x01\x02\x03\xff")), r#""AAECA/8=""#);
+        assert_eq!(s(|o| base64(o, &[0xfb, 0xff])), r#""+/8=""#);
+    }
+
+    #[test]
+    fn prints_integers_and_quoted_64_bit_integers() {
+        assert_eq!(s(|o| int(o, i32::MIN)), "-2147483648");
+        assert_eq!(s(|o| int(o, u32::MAX)), "4294967295");
+        assert_eq!(s(|o| quoted_int(o, i64::MIN)), r#""-9223372036854775808""#);
+        assert_eq!(s(|o| quoted_int(o, u64::MAX)), r#""18446744073709551615""#);
+    }
+
+    #[test]
+    fn prints_doubles_shortest_without_trailing_zero() {
+        assert_eq!(s(|o| f64(o, 0.0)), "0");
+        assert_eq!(s(|o| f64(o, -0.0)), "-0.0");
+        assert_eq!(s(|o| f64(o, 1.0)), "1");
+        assert_eq!(s(|o| f64(o, 0.1)), "0.1");
+        assert_eq!(s(|o| f64(o, 1e21)), "1e+21");
+        assert_eq!(s(|o| f64(o, 1e16)), "1e+16");
+        assert_eq!(s(|o| f64(o, 1.5e-7)), "1.5e-7");
+        assert_eq!(s(|o| f64(o, 5e-324)), "5e-324");
+        assert_eq!(s(|o| f64(o, f64::MAX)), "1.7976931348623157e+308");
+        assert_eq!(s(|o| f64(o, 123456.789)), "123456.789");
+    }
+
+    #[test]
+    fn prints_non_finite_doubles_as_strings() {
+        assert_eq!(s(|o| f64(o, f64::NAN)), r#""NaN""#);
+        assert_eq!(s(|o| f64(o, -f64::NAN)), r#""NaN""#);
+        assert_eq!(s(|o| f64(o, f64::INFINITY)), r#""Infinity""#);
+        assert_eq!(s(|o| f64(o, f64::NEG_INFINITY)), r#""-Infinity""#);
+    }
+
+    #[test]
+    fn prints_floats_as_shortest_32_bit_text() {
+        assert_eq!(s(|o| f32(o, 0.1)), "0.1");
+        assert_eq!(s(|o| f32(o, 1.0 / 3.0)), "0.33333334");
+        assert_eq!(s(|o| f32(o, f32::MAX)), "3.4028235e+38");
+        assert_eq!(s(|o| f32(o, f32::from_bits(1))), "1e-45");
+        assert_eq!(s(|o| f32(o, -0.0)), "-0.0");
+        assert_eq!(s(|o| f32(o, f32::NAN)), r#""NaN""#);
+        assert_eq!(s(|o| f32(o, f32::NEG_INFINITY)), r#""-Infinity""#);
+    }
+
+    #[test]
+    fn float_text_round_trips_every_exponent() {
+        for bits in (0..u32::MAX).step_by(7_919_993) {
+            let v = f32::from_bits(bits);
+            if v.is_finite() {
+                let text = s(|o| f32(o, v));
+                let back: f32 = text.parse().expect("parses");
+                assert_eq!(back.to_bits(), v.to_bits(), "{text}");
+            }
+        }
+        for bits in (0..u64::MAX).step_by(0x0001_2345_6789_abcd) {
+            let v = f64::from_bits(bits);
+            if v.is_finite() {
+                let text = s(|o| f64(o, v));
+                let back: f64 = text.parse().expect("parses");
+                assert_eq!(back.to_bits(), v.to_bits(), "{text}");
+            }
+        }
+    }
+}

@@ -15,7 +15,10 @@
 //!   (default `<workspace>/.venv/bin/python`, created by `scripts/test`).
 //! - `PROTOLAND_DIFF_SEED` (default `protoland`) and `PROTOLAND_DIFF_COUNT`
 //!   (default 3000): the seeded records; a failure prints both to replay it.
-//! - `PROTOLAND_DIFF_KEEP=FILE`: also copy the generated records to FILE.
+//! - `PROTOLAND_DIFF_KEEP=FILE`: also copy the generated records to FILE and
+//!   the corpus's descriptor set to `FILE.binpb` (for
+//!   `testdata/differential/oracle.py`, which prints Google's output for one
+//!   message).
 
 #[path = "differential/compare.rs"]
 mod compare;
@@ -226,6 +229,9 @@ fn run_generator(schema: &Schema, types: &[String], seed: &str, count: usize) ->
     let records = std::fs::read_to_string(&out).expect("reading the generated records");
     if let Some(keep) = std::env::var_os("PROTOLAND_DIFF_KEEP") {
         std::fs::write(&keep, &records).expect("writing PROTOLAND_DIFF_KEEP");
+        let mut set_copy = keep;
+        set_copy.push(".binpb");
+        std::fs::copy(&set, &set_copy).expect("writing PROTOLAND_DIFF_KEEP.binpb");
     }
     records
 }

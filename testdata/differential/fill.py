@@ -36,6 +36,24 @@ WELL_KNOWN = sorted(list(WRAPPERS) + [
 ANY_PREFIXES = ['type.googleapis.com/'] * 6 + [
     'example.com/', 'https://example.com/types/', 'a/b/c/', '/', '']
 
+# Type URLs at the edge of resolving: Google takes what follows the last '/'
+# and looks it up as is.
+ODD_URLS = [
+    'type.googleapis.com/protoland.test.NoSuchType',
+    'type.googleapis.com/',
+    '',
+    'type.googleapis.com/protoland.test.proto3.Nothing/',
+    'type.googleapis.com/.protoland.test.proto3.Nothing',
+    'type.googleapis.com/protoland.test.proto3.nothing',
+    'type.googleapis.com/protoland.test.proto3.Nothing?v=1',
+    ' type.googleapis.com/protoland.test.proto3.Nothing',
+    'type.googleapis.com/protoland.test.proto3.Nothing ',
+    'type.googleapis.com//protoland.test.proto3.Nothing',
+    'type.googleapis.com/protoland.test.proto2.Groups.Single',
+    'type.googleapis.com/protoland.test.maps.Keys.KInt32Entry',
+    'type.googleapis.com/protoland.test.proto3.Color',
+]
+
 
 def is_synthetic_oneof(oneof):
     """proto3 `optional` fields sit in a one-member oneof named `_field`."""
@@ -269,8 +287,8 @@ class Filler(object):
         if kind < 0.04:
             return message  # empty Any: {}
         if kind < 0.07:
-            message.type_url = 'type.googleapis.com/protoland.test.NoSuchType'
-            message.value = b'\x08\x01'
+            message.type_url = rng.choice(ODD_URLS)
+            message.value = rng.choice([b'', b'\x08\x01', b'\x0b\x10\x01\x0c'])
             return message
         if kind < 0.09:
             # A type URL and no value: the type's default instance.

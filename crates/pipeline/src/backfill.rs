@@ -1,0 +1,210 @@
+//! `protoland backfill`: convert objects that already exist, through the
+//! same handler as events.
+//!
+//! Objects are listed under an `s3://bucket/prefix` (or a local directory)
+//! and converted with bounded concurrency. An object whose landing object
+//! already exists is skipped unless `force` is set, so an interrupted
+//! backfill resumes where it stopped. Objects under the landing or
+//! quarantine location are never treated as sources. The event time for
+//! key templates is the object's Last-Modified.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectMeta, ObjectStoreExt};
+
+use crate::events::ObjectRef;
+use crate::handler::{ObjectOutcome, Pipeline, SourceStore};
+use crate::metrics::BatchStats;
+use crate::storage::{Location, StorageError, object_path};
+
+/// How a backfill runs.
+#[derive(Debug, Clone)]
+pub struct BackfillOptions {
+    /// Convert even when the landing object exists. Default: off.
+    pub force: bool,
+    /// Objects converted at once. Default: the pipeline's concurrency.
+    pub concurrency: Option<usize>,
+}
+
+/// What a backfill did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackfillSummary {
+    /// Objects found under the prefix and handled (not counting landing or
+    /// quarantine objects).
+    pub listed: u64,
+    /// Skipped because their landing object exists.
+    pub existing: u64,
+    pub stats: BatchStats,
+    /// `source: why` for every failed object.
+    pub failures: Vec<String>,
+}
+
+/// Lists and converts (see the module docs); `on_object` is called after
+/// each object (for progress output).
+///
+/// # Errors
+///
+/// [`StorageError`] when listing fails; failures of single objects are in
+/// the summary.
+pub async fn run(
+    pipeline: &Pipeline,
+    source: &Location,
+    options: &BackfillOptions,
+    on_object: impl Fn(&str, &ObjectOutcomeOrSkip),
+) -> Result<BackfillSummary, StorageError> {
+    let started = tokio::time::Instant::now();
+    let store = pipeline.stores().open(source)?;
+    let (bucket, prefix) = match source {
+        Location::S3 { bucket, prefix } => (bucket.clone(), prefix.clone()),
+        Location::Local { root } => (root.display().to_string(), String::new()),
+    };
+    let source_store = match source {
+        Location::Local { .. } => Some(SourceStore {
+            store: Arc::clone(&store),
+            location: source.clone(),
+        }),
+        Location::S3 { .. } => None,
+    };
+    let excluded = Excluded::new(pipeline, source);
+    let list_prefix = if prefix.is_empty() {
+        None
+    } else {
+        Some(object_path(&prefix)?)
+    };
+    let concurrency = options
+        .concurrency
+        .unwrap_or(pipeline.settings().concurrency)
+        .max(1);
+
+    let mut summary = BackfillSummary::default();
+    // Listing and converting overlap: the listing is consumed as the
+    // conversions take objects, so memory does not grow with the prefix.
+    let listing = store
+        .list(list_prefix.as_ref())
+        .map_err(|e| StorageError::Store {
+            action: "listing",
+            target: source.to_string(),
+            source: e,
+        })
+        .try_filter(|m| futures::future::ready(!excluded.contains(m.location.as_ref())));
+    let results = listing
+        .map(|meta| {
+            let pipeline = pipeline.clone();
+            let bucket = bucket.clone();
+            let source_store = source_store.clone();
+            let force = options.force;
+            async move {
+                let meta: ObjectMeta = meta?;
+                let key = meta.location.to_string();
+                let mut object = ObjectRef::new(bucket.clone(), key.clone());
+                object.event_time = Some(meta.last_modified);
+                object.size = Some(meta.size);
+                let display = match &source_store {
+                    Some(s) => s.location.display_key(&key),
+                    None => object.url(),
+                };
+                if !force {
+                    let landing = pipeline.landing_key(&bucket, &key, object.event_time);
+                    if let Ok(path) = object_path(&landing)
+                        && pipeline.landing_store().head(&path).await.is_ok()
+                    {
+                        return Ok::<_, StorageError>((display, ObjectOutcomeOrSkip::Exists));
+                    }
+                }
+                let outcome = pipeline.process(&object, source_store.as_ref(), None).await;
+                Ok((display, ObjectOutcomeOrSkip::Done(outcome)))
+            }
+        })
+        .buffer_unordered(concurrency);
+    tokio::pin!(results);
+    while let Some(item) = results.next().await {
+        let (display, result) = item?;
+        summary.listed += 1;
+        on_object(&display, &result);
+        match &result {
+            ObjectOutcomeOrSkip::Exists => summary.existing += 1,
+            ObjectOutcomeOrSkip::Done(outcome) => match outcome {
+                ObjectOutcome::Converted {
+                    messages,
+                    bytes_in,
+                    bytes_out,
+                    ..
+                } => {
+                    summary.stats.objects += 1;
+                    summary.stats.messages += messages;
+                    summary.stats.bytes_in += bytes_in;
+                    summary.stats.bytes_out += bytes_out;
+                }
+                ObjectOutcome::Quarantined { .. } => summary.stats.quarantined += 1,
+                ObjectOutcome::Missing => summary.stats.missing += 1,
+                ObjectOutcome::Failed { error, .. } => {
+                    summary.stats.failures += 1;
+                    summary.failures.push(format!("{display}: {error}"));
+                }
+                ObjectOutcome::NotStarted { .. } => summary.stats.not_started += 1,
+            },
+        }
+    }
+    summary.stats.duration = started.elapsed();
+    Ok(summary)
+}
+
+/// An object's result in a backfill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectOutcomeOrSkip {
+    /// Its landing object exists (and `force` is off).
+    Exists,
+    Done(ObjectOutcome),
+}
+
+/// Keys of the source store that are the pipeline's own output.
+struct Excluded {
+    prefixes: Vec<String>,
+}
+
+impl Excluded {
+    fn new(pipeline: &Pipeline, source: &Location) -> Excluded {
+        let settings = pipeline.settings();
+        let mut prefixes = Vec::new();
+        for output in [&settings.landing, &settings.quarantine] {
+            match (source, output) {
+                (Location::S3 { bucket: a, .. }, Location::S3 { bucket: b, prefix }) if a == b => {
+                    prefixes.push(prefix.clone());
+                }
+                (Location::Local { root: source_root }, Location::Local { root }) => {
+                    let source_root = source_root
+                        .canonicalize()
+                        .unwrap_or_else(|_| source_root.clone());
+                    let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+                    if let Ok(relative) = root.strip_prefix(&source_root) {
+                        prefixes.push(relative.to_string_lossy().replace('\\', "/"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Excluded { prefixes }
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.prefixes.iter().any(|p| {
+            if p.is_empty() {
+                // Output at the root of the source: recognised by its suffix.
+                [".ndjson", ".ndjson.gz", ".ndjson.zst", ".error.json"]
+                    .iter()
+                    .any(|suffix| key.ends_with(suffix))
+            } else {
+                key.starts_with(p.as_str()) && key.as_bytes().get(p.len()) == Some(&b'/')
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for Excluded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Excluded")
+            .field("prefixes", &self.prefixes)
+            .finish()
+    }
+}

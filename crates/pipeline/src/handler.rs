@@ -1,0 +1,922 @@
+//! The batch handler: for every object an event names, route → read →
+//! convert → write, and an outcome per message.
+//!
+//! [`Pipeline::start`] loads the schemas and compiles the plans once;
+//! [`Pipeline::handle`] then serves any number of invocations. Objects of a
+//! batch run concurrently (bounded by `concurrency`), each on the runtime
+//! for network I/O and on a blocking thread for decompression, framing,
+//! transcoding and compression.
+//!
+//! Outcomes:
+//!
+//! - transient failures (throttling, 5xx, timeouts, resets) are retried
+//!   with backoff within the invocation, then reported as failed;
+//! - a bad object (corrupt data, wrong schema, no route) fails by default,
+//!   or with the quarantine policy gets a JSON error report and is
+//!   acknowledged;
+//! - an object deleted before it is read is acknowledged and counted as
+//!   missing (or failed, by policy);
+//! - near the deadline no new object starts; unstarted ones are failures;
+//! - a panic while converting one object fails that object only.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use protoland_schema::Schema;
+use protoland_stream::{Compression, ConvertError, ConvertOptions, Converter, Progress};
+use protoland_transcode::Plan;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::config::{BadObjectPolicy, ConfigError, MissingPolicy, SchemaSource, Settings, vars};
+use crate::events::{BatchInvocation, Invocation, ObjectRef, QueueMessage, Record};
+use crate::landing::{KeyInputs, OutputCompression};
+use crate::metrics::BatchStats;
+use crate::routes::find_route;
+use crate::storage::{
+    LandingWriter, Location, ObjectReader, StorageError, Stores, UploadKind, object_path,
+};
+
+/// The pipeline, ready to handle invocations. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    stores: Stores,
+    landing: Arc<dyn ObjectStore>,
+    quarantine: Arc<dyn ObjectStore>,
+    default_route: Option<Arc<Route>>,
+    routes: Vec<Arc<Route>>,
+    mode: &'static str,
+}
+
+/// A compiled route: the converter for one message type.
+#[derive(Debug)]
+struct Route {
+    message: String,
+    converter: Converter,
+}
+
+/// How one object ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ObjectOutcome {
+    /// Landed.
+    Converted {
+        destination: String,
+        messages: u64,
+        bytes_in: u64,
+        bytes_out: u64,
+        upload: UploadKind,
+    },
+    /// Bad object; its error report is at `report`.
+    Quarantined { report: String, error: String },
+    /// The object no longer exists (acknowledged by policy).
+    Missing,
+    /// Not converted: the message is reported as failed.
+    Failed { error: String, transient: bool },
+    /// Not started because the deadline was near.
+    NotStarted { remaining_ms: u64 },
+}
+
+impl ObjectOutcome {
+    /// Whether the message holding this object may be acknowledged.
+    pub fn is_success(&self, missing: MissingPolicy) -> bool {
+        match self {
+            ObjectOutcome::Converted { .. } | ObjectOutcome::Quarantined { .. } => true,
+            ObjectOutcome::Missing => missing == MissingPolicy::Acknowledge,
+            ObjectOutcome::Failed { .. } | ObjectOutcome::NotStarted { .. } => false,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ObjectOutcome::Converted { destination, .. } => format!("converted to {destination}"),
+            ObjectOutcome::Quarantined { report, error } => {
+                format!("quarantined ({error}); report at {report}")
+            }
+            ObjectOutcome::Missing => "object not found".to_owned(),
+            ObjectOutcome::Failed { error, .. } => error.clone(),
+            ObjectOutcome::NotStarted { remaining_ms } => {
+                format!("not started: {remaining_ms} ms left before the invocation deadline")
+            }
+        }
+    }
+}
+
+/// The SQS partial batch response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SqsBatchResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+/// The S3 Batch Operations response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchOperationsResponse {
+    #[serde(rename = "invocationSchemaVersion")]
+    pub invocation_schema_version: String,
+    #[serde(rename = "treatMissingKeysAs")]
+    pub treat_missing_keys_as: &'static str,
+    #[serde(rename = "invocationId")]
+    pub invocation_id: String,
+    pub results: Vec<BatchTaskResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchTaskResult {
+    #[serde(rename = "taskId")]
+    pub task_id: String,
+    /// `Succeeded`, `TemporaryFailure` or `PermanentFailure`.
+    #[serde(rename = "resultCode")]
+    pub result_code: &'static str,
+    #[serde(rename = "resultString")]
+    pub result_string: String,
+}
+
+/// The answer to a direct invocation (S3, SNS or EventBridge event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DirectResponse {
+    pub objects: u64,
+    pub skipped: u64,
+    /// `source: why` for every failed object; non-empty means the
+    /// invocation failed.
+    pub failures: Vec<String>,
+}
+
+/// What an invocation is answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    Sqs(SqsBatchResponse),
+    Batch(BatchOperationsResponse),
+    Direct(DirectResponse),
+}
+
+impl Response {
+    /// The response as JSON, or an error message when the invocation as a
+    /// whole failed (a direct invocation with failed objects), so that
+    /// Lambda's retries and failure destinations apply.
+    ///
+    /// # Errors
+    ///
+    /// The failures of a direct invocation, one per line.
+    pub fn into_result(self) -> Result<Value, String> {
+        let value = match self {
+            Response::Sqs(r) => serde_json::to_value(r),
+            Response::Batch(r) => serde_json::to_value(r),
+            Response::Direct(r) if !r.failures.is_empty() => {
+                return Err(format!(
+                    "{} of {} objects failed:\n{}",
+                    r.failures.len(),
+                    r.objects + r.failures.len() as u64,
+                    r.failures.join("\n")
+                ));
+            }
+            Response::Direct(r) => serde_json::to_value(r),
+        };
+        value.map_err(|e| format!("serializing the response: {e}"))
+    }
+}
+
+/// Why one attempt at an object failed.
+#[derive(Debug, thiserror::Error)]
+enum ObjectError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("converting {source_url}: {error}")]
+    Convert {
+        source_url: String,
+        error: ConvertError,
+    },
+    #[error("no route matches key `{key}` and PROTOLAND_MESSAGE is not set")]
+    NoRoute { key: String },
+    #[error("converting {source_url} panicked: {message}")]
+    Panic { source_url: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorClass {
+    /// Worth another attempt.
+    Transient,
+    /// The object's own fault: quarantine applies.
+    BadObject,
+    /// Neither (access denied, a panic): fail without quarantine.
+    Failure,
+}
+
+impl ObjectError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ObjectError::Storage(e) if e.is_transient() => ErrorClass::Transient,
+            ObjectError::Storage(StorageError::UnsupportedKey { .. }) => ErrorClass::BadObject,
+            ObjectError::Storage(_) => ErrorClass::Failure,
+            ObjectError::Convert { error, .. } if error.is_transient() => ErrorClass::Transient,
+            ObjectError::Convert { .. } | ObjectError::NoRoute { .. } => ErrorClass::BadObject,
+            ObjectError::Panic { .. } => ErrorClass::Failure,
+        }
+    }
+
+    fn is_not_found(&self) -> bool {
+        matches!(self, ObjectError::Storage(e) if e.is_not_found())
+    }
+}
+
+/// An object in a store other than an S3 bucket named by an event (a local
+/// directory being backfilled).
+#[derive(Debug, Clone)]
+pub struct SourceStore {
+    pub store: Arc<dyn ObjectStore>,
+    pub location: Location,
+}
+
+impl Pipeline {
+    /// Loads every schema, compiles every route and opens the landing and
+    /// quarantine stores. `mode` names the runner in metrics (`lambda`,
+    /// `worker`, `backfill`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the variable whose value does not work: an
+    /// unreadable or invalid schema, an unknown message type, an unusable
+    /// landing location.
+    pub async fn start(settings: Settings, mode: &'static str) -> Result<Pipeline, ConfigError> {
+        settings.validate()?;
+        let stores = Stores::new(settings.storage.clone());
+        let landing = stores
+            .open(&settings.landing)
+            .map_err(|e| invalid(vars::LANDING, e))?;
+        let quarantine = stores
+            .open(&settings.quarantine)
+            .map_err(|e| invalid(vars::QUARANTINE, e))?;
+
+        let mut schemas: HashMap<String, Schema> = HashMap::new();
+        let options = ConvertOptions {
+            compression: settings.compression,
+            framing: settings.framing,
+            limits: settings.limits,
+            ..ConvertOptions::default()
+        };
+        let mut compile = async |source: &SchemaSource, message: &str, var: &'static str| {
+            let key = source.to_string();
+            if !schemas.contains_key(&key) {
+                let schema = load_schema(source, &settings.includes, &stores)
+                    .await
+                    .map_err(|message| invalid(var, message))?;
+                schemas.insert(key.clone(), schema);
+            }
+            let schema = &schemas[&key];
+            let descriptor = schema
+                .message(message)
+                .map_err(|e| invalid(var, format!("{e} (schema {source})")))?;
+            let plan = Plan::new(&descriptor, settings.json);
+            Ok::<_, ConfigError>(Arc::new(Route {
+                message: message.to_owned(),
+                converter: Converter::new(plan, options),
+            }))
+        };
+
+        let default_route = match (&settings.message, &settings.schema) {
+            (Some(message), Some(schema)) => Some(compile(schema, message, vars::MESSAGE).await?),
+            _ => None,
+        };
+        let mut routes = Vec::with_capacity(settings.routes.len());
+        for route in &settings.routes {
+            let schema = match &route.schema {
+                Some(s) => SchemaSource::parse(s),
+                None => settings.schema.clone().ok_or(ConfigError::Missing {
+                    var: vars::SCHEMA,
+                    hint: "a route names no schema of its own",
+                })?,
+            };
+            routes.push(compile(&schema, &route.message, vars::ROUTES).await?);
+        }
+        Ok(Pipeline {
+            inner: Arc::new(Inner {
+                settings,
+                stores,
+                landing,
+                quarantine,
+                default_route,
+                routes,
+                mode,
+            }),
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The object store clients (shared with the worker and backfill).
+    pub fn stores(&self) -> &Stores {
+        &self.inner.stores
+    }
+
+    /// The landing key for a source object (see [`crate::landing`]).
+    pub fn landing_key(&self, bucket: &str, key: &str, time: Option<DateTime<Utc>>) -> String {
+        let s = &self.inner.settings;
+        s.key_template.render(&KeyInputs {
+            prefix: s.landing.prefix(),
+            bucket,
+            key,
+            time,
+            output: s.output_compression,
+        })
+    }
+
+    /// The landing store.
+    pub fn landing_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.inner.landing
+    }
+
+    /// Parses and handles a Lambda event.
+    ///
+    /// # Errors
+    ///
+    /// A message when the event is of no known shape, or when a direct
+    /// invocation had failed objects.
+    pub async fn handle_value(
+        &self,
+        event: Value,
+        deadline: Option<Instant>,
+    ) -> Result<Value, String> {
+        let invocation = Invocation::from_value(event).map_err(|e| e.to_string())?;
+        self.handle(invocation, deadline).await.0.into_result()
+    }
+
+    /// Handles one invocation; prints its metrics line when enabled.
+    pub async fn handle(
+        &self,
+        invocation: Invocation,
+        deadline: Option<Instant>,
+    ) -> (Response, BatchStats) {
+        let started = Instant::now();
+        let (response, mut stats) = match invocation {
+            Invocation::Sqs(messages) => {
+                let (r, s) = self.handle_messages(messages, deadline).await;
+                (Response::Sqs(r), s)
+            }
+            Invocation::Batch(batch) => {
+                let (r, s) = self.handle_batch(batch, deadline).await;
+                (Response::Batch(r), s)
+            }
+            Invocation::Direct(records) => {
+                let (r, s) = self.handle_direct(records, deadline).await;
+                (Response::Direct(r), s)
+            }
+        };
+        stats.duration = started.elapsed();
+        if self.inner.settings.metrics.enabled {
+            stats.emit(&self.inner.settings.metrics.namespace, self.inner.mode);
+        }
+        (response, stats)
+    }
+
+    /// Handles queue messages: the partial batch response names every
+    /// message with a failed record (or a body that is not a notification).
+    pub async fn handle_messages(
+        &self,
+        messages: Vec<QueueMessage>,
+        deadline: Option<Instant>,
+    ) -> (SqsBatchResponse, BatchStats) {
+        let mut stats = BatchStats::default();
+        let mut objects = Vec::new();
+        for message in &messages {
+            match &message.records {
+                Ok(records) => {
+                    for record in records {
+                        self.collect(record, &mut objects, &mut stats);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(message_id = %message.message_id, error = %e, "message is not an S3 event notification");
+                    stats.failures += 1;
+                }
+            }
+        }
+        let outcomes = self.run_objects(&objects, deadline, &mut stats).await;
+        let missing = self.inner.settings.on_missing_object;
+        let mut failures = Vec::new();
+        for message in &messages {
+            let ok = match &message.records {
+                Err(_) => false,
+                Ok(records) => records.iter().all(|r| match r {
+                    Record::Created(o) => {
+                        outcomes.get(o).is_some_and(|out| out.is_success(missing))
+                    }
+                    _ => true,
+                }),
+            };
+            if !ok {
+                failures.push(BatchItemFailure {
+                    item_identifier: message.message_id.clone(),
+                });
+            }
+        }
+        (
+            SqsBatchResponse {
+                batch_item_failures: failures,
+            },
+            stats,
+        )
+    }
+
+    async fn handle_direct(
+        &self,
+        records: Vec<Record>,
+        deadline: Option<Instant>,
+    ) -> (DirectResponse, BatchStats) {
+        let mut stats = BatchStats::default();
+        let mut objects = Vec::new();
+        for record in &records {
+            self.collect(record, &mut objects, &mut stats);
+        }
+        let outcomes = self.run_objects(&objects, deadline, &mut stats).await;
+        let missing = self.inner.settings.on_missing_object;
+        let failures = objects
+            .iter()
+            .filter_map(|o| {
+                let out = &outcomes[o];
+                (!out.is_success(missing)).then(|| format!("{}: {}", o.url(), out.describe()))
+            })
+            .collect();
+        let response = DirectResponse {
+            objects: objects.len() as u64,
+            skipped: stats.skipped,
+            failures,
+        };
+        (response, stats)
+    }
+
+    async fn handle_batch(
+        &self,
+        batch: BatchInvocation,
+        deadline: Option<Instant>,
+    ) -> (BatchOperationsResponse, BatchStats) {
+        let mut stats = BatchStats::default();
+        let objects: Vec<ObjectRef> = batch
+            .tasks
+            .iter()
+            .filter_map(|t| t.object.as_ref().ok().cloned())
+            .collect();
+        let outcomes = self.run_objects(&objects, deadline, &mut stats).await;
+        let missing = self.inner.settings.on_missing_object;
+        let results = batch
+            .tasks
+            .iter()
+            .map(|task| {
+                let (code, text) = match &task.object {
+                    Err(e) => {
+                        stats.failures += 1;
+                        ("PermanentFailure", e.to_string())
+                    }
+                    Ok(object) => {
+                        let outcome = &outcomes[object];
+                        let code = match outcome {
+                            o if o.is_success(missing) => "Succeeded",
+                            ObjectOutcome::Failed {
+                                transient: true, ..
+                            }
+                            | ObjectOutcome::NotStarted { .. } => "TemporaryFailure",
+                            _ => "PermanentFailure",
+                        };
+                        (code, outcome.describe())
+                    }
+                };
+                BatchTaskResult {
+                    task_id: task.task_id.clone(),
+                    result_code: code,
+                    result_string: text,
+                }
+            })
+            .collect();
+        let response = BatchOperationsResponse {
+            invocation_schema_version: batch.schema_version,
+            treat_missing_keys_as: "PermanentFailure",
+            invocation_id: batch.invocation_id,
+            results,
+        };
+        (response, stats)
+    }
+
+    /// Adds a record's object to the work list (once, however many records
+    /// name it), or logs why there is no work.
+    fn collect(&self, record: &Record, objects: &mut Vec<ObjectRef>, stats: &mut BatchStats) {
+        match record {
+            Record::Created(object) => {
+                if !objects.contains(object) {
+                    objects.push(object.clone());
+                }
+            }
+            Record::Skipped {
+                event_name,
+                bucket,
+                key,
+            } => {
+                stats.skipped += 1;
+                tracing::info!(event = %event_name, source = %format!("s3://{bucket}/{key}"), "skipping: not an object creation");
+            }
+            Record::Test => {
+                stats.skipped += 1;
+                tracing::info!("acknowledging s3:TestEvent");
+            }
+        }
+    }
+
+    /// Runs objects concurrently (bounded), respecting the deadline; every
+    /// object gets an outcome, a panic included.
+    async fn run_objects(
+        &self,
+        objects: &[ObjectRef],
+        deadline: Option<Instant>,
+        stats: &mut BatchStats,
+    ) -> HashMap<ObjectRef, ObjectOutcome> {
+        let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency));
+        let mut tasks = Vec::with_capacity(objects.len());
+        for object in objects {
+            let pipeline = self.clone();
+            let object = object.clone();
+            let permits = Arc::clone(&permits);
+            tasks.push(tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                pipeline.process(&object, None, deadline).await
+            }));
+        }
+        let mut outcomes = HashMap::with_capacity(objects.len());
+        for (object, task) in objects.iter().zip(tasks) {
+            let outcome = match task.await {
+                Ok(outcome) => outcome,
+                Err(e) => ObjectOutcome::Failed {
+                    error: format!(
+                        "processing {} stopped: {}",
+                        object.url(),
+                        join_error_text(e)
+                    ),
+                    transient: false,
+                },
+            };
+            record_stats(&outcome, stats);
+            outcomes.insert(object.clone(), outcome);
+        }
+        outcomes
+    }
+
+    /// Converts one object: route, read, convert, write, with retries for
+    /// transient failures and the bad-object and missing-object policies.
+    /// `source` overrides the S3 bucket store (a local directory). Stops
+    /// before starting when the deadline is within the margin.
+    pub async fn process(
+        &self,
+        object: &ObjectRef,
+        source: Option<&SourceStore>,
+        deadline: Option<Instant>,
+    ) -> ObjectOutcome {
+        let settings = &self.inner.settings;
+        let source_url = match source {
+            Some(s) => s.location.display_key(&object.key),
+            None => object.url(),
+        };
+        let mut attempt = 1u32;
+        loop {
+            if let Some(deadline) = deadline {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining < settings.deadline_margin {
+                    let remaining_ms = u64::try_from(remaining.as_millis()).unwrap_or(u64::MAX);
+                    tracing::warn!(source = %source_url, remaining_ms, attempt, "deadline near: not starting");
+                    return ObjectOutcome::NotStarted { remaining_ms };
+                }
+            }
+            let attempt_result = match deadline {
+                // In-flight work stops a moment before the deadline so the
+                // response still goes out; what was cut is a failure.
+                Some(deadline) => {
+                    let cut = deadline
+                        .checked_sub(CUT_BEFORE_DEADLINE)
+                        .unwrap_or(deadline);
+                    match tokio::time::timeout_at(
+                        cut,
+                        self.convert_once(object, source, &source_url),
+                    )
+                    .await
+                    {
+                        Ok(result) => result,
+                        Err(_) => {
+                            tracing::error!(source = %source_url, "deadline reached while converting; upload aborted");
+                            return ObjectOutcome::Failed {
+                                error: format!(
+                                    "{source_url}: the invocation deadline was reached while converting"
+                                ),
+                                transient: true,
+                            };
+                        }
+                    }
+                }
+                None => self.convert_once(object, source, &source_url).await,
+            };
+            let error = match attempt_result {
+                Ok(outcome) => return outcome,
+                Err(e) => e,
+            };
+            if error.is_not_found() {
+                tracing::warn!(source = %source_url, "object not found (deleted after the notification?)");
+                return ObjectOutcome::Missing;
+            }
+            let class = error.class();
+            if class == ErrorClass::Transient && attempt < settings.max_attempts {
+                let backoff = settings
+                    .retry_backoff
+                    .saturating_mul(1 << (attempt - 1).min(16));
+                tracing::warn!(source = %source_url, attempt, error = %error, backoff_ms = backoff.as_millis() as u64, "transient failure; retrying");
+                tokio::time::sleep(backoff).await;
+                attempt += 1;
+                continue;
+            }
+            let text = error.to_string();
+            if class == ErrorClass::BadObject
+                && settings.on_bad_object == BadObjectPolicy::Quarantine
+            {
+                return match self.quarantine(object, &source_url, &error).await {
+                    Ok(report) => {
+                        tracing::warn!(source = %source_url, report = %report, error = %text, "bad object quarantined");
+                        ObjectOutcome::Quarantined {
+                            report,
+                            error: text,
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(source = %source_url, error = %text, quarantine_error = %e, "bad object; writing its quarantine report failed");
+                        ObjectOutcome::Failed {
+                            error: format!("{text}; writing the quarantine report failed: {e}"),
+                            transient: true,
+                        }
+                    }
+                };
+            }
+            tracing::error!(source = %source_url, error = %text, attempts = attempt, "object failed");
+            return ObjectOutcome::Failed {
+                error: text,
+                transient: class == ErrorClass::Transient,
+            };
+        }
+    }
+
+    fn route_for(&self, key: &str) -> Option<Arc<Route>> {
+        let inner = &self.inner;
+        match find_route(&inner.settings.routes, key) {
+            Some(i) => inner.routes.get(i).cloned(),
+            None => inner.default_route.clone(),
+        }
+    }
+
+    async fn convert_once(
+        &self,
+        object: &ObjectRef,
+        source: Option<&SourceStore>,
+        source_url: &str,
+    ) -> Result<ObjectOutcome, ObjectError> {
+        let settings = &self.inner.settings;
+        let route = self
+            .route_for(&object.key)
+            .ok_or_else(|| ObjectError::NoRoute {
+                key: object.key.clone(),
+            })?;
+        let store = match source {
+            Some(s) => Arc::clone(&s.store),
+            None => self.inner.stores.bucket(&object.bucket)?,
+        };
+        let path = object_path(&object.key)?;
+        let got =
+            crate::storage::get(&store, &path, object.version_id.as_deref(), source_url).await?;
+        let time = object.event_time.or(Some(got.meta.last_modified));
+        let landing_key = self.landing_key(&object.bucket, &object.key, time);
+        let destination = settings.landing.display_key(&landing_key);
+        let landing_path = object_path(&landing_key)?;
+
+        let runtime = Handle::current();
+        let reader = ObjectReader::new(got, &runtime);
+        let (writer, upload_task) = LandingWriter::new(
+            Arc::clone(&self.inner.landing),
+            landing_path,
+            settings.part_size,
+            destination.clone(),
+            &runtime,
+        );
+        let output = output_compression(settings.output_compression);
+        let conversion_route = Arc::clone(&route);
+        let progress = Arc::new(Progress::default());
+        let task_progress = Arc::clone(&progress);
+        let url = source_url.to_owned();
+        let converted = tokio::task::spawn_blocking(move || {
+            let mut compressed = protoland_stream::compress_writer(writer, output);
+            let report = conversion_route
+                .converter
+                .convert(reader, &mut compressed, &task_progress)
+                .map_err(|error| ObjectError::Convert {
+                    source_url: url.clone(),
+                    error,
+                })?;
+            let write_error = |e: std::io::Error| ObjectError::Convert {
+                source_url: url.clone(),
+                error: ConvertError::Write(e),
+            };
+            let writer = compressed.finish().map_err(write_error)?;
+            let bytes_out = writer.bytes_written();
+            let upload = writer.finish().map_err(write_error)?;
+            Ok::<_, ObjectError>((report, bytes_out, upload))
+        })
+        .await;
+        // Wait for the upload to complete or abort: nothing is left behind
+        // when this returns.
+        let _ = upload_task.await;
+        let (report, bytes_out, upload) = match converted {
+            Ok(result) => result?,
+            Err(e) => {
+                return Err(ObjectError::Panic {
+                    source_url: source_url.to_owned(),
+                    message: join_error_text(e),
+                });
+            }
+        };
+        tracing::info!(
+            source = %source_url,
+            destination = %destination,
+            message_type = %route.message,
+            messages = report.messages,
+            bytes_in = report.bytes_in,
+            bytes_decompressed = report.bytes_decompressed,
+            bytes_out,
+            compression = %report.compression,
+            framing = %report.framing,
+            upload = ?upload,
+            "converted"
+        );
+        Ok(ObjectOutcome::Converted {
+            destination,
+            messages: report.messages,
+            bytes_in: report.bytes_in,
+            bytes_out,
+            upload,
+        })
+    }
+
+    /// Writes the JSON error report of a bad object; returns where.
+    async fn quarantine(
+        &self,
+        object: &ObjectRef,
+        source_url: &str,
+        error: &ObjectError,
+    ) -> Result<String, StorageError> {
+        let settings = &self.inner.settings;
+        let relative = format!("{}/{}.error.json", object.bucket, object.key);
+        let key = match settings.quarantine.prefix() {
+            "" => relative,
+            prefix => format!("{prefix}/{relative}"),
+        };
+        let target = settings.quarantine.display_key(&key);
+        let (index, offset, field_path) = match error {
+            ObjectError::Convert { error, .. } => (
+                error.message_index(),
+                error.offset(),
+                error.field_path().map(str::to_owned),
+            ),
+            _ => (None, None, None),
+        };
+        let report = serde_json::json!({
+            "source": source_url,
+            "bucket": object.bucket,
+            "key": object.key,
+            "versionId": object.version_id,
+            "error": error.to_string(),
+            "messageIndex": index,
+            "byteOffset": offset,
+            "fieldPath": field_path,
+            "eventTime": object.event_time.map(|t| t.to_rfc3339()),
+            "time": Utc::now().to_rfc3339(),
+        });
+        let mut body = serde_json::to_vec_pretty(&report).unwrap_or_default();
+        body.push(b'\n');
+        let path = object_path(&key)?;
+        self.inner
+            .quarantine
+            .put(&path, PutPayload::from(body))
+            .await
+            .map_err(|source| StorageError::Store {
+                action: "writing the quarantine report",
+                target: target.clone(),
+                source,
+            })?;
+        Ok(target)
+    }
+}
+
+/// How long before the deadline in-flight objects are cut.
+const CUT_BEFORE_DEADLINE: Duration = Duration::from_millis(500);
+
+fn output_compression(output: OutputCompression) -> Compression {
+    match output {
+        OutputCompression::None => Compression::None,
+        OutputCompression::Gzip => Compression::Gzip,
+        OutputCompression::Zstd => Compression::Zstd,
+    }
+}
+
+fn record_stats(outcome: &ObjectOutcome, stats: &mut BatchStats) {
+    match outcome {
+        ObjectOutcome::Converted {
+            messages,
+            bytes_in,
+            bytes_out,
+            ..
+        } => {
+            stats.objects += 1;
+            stats.messages += messages;
+            stats.bytes_in += bytes_in;
+            stats.bytes_out += bytes_out;
+        }
+        ObjectOutcome::Quarantined { .. } => stats.quarantined += 1,
+        ObjectOutcome::Missing => stats.missing += 1,
+        ObjectOutcome::Failed { .. } => stats.failures += 1,
+        ObjectOutcome::NotStarted { .. } => {
+            stats.not_started += 1;
+            stats.failures += 1;
+        }
+    }
+}
+
+fn join_error_text(e: tokio::task::JoinError) -> String {
+    if e.is_panic() {
+        let payload = e.into_panic();
+        if let Some(s) = payload.downcast_ref::<&str>() {
+            format!("panic: {s}")
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            format!("panic: {s}")
+        } else {
+            "panic".to_owned()
+        }
+    } else {
+        e.to_string()
+    }
+}
+
+fn invalid(var: &'static str, message: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        message: message.to_string(),
+    }
+}
+
+async fn load_schema(
+    source: &SchemaSource,
+    includes: &[std::path::PathBuf],
+    stores: &Stores,
+) -> Result<Schema, String> {
+    match source {
+        SchemaSource::Path(path) => {
+            if !path.exists() {
+                return Err(format!("schema file {} does not exist", path.display()));
+            }
+            Schema::load([path], includes).map_err(|e| e.to_string())
+        }
+        SchemaSource::Bytes { name, bytes } => {
+            Schema::from_bytes(name, bytes).map_err(|e| e.to_string())
+        }
+        SchemaSource::S3(url) => {
+            let Ok(Location::S3 {
+                bucket,
+                prefix: key,
+            }) = Location::parse(url)
+            else {
+                return Err(format!("`{url}` is not an s3://bucket/key URL"));
+            };
+            let store = stores.bucket(&bucket).map_err(|e| e.to_string())?;
+            let path = object_path(&key).map_err(|e| e.to_string())?;
+            let got = store
+                .get(&path)
+                .await
+                .map_err(|e| format!("reading schema {url}: {e}"))?;
+            let bytes = got
+                .bytes()
+                .await
+                .map_err(|e| format!("reading schema {url}: {e}"))?;
+            let name = key.rsplit('/').next().unwrap_or(&key);
+            Schema::from_bytes(name, &bytes).map_err(|e| e.to_string())
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! Test support (feature `test-support`): real servers on loopback for the
+//! pipeline's and the Lambda's integration tests.
+//!
+//! - [`Moto`]: moto's S3 + SQS server on a free port, stopped on drop, with
+//!   setup through boto3 (buckets, queues with a dead-letter queue, a real
+//!   bucket notification configuration);
+//! - [`FaultProxy`]: an HTTP proxy in front of it that injects S3 failures
+//!   (503 SlowDown, bodies cut mid-stream, delays) on matching requests.
+//!
+//! Both tools come from the workspace's `.venv` (made by `scripts/test`);
+//! when missing, the harness panics with "run scripts/test".
+
+#![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::storage::StorageOptions;
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A tool from PATH or the workspace's `.venv/bin`; panics naming
+/// `scripts/test` when absent.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let venv = workspace_root().join(".venv/bin").join(name);
+    if venv.is_file() {
+        return venv;
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "`{name}` is not installed (not in .venv/bin nor on PATH): run scripts/test, which installs the test tools"
+    );
+}
+
+/// The Python with boto3 (`PROTOLAND_PYTHON`, else `.venv/bin/python`).
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("PROTOLAND_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    if venv.is_file() {
+        return venv;
+    }
+    panic!("no Python with boto3 (PROTOLAND_PYTHON unset, no .venv/bin/python): run scripts/test");
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on loopback")
+}
+
+/// Waits until something accepts connections on `port`.
+pub fn wait_for_port(port: u16, what: &str, timeout: Duration) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < timeout,
+            "{what} did not start listening on port {port} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub const REGION: &str = "us-east-1";
+pub const ACCESS_KEY: &str = "testing";
+pub const SECRET_KEY: &str = "testing";
+
+/// moto's server, stopped when dropped.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new(venv_tool("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting moto_server (run scripts/test)");
+        let moto = Moto { child, port };
+        wait_for_port(port, "moto_server", Duration::from_secs(60));
+        moto
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Storage options that reach this server (or a proxy on `port`)
+    /// without reading the environment.
+    pub fn storage_options_via(&self, port: u16) -> StorageOptions {
+        let mut options = StorageOptions {
+            read_env: false,
+            ..StorageOptions::default()
+        };
+        options.s3_config = vec![
+            ("aws_endpoint".into(), format!("http://127.0.0.1:{port}")),
+            ("aws_region".into(), REGION.into()),
+            ("aws_access_key_id".into(), ACCESS_KEY.into()),
+            ("aws_secret_access_key".into(), SECRET_KEY.into()),
+        ];
+        options
+    }
+
+    pub fn storage_options(&self) -> StorageOptions {
+        self.storage_options_via(self.port)
+    }
+
+    /// The environment a separate process needs to reach this server.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.endpoint()),
+            ("AWS_REGION".into(), REGION.into()),
+            ("AWS_DEFAULT_REGION".into(), REGION.into()),
+            ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), SECRET_KEY.into()),
+        ]
+    }
+
+    /// Runs Python with boto3 clients `s3` and `sqs` bound to this server;
+    /// the snippet sets `result`, returned as JSON.
+    pub fn boto(&self, snippet: &str) -> Value {
+        let prelude = format!(
+            "import boto3, json, sys\n\
+             kw = dict(endpoint_url='{}', region_name='{REGION}', aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\n\
+             s3 = boto3.client('s3', **kw)\n\
+             sqs = boto3.client('sqs', **kw)\n\
+             result = None\n",
+            self.endpoint()
+        );
+        let script = format!("{prelude}{snippet}\nprint(json.dumps(result))\n");
+        let output = Command::new(python())
+            .args(["-c", &script])
+            .output()
+            .expect("running python (run scripts/test)");
+        assert!(
+            output.status.success(),
+            "boto3 snippet failed:\n{snippet}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let last = stdout.lines().last().unwrap_or("null");
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("boto3 snippet printed `{last}`: {e}"))
+    }
+
+    pub fn create_buckets(&self, names: &[&str]) {
+        let list = serde_json::to_string(names).unwrap();
+        self.boto(&format!("for b in {list}:\n    s3.create_bucket(Bucket=b)"));
+    }
+
+    /// A queue with a dead-letter queue (`maxReceiveCount` receives), and
+    /// the bucket's notifications for created objects sent to it. Returns
+    /// (queue URL, dead-letter queue URL).
+    pub fn notifying_queue(
+        &self,
+        bucket: &str,
+        queue: &str,
+        max_receive: u32,
+        visibility_s: u32,
+    ) -> (String, String) {
+        let result = self.boto(&format!(
+            r#"
+dlq = sqs.create_queue(QueueName='{queue}-dlq')['QueueUrl']
+dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+q = sqs.create_queue(QueueName='{queue}', Attributes={{
+    'VisibilityTimeout': '{visibility_s}',
+    'RedrivePolicy': json.dumps({{'deadLetterTargetArn': dlq_arn, 'maxReceiveCount': '{max_receive}'}}),
+}})['QueueUrl']
+arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+s3.put_bucket_notification_configuration(Bucket='{bucket}', NotificationConfiguration={{
+    'QueueConfigurations': [{{'Id': 'protoland', 'QueueArn': arn, 'Events': ['s3:ObjectCreated:*', 's3:ObjectRemoved:*']}}],
+}})
+result = [q, dlq]
+"#
+        ));
+        (
+            result[0].as_str().unwrap().to_owned(),
+            result[1].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Bodies of every message in a queue (received with a short wait, and
+    /// made visible again).
+    pub fn queue_bodies(&self, queue_url: &str) -> Vec<String> {
+        let result = self.boto(&format!(
+            r#"
+bodies = []
+while True:
+    r = sqs.receive_message(QueueUrl='{queue_url}', MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=30)
+    ms = r.get('Messages', [])
+    if not ms:
+        break
+    bodies += [m['Body'] for m in ms]
+result = bodies
+"#
+        ));
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Multipart uploads started and neither completed nor aborted.
+    pub fn open_multipart_uploads(&self, bucket: &str) -> Vec<String> {
+        let result = self.boto(&format!(
+            "result = [u['Key'] for u in s3.list_multipart_uploads(Bucket='{bucket}').get('Uploads', [])]"
+        ));
+        result
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a [`FaultProxy`] does to a matching request.
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// Answer `503 SlowDown` without forwarding.
+    SlowDown,
+    /// Forward, then send the response head and only this many body bytes
+    /// before closing the connection.
+    CutBody { after: usize },
+    /// Forward after waiting this long.
+    Delay(Duration),
+}
+
+/// One fault: requests whose method and path match get `kind`, `times`
+/// times (`usize::MAX`: always).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: &'static str,
+    /// Substring of the (percent-encoded) request path.
+    pub path_contains: String,
+    pub kind: FaultKind,
+    pub times: usize,
+}
+
+/// An HTTP/1.1 proxy on loopback in front of a server, injecting faults.
+/// Every request is forwarded on its own upstream connection with
+/// `Connection: close`.
+#[derive(Debug)]
+pub struct FaultProxy {
+    pub port: u16,
+    faults: Arc<Mutex<Vec<Fault>>>,
+    injected: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts the proxy on the current runtime.
+    pub async fn start(upstream_port: u16) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
+        let injected = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn({
+            let faults = Arc::clone(&faults);
+            let injected = Arc::clone(&injected);
+            async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    let faults = Arc::clone(&faults);
+                    let injected = Arc::clone(&injected);
+                    tokio::spawn(async move {
+                        let _ = serve(client, upstream_port, faults, injected).await;
+                    });
+                }
+            }
+        });
+        FaultProxy {
+            port,
+            faults,
+            injected,
+            task,
+        }
+    }
+
+    pub fn add(&self, fault: Fault) {
+        self.faults.lock().unwrap().push(fault);
+    }
+
+    pub fn clear(&self) {
+        self.faults.lock().unwrap().clear();
+    }
+
+    /// How many faults were injected so far.
+    pub fn injected(&self) -> usize {
+        self.injected.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Ok(Some(end + 4));
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > 1 << 20 {
+            return Err(std::io::Error::other("request head too large"));
+        }
+    }
+}
+
+fn content_length(head: &str) -> usize {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn serve(
+    mut client: TcpStream,
+    upstream_port: u16,
+    faults: Arc<Mutex<Vec<Fault>>>,
+    injected: Arc<AtomicUsize>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    {
+        let Some(head_len) = read_head(&mut client, &mut buf).await? else {
+            return Ok(());
+        };
+        let head = String::from_utf8_lossy(&buf[..head_len]).into_owned();
+        let body_len = content_length(&head);
+        while buf.len() < head_len + body_len {
+            let mut chunk = vec![0u8; 65536];
+            let n = client.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = buf[head_len..head_len + body_len].to_vec();
+        buf.drain(..head_len + body_len);
+
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default().to_owned();
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let fault = {
+            let mut faults = faults.lock().unwrap();
+            faults
+                .iter_mut()
+                .find(|f| f.times > 0 && f.method == method && path.contains(&f.path_contains))
+                .map(|f| {
+                    if f.times != usize::MAX {
+                        f.times -= 1;
+                    }
+                    f.kind.clone()
+                })
+        };
+        if fault.is_some() {
+            injected.fetch_add(1, Ordering::SeqCst);
+        }
+        if let Some(FaultKind::SlowDown) = fault {
+            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+            let response = format!(
+                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            client.write_all(response.as_bytes()).await?;
+            return Ok(());
+        }
+        if let Some(FaultKind::Delay(d)) = fault {
+            tokio::time::sleep(d).await;
+        }
+        // Forward with Connection: close and read the whole response.
+        let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
+        let mut forwarded = String::new();
+        forwarded.push_str(&request_line);
+        forwarded.push_str("\r\n");
+        for line in lines.filter(|l| !l.is_empty()) {
+            let name = line.split(':').next().unwrap_or_default().trim();
+            if name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("keep-alive") {
+                continue;
+            }
+            forwarded.push_str(line);
+            forwarded.push_str("\r\n");
+        }
+        forwarded.push_str("Connection: close\r\n\r\n");
+        upstream.write_all(forwarded.as_bytes()).await?;
+        upstream.write_all(&body).await?;
+        let mut response = Vec::new();
+        upstream.read_to_end(&mut response).await?;
+        let response_head_len = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(response.len(), |p| p + 4);
+        match fault {
+            Some(FaultKind::CutBody { after }) => {
+                let end = (response_head_len + after).min(response.len());
+                client.write_all(&response[..end]).await?;
+                client.flush().await?;
+                Ok(())
+            }
+            _ => {
+                // Tell the client this connection ends here too.
+                let head = String::from_utf8_lossy(&response[..response_head_len]).into_owned();
+                let mut rewritten = String::new();
+                for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+                    let name = line.split(':').next().unwrap_or_default().trim();
+                    if name.eq_ignore_ascii_case("connection") {
+                        continue;
+                    }
+                    rewritten.push_str(line);
+                    rewritten.push_str("\r\n");
+                }
+                rewritten.push_str("Connection: close\r\n\r\n");
+                client.write_all(rewritten.as_bytes()).await?;
+                client.write_all(&response[response_head_len..]).await?;
+                client.flush().await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// An SQS client for this server (feature `sqs`).
+#[cfg(feature = "sqs")]
+impl Moto {
+    pub fn sqs_client(&self) -> aws_sdk_sqs::Client {
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .region(aws_sdk_sqs::config::Region::new(REGION))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                ACCESS_KEY, SECRET_KEY, None, None, "moto",
+            ))
+            .build();
+        aws_sdk_sqs::Client::from_conf(config)
+    }
+}

@@ -1,0 +1,601 @@
+//! The pipeline against moto's S3 and SQS servers (issue 4, "Tests against
+//! real servers"): a real bucket notification configuration feeding a queue,
+//! the worker draining it, landing objects checked line by line against the
+//! transcoder's output for the same messages; and fault tests through a
+//! proxy that breaks S3 responses.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use protoland_pipeline::config::{BadObjectPolicy, SchemaSource, Settings};
+use protoland_pipeline::events::{Invocation, QueueMessage};
+use protoland_pipeline::handler::{Pipeline, Response};
+use protoland_pipeline::storage::{Location, StorageOptions};
+use protoland_pipeline::testing::{Fault, FaultKind, FaultProxy, Moto};
+use protoland_pipeline::worker::{self, WorkerOptions};
+use protoland_schema::Schema;
+use protoland_stream::Framing;
+use protoland_transcode::{JsonOptions, Plan};
+use serde_json::json;
+
+const PROTO: &str = r#"
+syntax = "proto3";
+package acme.test;
+message Click {
+  enum Kind { KIND_UNSPECIFIED = 0; VIEW = 1; BUY = 2; }
+  string url = 1;
+  int64 user_id = 2;
+  repeated string tags = 3;
+  double score = 4;
+  Kind kind = 5;
+}
+"#;
+const MESSAGE: &str = "acme.test.Click";
+
+fn schema_source() -> SchemaSource {
+    SchemaSource::Bytes {
+        name: "click.proto".into(),
+        bytes: Arc::from(PROTO.as_bytes()),
+    }
+}
+
+fn plan() -> Plan {
+    let schema = Schema::from_proto_source("click.proto", PROTO).unwrap();
+    Plan::new(&schema.message(MESSAGE).unwrap(), JsonOptions::default())
+}
+
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn string_field(field: u32, s: &str, out: &mut Vec<u8>) {
+    varint(u64::from(field << 3 | 2), out);
+    varint(s.len() as u64, out);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Click number `i`, with text of `pad` pseudo-random characters.
+fn click(i: u64, pad: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let noise: String = (0..pad)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize])
+        })
+        .collect();
+    string_field(1, &format!("/page/{i}/{noise}"), &mut out);
+    varint(2 << 3, &mut out);
+    varint(i * 7919, &mut out);
+    string_field(3, "tag é ✓", &mut out);
+    string_field(3, &format!("t{}", i % 5), &mut out);
+    out.push(4 << 3 | 1);
+    out.extend_from_slice(&(i as f64 / 3.0).to_le_bytes());
+    varint(5 << 3, &mut out);
+    varint(i % 3, &mut out);
+    out
+}
+
+fn frame(messages: &[Vec<u8>], framing: Framing) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in messages {
+        match framing {
+            Framing::Varint => varint(m.len() as u64, &mut out),
+            Framing::Fixed32 => out.extend_from_slice(&(m.len() as u32).to_be_bytes()),
+            _ => {}
+        }
+        out.extend_from_slice(m);
+    }
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// The expected landing object content: the transcoder's output per message.
+fn expected_ndjson(messages: &[Vec<u8>]) -> Vec<u8> {
+    let plan = plan();
+    let mut out = Vec::new();
+    for m in messages {
+        plan.transcode(m, &mut out).unwrap();
+        out.push(b'\n');
+    }
+    out
+}
+
+fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
+    let mut s = Settings::new(Location::parse("s3://landing/ndjson").unwrap());
+    s.schema = Some(schema_source());
+    s.message = Some(MESSAGE.into());
+    s.storage = storage;
+    s.metrics.enabled = false;
+    s.retry_backoff = Duration::from_millis(20);
+    let _ = moto;
+    s
+}
+
+fn store(moto: &Moto, bucket: &str) -> Arc<dyn ObjectStore> {
+    protoland_pipeline::storage::Stores::new(moto.storage_options())
+        .bucket(bucket)
+        .unwrap()
+}
+
+async fn put(store: &Arc<dyn ObjectStore>, key: &str, data: Vec<u8>) {
+    store
+        .put(&Path::parse(key).unwrap(), PutPayload::from(data))
+        .await
+        .unwrap();
+}
+
+async fn get(store: &Arc<dyn ObjectStore>, key: &str) -> Vec<u8> {
+    store
+        .get(&Path::parse(key).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}"))
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+async fn keys(store: &Arc<dyn ObjectStore>) -> Vec<String> {
+    use futures::TryStreamExt;
+    let mut keys: Vec<String> = store
+        .list(None)
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+/// An SQS event with one S3 notification per key.
+fn sqs_event(bucket: &str, keys: &[&str]) -> Invocation {
+    let messages = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let encoded: String = key
+                .bytes()
+                .map(|b| match b {
+                    b' ' => "+".to_owned(),
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => {
+                        (b as char).to_string()
+                    }
+                    other => format!("%{other:02X}"),
+                })
+                .collect();
+            let body = json!({"Records": [{
+                "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                "eventTime": "2024-03-07T21:42:03.000Z",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": encoded}}
+            }]});
+            QueueMessage::from_body(format!("m{i}"), &body.to_string())
+        })
+        .collect();
+    Invocation::Sqs(messages)
+}
+
+fn failures(response: &Response) -> serde_json::Value {
+    response.clone().into_result().unwrap()
+}
+
+/// (source key, object bytes, its messages, expected landing key)
+type Case<'a> = (&'a str, Vec<u8>, &'a [Vec<u8>], &'a str);
+
+fn runtime_test(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f);
+}
+
+#[test]
+fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let (queue_url, dlq_url) = moto.notifying_queue("raw", "raw-events", 2, 30);
+        let raw = store(&moto, "raw");
+        let landing = store(&moto, "landing");
+
+        let small: Vec<Vec<u8>> = (0..100).map(|i| click(i, 8)).collect();
+        let one = vec![click(7, 20)];
+        let fixed: Vec<Vec<u8>> = (0..50).map(|i| click(i + 1000, 4)).collect();
+        // Large enough that the gzip output spans several 5 MiB parts.
+        let large: Vec<Vec<u8>> = (0..60_000).map(|i| click(i, 300)).collect();
+        let cases: Vec<Case<'_>> = vec![
+            (
+                "clicks/a b+c/café ✓.pb.gz",
+                gzip(&frame(&small, Framing::Varint)),
+                &small,
+                "ndjson/clicks/a b+c/café ✓.ndjson.gz",
+            ),
+            (
+                "clicks/one single.pb",
+                frame(&one, Framing::Single),
+                &one,
+                "ndjson/clicks/one single.ndjson.gz",
+            ),
+            (
+                "clicks/fixed.bin.zst",
+                zstd::encode_all(&frame(&fixed, Framing::Fixed32)[..], 3).unwrap(),
+                &fixed,
+                "ndjson/clicks/fixed.ndjson.gz",
+            ),
+            (
+                "clicks/large.pb",
+                frame(&large, Framing::Varint),
+                &large,
+                "ndjson/clicks/large.ndjson.gz",
+            ),
+        ];
+        for (key, data, _, _) in &cases {
+            put(&raw, key, data.clone()).await;
+        }
+        // Not protobuf at all: every framing fails to parse.
+        put(
+            &raw,
+            "clicks/corrupt.pb",
+            b"\xff\xff\xff\xff this is not protobuf \x00\x01".to_vec(),
+        )
+        .await;
+
+        let mut s = settings(&moto, moto.storage_options());
+        s.part_size = 5 << 20;
+        let pipeline = Pipeline::start(s, "worker").await.unwrap();
+        let mut options = WorkerOptions::new(queue_url.clone());
+        options.until_empty = true;
+        options.wait_time = Duration::from_secs(1);
+        options.retry_delay = Some(Duration::ZERO);
+        let summary = worker::run(
+            &pipeline,
+            &moto.sqs_client(),
+            &options,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+        eprintln!("{summary:?}");
+
+        let mut expected_keys: Vec<String> = cases.iter().map(|c| c.3.to_owned()).collect();
+        expected_keys.sort();
+        assert_eq!(
+            keys(&landing).await,
+            expected_keys,
+            "exactly the good objects landed"
+        );
+        for (key, _, messages, landing_key) in &cases {
+            let got = gunzip(&get(&landing, landing_key).await);
+            assert!(
+                got == expected_ndjson(messages),
+                "{key}: landing lines differ from the transcoder's"
+            );
+        }
+        assert_eq!(summary.stats.objects, 4);
+        assert!(
+            summary.stats.bytes_out > 10 << 20,
+            "the large object went multipart: {summary:?}"
+        );
+        assert!(moto.open_multipart_uploads("landing").is_empty());
+
+        // The corrupt object's notification ended in the dead-letter queue.
+        let dead = moto.queue_bodies(&dlq_url);
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        let records = protoland_pipeline::events::parse_body(&dead[0]).unwrap();
+        assert!(
+            matches!(&records[..], [protoland_pipeline::events::Record::Created(o)] if o.key == "clicks/corrupt.pb"),
+            "{}",
+            dead[0]
+        );
+        assert!(moto.queue_bodies(&queue_url).is_empty());
+    });
+}
+
+#[test]
+fn quarantines_bad_objects_and_acknowledges_them() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let raw = store(&moto, "raw");
+        let landing = store(&moto, "landing");
+        let good: Vec<Vec<u8>> = (0..3).map(|i| click(i, 3)).collect();
+        put(&raw, "clicks/good.pb", frame(&good, Framing::Varint)).await;
+        // A valid first message, then a string field whose length runs past the end.
+        let mut bad = frame(&good, Framing::Varint);
+        bad.extend_from_slice(b"\x05\x0a\x7fabc");
+        put(&raw, "clicks/bad.pb", bad).await;
+
+        let mut s = settings(&moto, moto.storage_options());
+        s.framing = Framing::Varint;
+        s.on_bad_object = BadObjectPolicy::Quarantine;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event("raw", &["clicks/good.pb", "clicks/bad.pb"]), None)
+            .await;
+        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!((stats.objects, stats.quarantined), (1, 1));
+        assert_eq!(
+            keys(&landing).await,
+            [
+                "ndjson/_quarantine/raw/clicks/bad.pb.error.json",
+                "ndjson/clicks/good.ndjson.gz"
+            ]
+        );
+        let report: serde_json::Value = serde_json::from_slice(
+            &get(&landing, "ndjson/_quarantine/raw/clicks/bad.pb.error.json").await,
+        )
+        .unwrap();
+        assert_eq!(report["source"], "s3://raw/clicks/bad.pb");
+        assert_eq!(report["key"], "clicks/bad.pb");
+        assert_eq!(report["messageIndex"], 3);
+        assert!(report["byteOffset"].is_u64(), "{report}");
+        assert!(
+            report["error"].as_str().unwrap().contains("clicks/bad.pb"),
+            "{report}"
+        );
+    });
+}
+
+#[test]
+fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let raw = store(&moto, "raw");
+        let landing = store(&moto, "landing");
+        let messages: Vec<Vec<u8>> = (0..500).map(|i| click(i, 16)).collect();
+        put(
+            &raw,
+            "clicks/again.pb.gz",
+            gzip(&frame(&messages, Framing::Varint)),
+        )
+        .await;
+        for output in ["gzip", "zstd"] {
+            let mut s = settings(&moto, moto.storage_options());
+            s.output_compression = output.parse().unwrap();
+            let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+            let key = format!(
+                "ndjson/clicks/again.ndjson.{}",
+                if output == "gzip" { "gz" } else { "zst" }
+            );
+            let (first, _) = pipeline
+                .handle(sqs_event("raw", &["clicks/again.pb.gz"]), None)
+                .await;
+            let first_bytes = get(&landing, &key).await;
+            let (second, _) = pipeline
+                .handle(sqs_event("raw", &["clicks/again.pb.gz"]), None)
+                .await;
+            assert_eq!(failures(&first), json!({"batchItemFailures": []}));
+            assert_eq!(failures(&second), json!({"batchItemFailures": []}));
+            assert_eq!(
+                get(&landing, &key).await,
+                first_bytes,
+                "{output}: same bytes on redelivery"
+            );
+        }
+        assert_eq!(
+            keys(&landing).await.len(),
+            2,
+            "one object per output compression, no duplicates"
+        );
+    });
+}
+
+#[test]
+fn acknowledges_missing_objects_removals_and_test_events() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let pipeline = Pipeline::start(settings(&moto, moto.storage_options()), "lambda")
+            .await
+            .unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event("raw", &["clicks/gone.pb"]), None)
+            .await;
+        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!(stats.missing, 1);
+        for fixture in ["sqs-test-event.json", "sqs-s3-removed.json"] {
+            let text = std::fs::read_to_string(format!(
+                "{}/../../testdata/events/{fixture}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            let event = Invocation::from_value(serde_json::from_str(&text).unwrap()).unwrap();
+            let (response, stats) = pipeline.handle(event, None).await;
+            assert_eq!(
+                failures(&response),
+                json!({"batchItemFailures": []}),
+                "{fixture}"
+            );
+            assert_eq!(stats.skipped, 1, "{fixture}");
+        }
+        assert!(keys(&store(&moto, "landing")).await.is_empty());
+    });
+}
+
+#[test]
+fn recovers_from_s3_errors_mid_stream() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let proxy = FaultProxy::start(moto.port).await;
+        let raw = store(&moto, "raw");
+        let landing = store(&moto, "landing");
+        let messages: Vec<Vec<u8>> = (0..2000).map(|i| click(i, 40)).collect();
+        put(&raw, "clicks/flaky.pb", frame(&messages, Framing::Varint)).await;
+        // The first GET is cut after 10 kB, the next answered with SlowDown.
+        proxy.add(Fault {
+            method: "GET",
+            path_contains: "flaky".into(),
+            kind: FaultKind::CutBody { after: 10_000 },
+            times: 1,
+        });
+        proxy.add(Fault {
+            method: "GET",
+            path_contains: "flaky".into(),
+            kind: FaultKind::SlowDown,
+            times: 1,
+        });
+        let mut s = settings(&moto, moto.storage_options_via(proxy.port));
+        s.storage.retry.backoff.init_backoff = Duration::from_millis(10);
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event("raw", &["clicks/flaky.pb"]), None)
+            .await;
+        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!(stats.objects, 1);
+        assert_eq!(proxy.injected(), 2);
+        assert!(
+            gunzip(&get(&landing, "ndjson/clicks/flaky.ndjson.gz").await)
+                == expected_ndjson(&messages)
+        );
+    });
+}
+
+#[test]
+fn reports_persistent_s3_failures_after_bounded_retries() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let proxy = FaultProxy::start(moto.port).await;
+        let raw = store(&moto, "raw");
+        let landing = store(&moto, "landing");
+        put(&raw, "clicks/ok.pb", click(1, 1)).await;
+        put(&raw, "clicks/throttled.pb", click(2, 1)).await;
+        proxy.add(Fault {
+            method: "GET",
+            path_contains: "throttled".into(),
+            kind: FaultKind::SlowDown,
+            times: usize::MAX,
+        });
+        let mut s = settings(&moto, moto.storage_options_via(proxy.port));
+        s.framing = Framing::Single;
+        s.storage.retry.max_retries = 1;
+        s.storage.retry.backoff.init_backoff = Duration::from_millis(5);
+        s.max_attempts = 2;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let started = std::time::Instant::now();
+        let (response, stats) = pipeline
+            .handle(
+                sqs_event("raw", &["clicks/ok.pb", "clicks/throttled.pb"]),
+                None,
+            )
+            .await;
+        assert_eq!(
+            failures(&response),
+            json!({"batchItemFailures": [{"itemIdentifier": "m1"}]})
+        );
+        assert_eq!((stats.objects, stats.failures), (1, 1));
+        // 2 attempts × (1 request + 1 retry).
+        assert_eq!(proxy.injected(), 4);
+        assert!(started.elapsed() < Duration::from_secs(20));
+        assert_eq!(keys(&landing).await, ["ndjson/clicks/ok.ndjson.gz"]);
+    });
+}
+
+#[test]
+fn aborts_the_multipart_upload_when_a_part_fails() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let proxy = FaultProxy::start(moto.port).await;
+        let raw = store(&moto, "raw");
+        let landing = store(&moto, "landing");
+        let messages: Vec<Vec<u8>> = (0..40_000).map(|i| click(i, 300)).collect();
+        put(&raw, "clicks/big.pb", frame(&messages, Framing::Varint)).await;
+        // Every part upload (PUT with partNumber) is refused.
+        proxy.add(Fault {
+            method: "PUT",
+            path_contains: "partNumber=".into(),
+            kind: FaultKind::SlowDown,
+            times: usize::MAX,
+        });
+        let mut s = settings(&moto, moto.storage_options_via(proxy.port));
+        s.part_size = 5 << 20;
+        s.output_compression = "none".parse().unwrap();
+        s.storage.retry.max_retries = 0;
+        s.max_attempts = 1;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, _) = pipeline
+            .handle(sqs_event("raw", &["clicks/big.pb"]), None)
+            .await;
+        assert_eq!(
+            failures(&response),
+            json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
+        );
+        assert!(proxy.injected() >= 1);
+        assert!(keys(&landing).await.is_empty(), "no partial object");
+        assert!(
+            moto.open_multipart_uploads("landing").is_empty(),
+            "the upload was aborted"
+        );
+    });
+}
+
+#[test]
+fn stops_starting_objects_when_the_deadline_is_near() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let proxy = FaultProxy::start(moto.port).await;
+        let raw = store(&moto, "raw");
+        for key in ["clicks/1.pb", "clicks/2.pb", "clicks/3.pb"] {
+            put(&raw, key, click(1, 1)).await;
+        }
+        proxy.add(Fault {
+            method: "GET",
+            path_contains: "clicks/1.pb".into(),
+            kind: FaultKind::Delay(Duration::from_secs(2)),
+            times: 1,
+        });
+        let mut s = settings(&moto, moto.storage_options_via(proxy.port));
+        s.concurrency = 1;
+        // The first object (delayed 2 s) must end after the margin is
+        // reached (1.5 s in) and before in-flight work is cut (5.5 s in):
+        // wide enough for a loaded machine.
+        s.deadline_margin = Duration::from_millis(4500);
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+        let (response, stats) = pipeline
+            .handle(
+                sqs_event("raw", &["clicks/1.pb", "clicks/2.pb", "clicks/3.pb"]),
+                Some(deadline),
+            )
+            .await;
+        assert_eq!(
+            failures(&response),
+            json!({"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]})
+        );
+        assert_eq!((stats.objects, stats.not_started), (1, 2));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "answered before the deadline"
+        );
+    });
+}

@@ -65,6 +65,11 @@ struct DataArgs {
     /// Also write what was generated (and from what) as JSON here.
     #[arg(long)]
     manifest: Option<PathBuf>,
+    /// Do nothing when the output and its manifest exist and the manifest
+    /// says they were made with the same settings by the same generator
+    /// version.
+    #[arg(long, requires = "manifest")]
+    if_changed: bool,
     /// Output file.
     #[arg(short, long)]
     output: PathBuf,
@@ -135,6 +140,31 @@ fn data(args: DataArgs) -> Result<()> {
         },
         member_bytes: args.member_size.map(|m| m.0),
     };
+    let settings = serde_json::json!({
+        "generator_version": GENERATOR_VERSION,
+        "dataset": format!("{:?}", spec.dataset).to_lowercase(),
+        "message": spec.dataset.message_name(),
+        "seed": spec.seed,
+        "limit": format!("{:?}", spec.limit),
+        "framing": format!("{:?}", spec.framing).to_lowercase(),
+        "compression": format!("{:?}", spec.compression).to_lowercase(),
+        "member_bytes": spec.member_bytes,
+    });
+    if args.if_changed
+        && let Some(path) = &args.manifest
+        && args.output.exists()
+        && let Ok(text) = std::fs::read_to_string(path)
+        && let Ok(old) = serde_json::from_str::<serde_json::Value>(&text)
+        && old.get("settings") == Some(&settings)
+    {
+        writeln!(std::io::stderr(), "{}: up to date", args.output.display())?;
+        return Ok(());
+    }
+
+    // The old manifest goes first, so that it never describes new data.
+    if let Some(path) = &args.manifest {
+        let _ = std::fs::remove_file(path);
+    }
     // Write under a temporary name: an interrupted run never leaves a
     // truncated file that looks finished.
     let partial = with_suffix(&args.output, ".partial");
@@ -151,14 +181,7 @@ fn data(args: DataArgs) -> Result<()> {
 
     if let Some(path) = &args.manifest {
         let manifest = serde_json::json!({
-            "generator_version": GENERATOR_VERSION,
-            "dataset": format!("{:?}", spec.dataset).to_lowercase(),
-            "message": spec.dataset.message_name(),
-            "seed": spec.seed,
-            "limit": format!("{:?}", spec.limit),
-            "framing": format!("{:?}", spec.framing).to_lowercase(),
-            "compression": format!("{:?}", spec.compression).to_lowercase(),
-            "member_bytes": spec.member_bytes,
+            "settings": settings,
             "messages": summary.messages,
             "uncompressed_bytes": summary.uncompressed_bytes,
             "written_bytes": summary.written_bytes,

@@ -206,6 +206,9 @@ pub(crate) struct FieldPlan {
     /// printed.
     pub(crate) implicit: bool,
     pub(crate) oneof: u32,
+    /// A singular field outside oneofs and not a closed enum: what the fast
+    /// path's inline loop handles (see `Walker::fields_fast`).
+    pub(crate) fast: bool,
     /// `string` whose UTF-8 Google's parser verifies (proto3); for proto2
     /// strings invalid UTF-8 prints as Python prints the raw bytes.
     pub(crate) utf8: bool,
@@ -213,12 +216,23 @@ pub(crate) struct FieldPlan {
     /// A repeated extension: any occurrence, even an empty packed record,
     /// makes upb list it, so it prints (as `[]` when it has no elements).
     pub(crate) present_when_empty: bool,
-    /// `"name":`, escaped (empty for the bare members of well-known types).
-    pub(crate) key: Box<[u8]>,
+    /// `"name":` and `,"name":`, escaped (nothing and `,` for the bare
+    /// members of well-known types), as words; see [`FieldPlan::write_key`].
+    key_words: [Box<[u64]>; 2],
+    key_lens: [usize; 2],
     /// The name as printed, for error paths.
     pub(crate) name: Box<str>,
     /// What [`JsonOptions::emit_defaults`] prints when the field is absent.
     pub(crate) default_json: Box<[u8]>,
+}
+
+impl FieldPlan {
+    /// Appends `"name":`, after a comma when `comma`.
+    #[inline(always)]
+    pub(crate) fn write_key(&self, out: &mut Vec<u8>, comma: bool) {
+        let i = usize::from(comma);
+        crate::write::words(out, &self.key_words[i], self.key_lens[i]);
+    }
 }
 
 #[derive(Debug)]
@@ -508,7 +522,7 @@ impl Builder {
     }
 
     fn field(&self, s: FieldSpec) -> FieldPlan {
-        let mut key = Vec::new();
+        let mut key = vec![b','];
         if !s.bare {
             crate::write::string(&mut key, s.name.as_bytes());
             key.push(b':');
@@ -521,11 +535,18 @@ impl Builder {
             wire_type: s.kind.wire_type(),
             packable: s.card == Card::Repeated && s.kind.packable(),
             implicit: s.implicit,
+            fast: s.card == Card::Singular
+                && s.oneof == NO_ONEOF
+                && !matches!(s.kind, Kind::Enum(e) if self.enums[e as usize].closed),
             oneof: s.oneof,
             utf8: s.utf8,
             special: s.special,
             present_when_empty: s.extension && s.card == Card::Repeated,
-            key: key.into(),
+            key_words: [
+                crate::write::to_words(&key[1..]),
+                crate::write::to_words(&key),
+            ],
+            key_lens: [key.len() - 1, key.len()],
             name: if s.bare { "".into() } else { s.name.into() },
             default_json: default_json.into(),
         }

@@ -244,57 +244,64 @@ impl<'b> Fields<'b> {
     /// Reads the value of a field whose tag (at `at`) was just read.
     #[inline(always)]
     fn value(&mut self, number: u32, wt: u8, at: usize) -> R<Val> {
-        let data = self.data;
-        match wt {
-            VARINT => {
-                let start = self.p;
-                let bits = wire::varint(data, &mut self.p).map_err(|f| f.truncated_at(at))?;
-                Ok(Val {
-                    bits,
-                    start,
-                    end: self.p,
-                })
-            }
-            LEN => {
-                let end = wire::length(data, &mut self.p, at)?;
-                let start = self.p;
-                self.p = end;
-                Ok(Val {
-                    bits: 0,
-                    start,
-                    end,
-                })
-            }
-            I64 => {
-                let start = self.p;
-                let b = wire::fixed::<8>(data, &mut self.p, at)?;
-                Ok(Val {
-                    bits: u64::from_le_bytes(b),
-                    start,
-                    end: self.p,
-                })
-            }
-            I32 => {
-                let start = self.p;
-                let b = wire::fixed::<4>(data, &mut self.p, at)?;
-                Ok(Val {
-                    bits: u64::from(u32::from_le_bytes(b)),
-                    start,
-                    end: self.p,
-                })
-            }
-            SGROUP => {
-                let start = self.p;
-                let end = wire::skip_group(data, &mut self.p, number, at, self.depth + 1)?;
-                Ok(Val {
-                    bits: 0,
-                    start,
-                    end,
-                })
-            }
-            EGROUP => Err(Fault::new(ErrorKind::UnexpectedEndGroup(number), at)),
-            other => Err(Fault::new(ErrorKind::InvalidWireType(other), at)),
+        value(self.data, &mut self.p, number, wt, at, self.depth)
+    }
+}
+
+/// Reads the value of a field with wire type `wt` whose tag (at `at`) was
+/// just read, leaving `*p` after it; `depth` is the depth of the message
+/// holding the field.
+#[inline(always)]
+fn value(data: &[u8], p: &mut usize, number: u32, wt: u8, at: usize, depth: u32) -> R<Val> {
+    match wt {
+        VARINT => {
+            let start = *p;
+            let bits = wire::varint(data, p).map_err(|f| f.truncated_at(at))?;
+            Ok(Val {
+                bits,
+                start,
+                end: *p,
+            })
         }
+        LEN => {
+            let end = wire::length(data, p, at)?;
+            let start = *p;
+            *p = end;
+            Ok(Val {
+                bits: 0,
+                start,
+                end,
+            })
+        }
+        I64 => {
+            let start = *p;
+            let b = wire::fixed::<8>(data, p, at)?;
+            Ok(Val {
+                bits: u64::from_le_bytes(b),
+                start,
+                end: *p,
+            })
+        }
+        I32 => {
+            let start = *p;
+            let b = wire::fixed::<4>(data, p, at)?;
+            Ok(Val {
+                bits: u64::from(u32::from_le_bytes(b)),
+                start,
+                end: *p,
+            })
+        }
+        SGROUP => {
+            let start = *p;
+            let end = wire::skip_group(data, p, number, at, depth + 1)?;
+            Ok(Val {
+                bits: 0,
+                start,
+                end,
+            })
+        }
+        EGROUP => Err(Fault::new(ErrorKind::UnexpectedEndGroup(number), at)),
+        other => Err(Fault::new(ErrorKind::InvalidWireType(other), at)),
     }
 }
 
@@ -358,6 +365,7 @@ pub(crate) fn transcode(c: &Compiled, buf: &[u8], out: &mut Vec<u8>) -> Result<(
             c,
             buf,
             nesting: 0,
+            on_big_stack: false,
             slow: false,
             s,
         };
@@ -547,17 +555,61 @@ fn packed(buf: &[u8], kind: Kind, v: Val, mut each: impl FnMut(Val) -> R<()>) ->
     Ok(())
 }
 
-/// Messages nested in all, counting the levels inside `Any` payloads
-/// (whose parse depth starts anew, as in upb): a bound on recursion, so on
-/// the stack. Google's Python printer fails from about 200 nested `Any`s
-/// (400 levels) on its recursion limit.
+/// The fast path's state while writing one message.
+struct Fast<'a> {
+    /// The last field number written.
+    last: u32,
+    /// The repeated or map field being written, or `NO_FIELD`.
+    run: u32,
+    /// Its `"key":[` is out.
+    run_open: bool,
+    /// Elements written in the run.
+    run_len: u32,
+    /// Oneofs with a member written (bit per oneof index).
+    oneofs: u64,
+    wrote: bool,
+    /// The next field needs a comma.
+    comma: bool,
+    /// emit_defaults: written fields are marked in `Scratch::bits`.
+    track: bool,
+    bits_base: usize,
+    /// The current map's keys are `Scratch::keys[keys_base..]` (or, past
+    /// 16 of them, `big_keys`).
+    keys_base: usize,
+    big_keys: Option<HashSet<KeyRef<'a>>>,
+}
+
+/// Adds field `f` to an error's path.
+#[cold]
+fn name(e: Fault, f: &FieldPlan) -> Fault {
+    e.in_field(format_args!("{}", f.name))
+}
+
+/// Messages nested in all, counting `Any` payloads and the levels inside
+/// them (whose parse depth starts anew, as in upb): a bound on recursion.
+/// Google's Python printer fails from about 200 nested `Any`s (400 levels)
+/// on its recursion limit.
 const MAX_NESTING: u32 = 400;
+
+/// The nesting at which the walk moves to a thread with a stack of
+/// [`BIG_STACK`] bytes: 32 levels take some 50 KiB of stack in release
+/// builds and 600 KiB in debug builds, comfortably below a thread's usual
+/// 2 MiB; messages that deep are rare enough for a thread start (tens of
+/// microseconds) not to matter.
+const STACK_HOP: u32 = 32;
+
+/// Room for the remaining levels, at 48 KiB each (debug builds take up to
+/// about 20 KiB per level of `Any` nesting). Only the pages used are
+/// committed.
+const BIG_STACK: usize = (MAX_NESTING - STACK_HOP) as usize * 48 * 1024;
 
 struct Walker<'a, 's> {
     c: &'a Compiled,
     buf: &'a [u8],
     /// Messages being written, nested (see [`MAX_NESTING`]).
     nesting: u32,
+    /// The walk moved to a thread with a big stack (see [`STACK_HOP`]).
+    on_big_stack: bool,
     /// Slow mode: every message goes through the gather-sort-merge path and
     /// printing errors are errors (in fast mode they make the call restart).
     slow: bool,
@@ -602,9 +654,44 @@ impl<'a> Walker<'a, '_> {
             ));
         }
         self.nesting += 1;
-        let result = self.message_body(ty, src, depth, out);
+        let result = if self.nesting >= STACK_HOP && !self.on_big_stack {
+            self.on_big_stack = true;
+            let r = self.message_on_big_stack(ty, src, depth, out);
+            self.on_big_stack = false;
+            r
+        } else {
+            self.message_body(ty, src, depth, out)
+        };
         self.nesting -= 1;
         result
+    }
+
+    /// Writes a message nested [`STACK_HOP`] levels deep on a thread of its
+    /// own with room for the rest of [`MAX_NESTING`], so that no input can
+    /// overflow the caller's stack (a thread's default is 2 MiB, and debug
+    /// builds take several KiB per level).
+    #[cold]
+    #[inline(never)]
+    fn message_on_big_stack(&mut self, ty: u32, src: Src, depth: u32, out: &mut Vec<u8>) -> R<()> {
+        let at = src.first_start(self.s);
+        std::thread::scope(|scope| {
+            let spawned = std::thread::Builder::new()
+                .name("protoland-transcode-deep".into())
+                .stack_size(BIG_STACK)
+                .spawn_scoped(scope, || self.message_body(ty, src, depth, out));
+            match spawned {
+                Ok(handle) => match handle.join() {
+                    Ok(result) => result,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(e) => Err(Fault::new(
+                    ErrorKind::Other(format!(
+                        "cannot start a thread for messages nested over {STACK_HOP} levels: {e}"
+                    )),
+                    at,
+                )),
+            }
+        })
     }
 
     fn message_body(&mut self, ty: u32, src: Src, depth: u32, out: &mut Vec<u8>) -> R<()> {
@@ -783,9 +870,19 @@ impl<'a> Walker<'a, '_> {
         let payload = Src::One(value.0, value.1);
         let c = self.c;
         let pt = &c.types[ty as usize];
-        // Google parses the payload on its own: its depth starts at 0.
+        // Google parses the payload on its own: its depth starts at 0. It
+        // counts as a level of nesting (as it does for Python's recursion).
         let result = if pt.wkt == Wkt::None {
-            self.fields(pt, payload, 0, out, true).map(|_| ())
+            if self.nesting >= MAX_NESTING {
+                return Err(Fault::new(
+                    ErrorKind::TooDeep(MAX_NESTING as usize),
+                    value.0,
+                ));
+            }
+            self.nesting += 1;
+            let r = self.fields(pt, payload, 0, out, true).map(|_| ());
+            self.nesting -= 1;
+            r
         } else {
             out.extend_from_slice(b",\"value\":");
             self.message(ty, payload, 0, out)
@@ -863,15 +960,14 @@ impl<'a> Walker<'a, '_> {
 
     #[inline(always)]
     fn string(&self, v: Val, verify: bool, out: &mut Vec<u8>) -> R<()> {
-        let bytes = &self.buf[v.start..v.end];
-        if simdutf8::basic::from_utf8(bytes).is_ok() {
-            write::string(out, bytes);
-        } else if verify {
-            utf8(self.buf, v.start, v.end)?;
-        } else {
-            write::python_bytes_repr(out, bytes);
+        match write::string_at(out, self.buf, v.start, v.end) {
+            Ok(()) => Ok(()),
+            Err(at) if verify => Err(Fault::new(ErrorKind::InvalidUtf8, v.start + at)),
+            Err(_) => {
+                write::python_bytes_repr(out, &self.buf[v.start..v.end]);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// Whether a singular closed-enum value is unknown (and so an unknown
@@ -887,8 +983,10 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    /// The fast path: see the module docs. Returns whether anything was
-    /// written.
+    /// The fast path (see the module docs); returns whether anything was
+    /// written. The loop handles the common field inline (singular, the
+    /// expected wire type, in order, no oneof or closed enum, no repeated
+    /// field open); everything else goes through [`Walker::field`].
     fn fields_fast(
         &mut self,
         t: &'a TypePlan,
@@ -896,203 +994,280 @@ impl<'a> Walker<'a, '_> {
         end: usize,
         depth: u32,
         out: &mut Vec<u8>,
-        mut comma: bool,
+        comma: bool,
     ) -> R<bool> {
-        let buf = self.buf;
-        let mut it = Fields::of(t, buf, start, end, depth);
-        let mut last = 0u32; // the last field number written
-        let mut run = NO_FIELD; // the repeated or map field being written
-        let mut run_open = false; // its `"key":[` is out
-        let mut run_len = 0u32; // elements written in the run
-        let mut oneofs = 0u64;
-        let mut wrote = false;
-        let track = !t.defaults.is_empty();
-        let bits_base = self.s.bits.len();
-        if track {
+        let data = &self.buf[..end];
+        let mut st = Fast {
+            last: 0,
+            run: NO_FIELD,
+            run_open: false,
+            run_len: 0,
+            oneofs: 0,
+            wrote: false,
+            comma,
+            track: !t.defaults.is_empty(),
+            bits_base: self.s.bits.len(),
+            keys_base: self.s.keys.len(),
+            big_keys: None,
+        };
+        if st.track {
             self.s
                 .bits
-                .resize(bits_base + t.fields.len().div_ceil(64), 0);
+                .resize(st.bits_base + t.fields.len().div_ceil(64), 0);
         }
-        let keys_base = self.s.keys.len();
-        let mut big_keys: Option<HashSet<KeyRef<'a>>> = None;
-
-        while it.more() {
-            let at = it.p;
-            let (num, wt) = it.tag()?;
+        let mut p = start;
+        while p < end {
+            let at = p;
+            let (num, wt) = wire::tag(data, &mut p)?;
             let Some(fi) = t.lookup(num) else {
-                it.value(num, wt, at)?;
+                if num == 0 && !t.field_zero_ok {
+                    return Err(Fault::new(ErrorKind::InvalidFieldNumber, at));
+                }
+                wire::skip(data, &mut p, num, wt, at, depth)?;
                 continue;
             };
             let f = &t.fields[fi];
-            let v = it
-                .value(num, wt, at)
-                .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
-            if wt != f.wire_type && !(wt == LEN && f.packable) {
-                continue; // an unknown field
+            if wt != f.wire_type || !f.fast || num <= st.last || st.run != NO_FIELD {
+                p = self.field(t, fi, wt, at, data, p, depth, out, &mut st)?;
+                continue;
             }
-            let continuing = num == last && fi as u32 == run;
-            if num <= last && !continuing {
-                return Err(Fault::Bail);
-            }
-            match f.card {
-                Card::Singular => {
-                    if let Kind::Message(ty) | Kind::Group(ty) = f.kind {
-                        if f.oneof != NO_ONEOF {
-                            oneof_claim(&mut oneofs, f.oneof)?;
-                        }
-                        close_run(
-                            t,
-                            &mut run,
-                            &mut run_open,
-                            out,
-                            &mut self.s.bits,
-                            bits_base,
-                            track,
-                        );
-                        last = num;
-                        if comma {
-                            out.push(b',');
-                        }
-                        out.extend_from_slice(&f.key);
-                        self.message(ty, Src::One(v.start, v.end), depth + 1, out)
-                            .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
-                    } else {
-                        if f.implicit && is_default(f.kind, v) {
-                            continue;
-                        }
-                        if self.unknown_closed(f.kind, v) {
-                            continue;
-                        }
-                        if f.oneof != NO_ONEOF {
-                            oneof_claim(&mut oneofs, f.oneof)?;
-                        }
-                        close_run(
-                            t,
-                            &mut run,
-                            &mut run_open,
-                            out,
-                            &mut self.s.bits,
-                            bits_base,
-                            track,
-                        );
-                        last = num;
-                        if comma {
-                            out.push(b',');
-                        }
-                        out.extend_from_slice(&f.key);
-                        self.scalar(f, f.kind, v, out)
-                            .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
-                    }
-                    comma = true;
-                    wrote = true;
-                    if track {
-                        mark(&mut self.s.bits, bits_base, fi);
-                    }
-                }
-                Card::Repeated => {
-                    if !continuing {
-                        close_run(
-                            t,
-                            &mut run,
-                            &mut run_open,
-                            out,
-                            &mut self.s.bits,
-                            bits_base,
-                            track,
-                        );
-                        run = fi as u32;
-                        run_len = 0;
-                        last = num;
-                    }
-                    if wt == LEN && f.packable {
-                        packed(buf, f.kind, v, |e| {
-                            if self.unknown_closed(f.kind, e) {
-                                return Ok(());
-                            }
-                            open_element(out, f, &mut run_open, &mut comma, b'[');
-                            self.scalar(f, f.kind, e, out).map_err(|err| {
-                                err.in_field(format_args!("{}[{}]", f.name, run_len))
-                            })?;
-                            run_len += 1;
-                            Ok(())
-                        })
-                        .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
-                    } else {
-                        if self.unknown_closed(f.kind, v) {
-                            continue;
-                        }
-                        open_element(out, f, &mut run_open, &mut comma, b'[');
-                        match f.kind {
-                            Kind::Message(ty) | Kind::Group(ty) => {
-                                self.message(ty, Src::One(v.start, v.end), depth + 1, out)
-                            }
-                            kind => self.scalar(f, kind, v, out),
-                        }
-                        .map_err(|e| e.in_field(format_args!("{}[{}]", f.name, run_len)))?;
-                        run_len += 1;
-                    }
-                    if f.present_when_empty && !run_open {
-                        open_element(out, f, &mut run_open, &mut comma, b'[');
-                    }
-                    wrote |= run_open;
-                }
-                Card::Map => {
-                    if !continuing {
-                        close_run(
-                            t,
-                            &mut run,
-                            &mut run_open,
-                            out,
-                            &mut self.s.bits,
-                            bits_base,
-                            track,
-                        );
-                        run = fi as u32;
-                        last = num;
-                        self.s.keys.truncate(keys_base);
-                        big_keys = None;
-                    }
-                    let Kind::Message(ety) = f.kind else { continue };
-                    let et = &self.c.types[ety as usize];
-                    let entry = self
-                        .parse_entry(et, v.start, v.end, depth + 1)
-                        .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
-                    if !entry.ok {
-                        self.validate_dropped_entry(ety, &entry, depth + 1)
-                            .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
+            match wt {
+                LEN => {
+                    let e = wire::length(data, &mut p, at).map_err(|e| name(e, f))?;
+                    let s = p;
+                    p = e;
+                    if f.implicit && s == e {
                         continue;
                     }
-                    let key_kind = et.fields.first().map_or(Kind::String, |k| k.kind);
-                    let key = match entry.key {
-                        Some(k) => map_key(key_kind, k),
-                        None if key_kind == Kind::String => MapKey::Str(0, 0),
-                        None => MapKey::Int(0),
+                    f.write_key(out, st.comma);
+                    let v = Val {
+                        bits: 0,
+                        start: s,
+                        end: e,
                     };
-                    if self.seen_key(key, keys_base, &mut big_keys) {
-                        return Err(Fault::Bail);
+                    match f.kind {
+                        Kind::String => self.string(v, f.utf8, out),
+                        Kind::Message(ty) => self.message(ty, Src::One(s, e), depth + 1, out),
+                        kind => self.scalar(f, kind, v, out),
                     }
-                    open_element(out, f, &mut run_open, &mut comma, b'{');
-                    self.entry(et, &entry, depth + 1, out)
-                        .map_err(|e| e.in_field(format_args!("{}", f.name)))?;
-                    wrote = true;
+                    .map_err(|e| name(e, f))?;
+                }
+                VARINT => {
+                    let s = p;
+                    let bits =
+                        wire::varint(data, &mut p).map_err(|e| name(e.truncated_at(at), f))?;
+                    let v = Val {
+                        bits,
+                        start: s,
+                        end: p,
+                    };
+                    if f.implicit && is_default(f.kind, v) {
+                        continue;
+                    }
+                    f.write_key(out, st.comma);
+                    self.scalar(f, f.kind, v, out).map_err(|e| name(e, f))?;
+                }
+                I64 | I32 => {
+                    let s = p;
+                    let bits = if wt == I64 {
+                        u64::from_le_bytes(
+                            wire::fixed::<8>(data, &mut p, at).map_err(|e| name(e, f))?,
+                        )
+                    } else {
+                        u64::from(u32::from_le_bytes(
+                            wire::fixed::<4>(data, &mut p, at).map_err(|e| name(e, f))?,
+                        ))
+                    };
+                    let v = Val {
+                        bits,
+                        start: s,
+                        end: p,
+                    };
+                    if f.implicit && is_default(f.kind, v) {
+                        continue;
+                    }
+                    f.write_key(out, st.comma);
+                    self.scalar(f, f.kind, v, out).map_err(|e| name(e, f))?;
+                }
+                _ => {
+                    // A group (the only other wire type a field expects).
+                    let v = value(data, &mut p, num, wt, at, depth).map_err(|e| name(e, f))?;
+                    let Kind::Group(ty) = f.kind else { continue };
+                    f.write_key(out, st.comma);
+                    self.message(ty, Src::One(v.start, v.end), depth + 1, out)
+                        .map_err(|e| name(e, f))?;
                 }
             }
+            st.last = num;
+            st.comma = true;
+            st.wrote = true;
+            if st.track {
+                mark(&mut self.s.bits, st.bits_base, fi);
+            }
         }
-        close_run(
-            t,
-            &mut run,
-            &mut run_open,
-            out,
-            &mut self.s.bits,
-            bits_base,
-            track,
-        );
-        self.s.keys.truncate(keys_base);
-        if track {
-            wrote |= self.write_defaults(t, bits_base, comma, out);
-            self.s.bits.truncate(bits_base);
+        self.close_run(t, out, &mut st);
+        self.s.keys.truncate(st.keys_base);
+        if st.track {
+            st.wrote |= self.write_defaults(t, st.bits_base, st.comma, out);
+            self.s.bits.truncate(st.bits_base);
         }
-        Ok(wrote)
+        Ok(st.wrote)
+    }
+
+    /// Ends the current run of a repeated or map field (fast path).
+    #[inline]
+    fn close_run(&mut self, t: &TypePlan, out: &mut Vec<u8>, st: &mut Fast<'_>) {
+        if st.run == NO_FIELD {
+            return;
+        }
+        if st.run_open {
+            let f = &t.fields[st.run as usize];
+            out.push(if f.card == Card::Map { b'}' } else { b']' });
+            if st.track {
+                mark(&mut self.s.bits, st.bits_base, st.run as usize);
+            }
+        }
+        st.run = NO_FIELD;
+        st.run_open = false;
+    }
+
+    /// The fast path for every field the inline loop does not take: reads
+    /// the value of field `fi` (tag at `at`, value at `p`) and writes it;
+    /// returns where the next field starts.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn field(
+        &mut self,
+        t: &'a TypePlan,
+        fi: usize,
+        wt: u8,
+        at: usize,
+        data: &'a [u8],
+        mut p: usize,
+        depth: u32,
+        out: &mut Vec<u8>,
+        st: &mut Fast<'a>,
+    ) -> R<usize> {
+        let f = &t.fields[fi];
+        let num = f.number;
+        let v = value(data, &mut p, num, wt, at, depth).map_err(|e| name(e, f))?;
+        if wt != f.wire_type && !(wt == LEN && f.packable) {
+            return Ok(p); // an unknown field
+        }
+        let continuing = if num > st.last {
+            false
+        } else if num == st.last && fi as u32 == st.run {
+            true
+        } else {
+            return Err(Fault::Bail);
+        };
+        match f.card {
+            Card::Singular => {
+                // Values that are not printed (a default without presence,
+                // an unknown closed-enum number) leave everything as it was.
+                if f.implicit && is_default(f.kind, v) {
+                    return Ok(p);
+                }
+                if self.unknown_closed(f.kind, v) {
+                    return Ok(p);
+                }
+                if f.oneof != NO_ONEOF {
+                    oneof_claim(&mut st.oneofs, f.oneof)?;
+                }
+                self.close_run(t, out, st);
+                st.last = num;
+                f.write_key(out, st.comma);
+                match f.kind {
+                    Kind::Message(ty) | Kind::Group(ty) => {
+                        self.message(ty, Src::One(v.start, v.end), depth + 1, out)
+                    }
+                    Kind::String => self.string(v, f.utf8, out),
+                    kind => self.scalar(f, kind, v, out),
+                }
+                .map_err(|e| name(e, f))?;
+                st.comma = true;
+                st.wrote = true;
+                if st.track {
+                    mark(&mut self.s.bits, st.bits_base, fi);
+                }
+            }
+            Card::Repeated => {
+                if !continuing {
+                    self.close_run(t, out, st);
+                    st.run = fi as u32;
+                    st.run_len = 0;
+                    st.last = num;
+                }
+                if wt == LEN && f.packable {
+                    let buf = self.buf;
+                    packed(buf, f.kind, v, |e| {
+                        if self.unknown_closed(f.kind, e) {
+                            return Ok(());
+                        }
+                        open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+                        self.scalar(f, f.kind, e, out).map_err(|err| {
+                            err.in_field(format_args!("{}[{}]", f.name, st.run_len))
+                        })?;
+                        st.run_len += 1;
+                        Ok(())
+                    })
+                    .map_err(|e| name(e, f))?;
+                } else {
+                    if self.unknown_closed(f.kind, v) {
+                        return Ok(p);
+                    }
+                    open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+                    match f.kind {
+                        Kind::Message(ty) | Kind::Group(ty) => {
+                            self.message(ty, Src::One(v.start, v.end), depth + 1, out)
+                        }
+                        Kind::String => self.string(v, f.utf8, out),
+                        kind => self.scalar(f, kind, v, out),
+                    }
+                    .map_err(|e| e.in_field(format_args!("{}[{}]", f.name, st.run_len)))?;
+                    st.run_len += 1;
+                }
+                if f.present_when_empty && !st.run_open {
+                    open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+                }
+                st.wrote |= st.run_open;
+            }
+            Card::Map => {
+                if !continuing {
+                    self.close_run(t, out, st);
+                    st.run = fi as u32;
+                    st.last = num;
+                    self.s.keys.truncate(st.keys_base);
+                    st.big_keys = None;
+                }
+                let Kind::Message(ety) = f.kind else {
+                    return Ok(p);
+                };
+                let et = &self.c.types[ety as usize];
+                let entry = self
+                    .parse_entry(et, v.start, v.end, depth + 1)
+                    .map_err(|e| name(e, f))?;
+                if !entry.ok {
+                    self.validate_dropped_entry(ety, &entry, depth + 1)
+                        .map_err(|e| name(e, f))?;
+                    return Ok(p);
+                }
+                let key_kind = et.fields.first().map_or(Kind::String, |k| k.kind);
+                let key = match entry.key {
+                    Some(k) => map_key(key_kind, k),
+                    None if key_kind == Kind::String => MapKey::Str(0, 0),
+                    None => MapKey::Int(0),
+                };
+                if self.seen_key(key, st.keys_base, &mut st.big_keys) {
+                    return Err(Fault::Bail);
+                }
+                open_element(out, f, &mut st.run_open, &mut st.comma, b'{');
+                self.entry(et, &entry, depth + 1, out)
+                    .map_err(|e| name(e, f))?;
+                st.wrote = true;
+            }
+        }
+        Ok(p)
     }
 
     /// Whether `key` was already written in this map (fast path); records
@@ -1283,10 +1458,7 @@ impl<'a> Walker<'a, '_> {
                 continue;
             }
             let f = &t.fields[fi];
-            if comma {
-                out.push(b',');
-            }
-            out.extend_from_slice(&f.key);
+            f.write_key(out, comma);
             out.extend_from_slice(&f.default_json);
             comma = true;
             wrote = true;
@@ -1442,10 +1614,7 @@ impl<'a> Walker<'a, '_> {
         match f.card {
             Card::Singular => {
                 if let Kind::Message(ty) | Kind::Group(ty) = f.kind {
-                    if comma {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(&f.key);
+                    f.write_key(out, comma);
                     if j - i == 1 {
                         let r = self.s.recs[i];
                         self.message(
@@ -1470,10 +1639,7 @@ impl<'a> Walker<'a, '_> {
                 if f.implicit && is_default(f.kind, v) {
                     return Ok(false);
                 }
-                if comma {
-                    out.push(b',');
-                }
-                out.extend_from_slice(&f.key);
+                f.write_key(out, comma);
                 self.scalar(f, f.kind, v, out)?;
                 Ok(true)
             }
@@ -1610,37 +1776,9 @@ fn open_element(out: &mut Vec<u8>, f: &FieldPlan, open: &mut bool, comma: &mut b
             out.push(b',');
         }
     } else {
-        if *comma {
-            out.push(b',');
-        }
-        out.extend_from_slice(&f.key);
+        f.write_key(out, *comma);
         out.push(bracket);
         *open = true;
         *comma = true;
     }
-}
-
-/// Ends the current run of a repeated or map field (fast path).
-#[inline(always)]
-fn close_run(
-    t: &TypePlan,
-    run: &mut u32,
-    open: &mut bool,
-    out: &mut Vec<u8>,
-    bits: &mut [u64],
-    bits_base: usize,
-    track: bool,
-) {
-    if *run == NO_FIELD {
-        return;
-    }
-    if *open {
-        let f = &t.fields[*run as usize];
-        out.push(if f.card == Card::Map { b'}' } else { b']' });
-        if track {
-            mark(bits, bits_base, *run as usize);
-        }
-    }
-    *run = NO_FIELD;
-    *open = false;
 }

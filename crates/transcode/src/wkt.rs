@@ -97,15 +97,30 @@ pub(crate) fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: i32) -> Result<(
     Ok(())
 }
 
-/// `value` (0 ≤ value < 10^width) zero-padded to `width` digits.
+/// "00" to "99".
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `value` (0 ≤ value < 10^width, width 2 or 4) zero-padded to `width`
+/// digits.
+#[inline]
 fn digits(out: &mut Vec<u8>, value: i64, width: usize) {
-    let mut b = [b'0'; 4];
-    let mut v = value;
-    for k in (0..width).rev() {
-        b[k] = b'0' + (v % 10) as u8;
-        v /= 10;
+    let v = value as usize;
+    if width == 4 {
+        let (hi, lo) = (v / 100 % 100, v % 100);
+        out.extend_from_slice(&[
+            PAIRS[2 * hi],
+            PAIRS[2 * hi + 1],
+            PAIRS[2 * lo],
+            PAIRS[2 * lo + 1],
+        ]);
+    } else {
+        let lo = v % 100;
+        out.extend_from_slice(&[PAIRS[2 * lo], PAIRS[2 * lo + 1]]);
     }
-    out.extend_from_slice(&b[..width]);
 }
 
 /// `.fff`, `.ffffff` or `.fffffffff` — the fewest of 3, 6 or 9 digits that
@@ -121,12 +136,18 @@ fn fraction(out: &mut Vec<u8>, nanos: u32) {
     } else {
         (nanos, 9)
     };
-    let mut b = [b'0'; 10];
-    b[0] = b'.';
-    let mut v = value;
-    for k in (1..=digits).rev() {
-        b[k] = b'0' + (v % 10) as u8;
-        v /= 10;
+    let mut b = [b'.', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0'];
+    let mut v = value as usize;
+    let mut k = digits;
+    while k > 1 {
+        let pair = v % 100;
+        b[k - 1] = PAIRS[2 * pair];
+        b[k] = PAIRS[2 * pair + 1];
+        v /= 100;
+        k -= 2;
+    }
+    if k == 1 {
+        b[1] = b'0' + (v % 10) as u8;
     }
     out.extend_from_slice(&b[..=digits]);
 }

@@ -23,6 +23,107 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// Appends `s` as a JSON string if it is valid UTF-8, in one pass that
+/// checks for bytes to escape and for non-ASCII bytes together (only a
+/// string with non-ASCII bytes is then validated as UTF-8). Otherwise
+/// appends nothing and returns the index of the first invalid byte.
+#[inline]
+pub(crate) fn checked_string(out: &mut Vec<u8>, s: &[u8]) -> Result<(), usize> {
+    let start = out.len();
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let high = escape(out, s);
+    out.push(b'"');
+    if high & HIGH != 0 && simdutf8::basic::from_utf8(s).is_err() {
+        out.truncate(start);
+        return Err(match simdutf8::compat::from_utf8(s) {
+            Ok(_) => 0,
+            Err(e) => e.valid_up_to(),
+        });
+    }
+    Ok(())
+}
+
+/// Appends `buf[start..end]` as a JSON string if it is valid UTF-8 (see
+/// [`checked_string`]).
+///
+/// Short ASCII strings without anything to escape (most keys and many
+/// values) take a branch-light path: the 16 bytes from `start` are loaded
+/// as two words (reading past `end` is fine while inside `buf`), the bytes
+/// past `end` masked to a harmless filler, both words stored whole and the
+/// filler truncated away.
+#[inline(always)]
+pub(crate) fn string_at(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<(), usize> {
+    let n = end - start;
+    if n <= 16 && start + 16 <= buf.len() {
+        let ma = if n >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        };
+        let mb = if n >= 16 {
+            u64::MAX
+        } else if n > 8 {
+            (1u64 << (8 * (n - 8))) - 1
+        } else {
+            0
+        };
+        let a = (word_at(buf, start) & ma) | (FILLER & !ma);
+        let b = (word_at(buf, start + 8) & mb) | (FILLER & !mb);
+        if (escape_bits(a) | escape_bits(b) | ((a | b) & HIGH)) == 0 {
+            let len = out.len();
+            out.reserve(18);
+            out.push(b'"');
+            out.extend_from_slice(&a.to_le_bytes());
+            out.extend_from_slice(&b.to_le_bytes());
+            out.truncate(len + 1 + n);
+            out.push(b'"');
+            return Ok(());
+        }
+    }
+    checked_string(out, &buf[start..end])
+}
+
+/// Appends pre-encoded bytes stored as little-endian words (`len` of them
+/// are meant; the rest of the last word is filler): whole-word stores
+/// instead of a call to `memcpy`.
+#[inline(always)]
+pub(crate) fn words(out: &mut Vec<u8>, words: &[u64], len: usize) {
+    let base = out.len();
+    out.reserve(words.len() * 8);
+    for w in words {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out.truncate(base + len);
+}
+
+/// `bytes` as little-endian words, the last padded with filler.
+pub(crate) fn to_words(bytes: &[u8]) -> Box<[u64]> {
+    bytes
+        .chunks(8)
+        .map(|c| {
+            let mut w = FILLER.to_le_bytes();
+            w[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(w)
+        })
+        .collect()
+}
+
+/// `aaaaaaaa`: ASCII, nothing to escape.
+const FILLER: u64 = 0x6161_6161_6161_6161;
+
+#[inline(always)]
+fn word_at(buf: &[u8], at: usize) -> u64 {
+    buf.get(at..)
+        .and_then(|rest| rest.first_chunk::<8>())
+        .map_or(0, |b| u64::from_le_bytes(*b))
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
@@ -30,14 +131,21 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// (exact: the classic SWAR "has a byte less than n" / "has a zero byte"
 /// tests, never a false negative or, for the word as a whole, a false
 /// positive).
-#[inline(always)]
+#[cfg(test)]
 fn word_needs_escape(w: u64) -> bool {
+    escape_bits(w) != 0
+}
+
+/// Non-zero when the little-endian word `w` has a byte to escape (see
+/// `word_needs_escape`).
+#[inline(always)]
+fn escape_bits(w: u64) -> u64 {
     let control = w.wrapping_sub(ONES * 0x20) & !w;
     let q = w ^ (ONES * u64::from(b'"'));
     let quote = q.wrapping_sub(ONES) & !q;
     let b = w ^ (ONES * u64::from(b'\\'));
     let backslash = b.wrapping_sub(ONES) & !b;
-    (control | quote | backslash) & HIGH != 0
+    (control | quote | backslash) & HIGH
 }
 
 #[inline(always)]
@@ -45,31 +153,66 @@ fn byte_needs_escape(c: u8) -> bool {
     c < 0x20 || c == b'"' || c == b'\\'
 }
 
-/// Appends the JSON-escaped form of `s` without quotes.
+/// Appends the JSON-escaped form of `s` without quotes; returns the OR of
+/// all its bytes spread over a word (non-ASCII input has a high bit set).
+///
+/// The common string needs no escape: it is scanned eight bytes at a time
+/// (the last word overlapping the one before) and copied in one go.
 #[inline]
-pub(crate) fn escape(out: &mut Vec<u8>, s: &[u8]) {
-    let mut done = 0; // bytes of `s` already copied to `out`
-    let mut i = 0;
-    while let Some(chunk) = s.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
-        if word_needs_escape(u64::from_le_bytes(*chunk)) {
-            for (k, &c) in chunk.iter().enumerate() {
-                if byte_needs_escape(c) {
-                    out.extend_from_slice(&s[done..i + k]);
-                    escape_byte(out, c);
-                    done = i + k + 1;
-                }
-            }
-        }
-        i += 8;
+pub(crate) fn escape(out: &mut Vec<u8>, s: &[u8]) -> u64 {
+    let (clean, high) = scan(s);
+    if clean {
+        out.extend_from_slice(s);
+    } else {
+        escape_bytes(out, s);
     }
-    for (k, &c) in s[i..].iter().enumerate() {
+    high
+}
+
+/// Whether `s` has no byte to escape, and the OR of its bytes.
+///
+/// Strings of 8 to 16 bytes (most keys and values) take two overlapping
+/// word loads and no loop.
+#[inline(always)]
+fn scan(s: &[u8]) -> (bool, u64) {
+    let n = s.len();
+    if n < 8 {
+        let (mut high, mut dirty) = (0u64, false);
+        for &c in s {
+            high |= u64::from(c);
+            dirty |= byte_needs_escape(c);
+        }
+        return (!dirty, high);
+    }
+    let word = |at: usize| {
+        s.get(at..)
+            .and_then(|rest| rest.first_chunk::<8>())
+            .map_or(0, |b| u64::from_le_bytes(*b))
+    };
+    let (first, last) = (word(0), word(n - 8));
+    let mut high = first | last;
+    let mut dirty = escape_bits(first) | escape_bits(last);
+    let mut at = 8;
+    while at + 8 < n {
+        let w = word(at);
+        high |= w;
+        dirty |= escape_bits(w);
+        at += 8;
+    }
+    (dirty == 0, high)
+}
+
+#[inline]
+fn escape_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut done = 0;
+    for (k, &c) in bytes.iter().enumerate() {
         if byte_needs_escape(c) {
-            out.extend_from_slice(&s[done..i + k]);
+            out.extend_from_slice(&bytes[done..k]);
             escape_byte(out, c);
-            done = i + k + 1;
+            done = k + 1;
         }
     }
-    out.extend_from_slice(&s[done..]);
+    out.extend_from_slice(&bytes[done..]);
 }
 
 #[cold]
@@ -270,6 +413,59 @@ mod tests {
                     byte_needs_escape(c),
                     "byte {c:#x} at {pos}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn writes_short_strings_from_within_a_buffer() {
+        let text = b"0123456789abcdefghij\"klmnop\xc3\xa9qrstuvwxyz0123456789";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let mut fast = Vec::new();
+                let mut general = Vec::new();
+                let a = string_at(&mut fast, text, start, end);
+                let b = checked_string(&mut general, &text[start..end]);
+                assert_eq!(a, b, "{start}..{end}");
+                assert_eq!(fast, general, "{start}..{end}");
+            }
+        }
+    }
+
+    #[test]
+    fn stores_bytes_as_words() {
+        for len in 0..30 {
+            let bytes: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut out = b"x".to_vec();
+            words(&mut out, &to_words(&bytes), len);
+            assert_eq!(&out[1..], &bytes[..]);
+        }
+    }
+
+    #[test]
+    fn checks_utf8_while_escaping() {
+        assert_eq!(
+            s(|o| checked_string(o, "déjà vu \"quoted\" 😀".as_bytes()).expect("valid")),
+            r#""déjà vu \"quoted\" 😀""#
+        );
+        let mut out = b"kept".to_vec();
+        assert_eq!(checked_string(&mut out, b"0123456789\xc3("), Err(10));
+        assert_eq!(checked_string(&mut out, b"\xff"), Err(0));
+        assert_eq!(checked_string(&mut out, b"abcdefgh\xe2\x82"), Err(8));
+        assert_eq!(out, b"kept");
+    }
+
+    #[test]
+    fn escapes_strings_of_every_length() {
+        for len in 0..40usize {
+            for bad in [None, Some(len.saturating_sub(1)), Some(len / 2)] {
+                let mut input: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                if let Some(at) = bad.filter(|&at| at < len) {
+                    input[at] = b'\n';
+                }
+                let text = String::from_utf8(input.clone()).expect("ascii");
+                let expected = serde_json::to_string(&text).expect("serializes");
+                assert_eq!(s(|o| string(o, &input)), expected, "len {len} bad {bad:?}");
             }
         }
     }

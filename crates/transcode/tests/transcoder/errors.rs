@@ -153,6 +153,36 @@ fn reports_nesting_deeper_than_100_levels() {
     );
 }
 
+/// `Any` payloads start a new count of 100 levels, as in Google's parser;
+/// in all, messages nest at most 400 levels (Google's Python printer fails
+/// from about 200 `Any`s on its recursion limit).
+fn any_chain(levels: usize) -> Vec<u8> {
+    let mut known = wire().message(16, wire().bytes(1, "leaf"));
+    for _ in 0..levels {
+        let any = wire()
+            .bytes(1, "type.googleapis.com/shop.Known")
+            .bytes(2, known.build());
+        known = wire().message(8, any);
+    }
+    known.build()
+}
+
+#[test]
+fn prints_any_nested_beyond_100_levels_on_its_own_stack() {
+    let printed = crate::support::json("shop.Known", &any_chain(150));
+    assert_eq!(printed.matches("\"@type\"").count(), 150);
+    assert!(printed.contains(r#""sv":"leaf""#));
+}
+
+#[test]
+fn reports_any_nested_deeper_than_400_levels() {
+    let message = error("shop.Known", &any_chain(200));
+    assert!(
+        message.starts_with("messages nested deeper than 400 levels at byte "),
+        "{message}"
+    );
+}
+
 #[test]
 fn reports_unknown_groups_nested_too_deep() {
     let mut group = wire();

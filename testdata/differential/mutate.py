@@ -159,7 +159,12 @@ class Mutator(object):
             inner = self.pool.FindMessageTypeByName(url.split('/')[-1])
         except KeyError:
             return payload
-        mutated = self.mutate(inner, values[0].payload, depth + 1)
+        try:
+            mutated = self.mutate(inner, values[0].payload, depth + 1)
+        except W.WireError:
+            # The value is not an encoding of the named type (an earlier
+            # mutation wrote random bytes there): leave it as it is.
+            return payload
         self.applied.append('any@%d' % depth)
         return b''.join(W.len_field(2, mutated) if f is values[0] else f.raw
                         for f in fields)

@@ -221,7 +221,7 @@ fn run_generator(schema: &Schema, types: &[String], seed: &str, count: usize) ->
         .unwrap_or_else(|e| panic!("running {}: {e} (run scripts/test)", script.display()));
     assert!(
         output.status.success(),
-        "{} failed ({}); run scripts/test to install Google's protobuf:\n{}",
+        "{} failed ({}) with seed {seed} and count {count} (if Google's protobuf is missing, run scripts/test):\n{}",
         script.display(),
         output.status,
         String::from_utf8_lossy(&output.stderr)

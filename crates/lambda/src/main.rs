@@ -1,1 +1,92 @@
-fn main() {}
+//! `protoland-lambda`: the AWS Lambda function (packaged as `bootstrap` for
+//! `provided.al2023`).
+//!
+//! Glue only: settings and schemas are loaded once at cold start (a bad
+//! setting stops the function there, naming the variable), then every
+//! invocation — SQS, S3, SNS, EventBridge or S3 Batch Operations, told apart
+//! by shape — goes to the pipeline handler with the invocation's deadline.
+
+mod embedded;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use protoland_pipeline::config::SchemaSource;
+use protoland_pipeline::{Pipeline, Settings};
+use serde_json::Value;
+use tokio::time::Instant;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .with_current_span(false)
+        .init();
+
+    let embedded = embedded::embedded_schema().map(|(name, bytes)| SchemaSource::Bytes {
+        name: name.to_owned(),
+        bytes: Arc::from(bytes),
+    });
+    let pipeline = match Settings::from_lookup(|name| std::env::var(name).ok(), embedded) {
+        Ok(settings) => Pipeline::start(settings, "lambda").await,
+        Err(e) => Err(e),
+    };
+    let pipeline = match pipeline {
+        Ok(pipeline) => pipeline,
+        Err(e) => {
+            tracing::error!(variable = e.var(), error = %e, "configuration error");
+            return Err(e.into());
+        }
+    };
+
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let pipeline = pipeline.clone();
+        async move {
+            let deadline = deadline(event.context.deadline, SystemTime::now());
+            pipeline
+                .handle_value(event.payload, Some(deadline))
+                .await
+                .map_err(Error::from)
+        }
+    }))
+    .await
+}
+
+/// Epoch milliseconds before 2001: no real deadline is that old.
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
+/// The invocation deadline on tokio's clock. Lambda sends it as epoch
+/// milliseconds; runtime emulators (cargo-lambda) send the timeout itself
+/// (`600000`), which is taken as that long from now.
+fn deadline(deadline_ms: u64, now: SystemTime) -> Instant {
+    let left = if deadline_ms < EPOCH_MS_FLOOR {
+        Duration::from_millis(deadline_ms)
+    } else {
+        (UNIX_EPOCH + Duration::from_millis(deadline_ms))
+            .duration_since(now)
+            .unwrap_or_default()
+    };
+    Instant::now() + left
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_epoch_deadlines_and_emulator_timeouts() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_709_847_723_000);
+        let left = |d: Instant| d.saturating_duration_since(Instant::now());
+        let epoch = left(deadline(1_709_847_723_000 + 30_000, now));
+        assert!(epoch > Duration::from_secs(29) && epoch <= Duration::from_secs(30));
+        let emulator = left(deadline(600_000, now));
+        assert!(emulator > Duration::from_secs(599) && emulator <= Duration::from_secs(600));
+        assert_eq!(left(deadline(1_709_847_700_000, now)), Duration::ZERO);
+    }
+}

@@ -153,7 +153,13 @@ pub struct BatchTaskResult {
 /// The answer to a direct invocation (S3, SNS or EventBridge event).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DirectResponse {
-    pub objects: u64,
+    /// Objects converted and landed.
+    pub converted: u64,
+    /// Objects that no longer existed (acknowledged by policy).
+    pub missing: u64,
+    /// Bad objects with an error report.
+    pub quarantined: u64,
+    /// Records without work (removals, test events).
     pub skipped: u64,
     /// `source: why` for every failed object; non-empty means the
     /// invocation failed.
@@ -184,7 +190,7 @@ impl Response {
                 return Err(format!(
                     "{} of {} objects failed:\n{}",
                     r.failures.len(),
-                    r.objects + r.failures.len() as u64,
+                    r.converted + r.missing + r.quarantined + r.failures.len() as u64,
                     r.failures.join("\n")
                 ));
             }
@@ -458,7 +464,9 @@ impl Pipeline {
             })
             .collect();
         let response = DirectResponse {
-            objects: objects.len() as u64,
+            converted: stats.objects,
+            missing: stats.missing,
+            quarantined: stats.quarantined,
             skipped: stats.skipped,
             failures,
         };

@@ -23,7 +23,145 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use protoland_schema::Schema;
+use protoland_stream::Framing;
+use protoland_transcode::{JsonOptions, Plan};
+
+use crate::config::SchemaSource;
 use crate::storage::StorageOptions;
+
+// Test messages: `acme.test.Click`, built as wire bytes.
+
+pub const CLICK_PROTO: &str = r#"
+syntax = "proto3";
+package acme.test;
+message Click {
+  enum Kind { KIND_UNSPECIFIED = 0; VIEW = 1; BUY = 2; }
+  string url = 1;
+  int64 user_id = 2;
+  repeated string tags = 3;
+  double score = 4;
+  Kind kind = 5;
+}
+"#;
+pub const CLICK_MESSAGE: &str = "acme.test.Click";
+
+pub fn click_schema_source() -> SchemaSource {
+    SchemaSource::Bytes {
+        name: "click.proto".into(),
+        bytes: Arc::from(CLICK_PROTO.as_bytes()),
+    }
+}
+
+pub fn click_plan() -> Plan {
+    let schema = Schema::from_proto_source("click.proto", CLICK_PROTO).unwrap();
+    Plan::new(
+        &schema.message(CLICK_MESSAGE).unwrap(),
+        JsonOptions::default(),
+    )
+}
+
+pub fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub fn string_field(field: u32, s: &str, out: &mut Vec<u8>) {
+    varint(u64::from(field << 3 | 2), out);
+    varint(s.len() as u64, out);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Click number `i` (wire bytes of `acme.test.Click`), with text of `pad` pseudo-random characters.
+pub fn click(i: u64, pad: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let noise: String = (0..pad)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize])
+        })
+        .collect();
+    string_field(1, &format!("/page/{i}/{noise}"), &mut out);
+    varint(2 << 3, &mut out);
+    varint(i * 7919, &mut out);
+    string_field(3, "tag é ✓", &mut out);
+    string_field(3, &format!("t{}", i % 5), &mut out);
+    out.push(4 << 3 | 1);
+    out.extend_from_slice(&(i as f64 / 3.0).to_le_bytes());
+    varint(5 << 3, &mut out);
+    varint(i % 3, &mut out);
+    out
+}
+
+pub fn frame(messages: &[Vec<u8>], framing: Framing) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in messages {
+        match framing {
+            Framing::Varint => varint(m.len() as u64, &mut out),
+            Framing::Fixed32 => out.extend_from_slice(&(m.len() as u32).to_be_bytes()),
+            _ => {}
+        }
+        out.extend_from_slice(m);
+    }
+    out
+}
+
+/// The expected landing object content: the transcoder's output per message.
+pub fn expected_ndjson(messages: &[Vec<u8>]) -> Vec<u8> {
+    let plan = click_plan();
+    let mut out = Vec::new();
+    for m in messages {
+        plan.transcode(m, &mut out).unwrap();
+        out.push(b'\n');
+    }
+    out
+}
+
+/// An object store client for a bucket of this moto server.
+pub fn store(moto: &Moto, bucket: &str) -> std::sync::Arc<dyn object_store::ObjectStore> {
+    crate::storage::Stores::new(moto.storage_options())
+        .bucket(bucket)
+        .unwrap()
+}
+
+pub async fn put(store: &std::sync::Arc<dyn object_store::ObjectStore>, key: &str, data: Vec<u8>) {
+    use object_store::ObjectStoreExt;
+    store
+        .put(&object_store::path::Path::parse(key).unwrap(), data.into())
+        .await
+        .unwrap();
+}
+
+pub async fn get(store: &std::sync::Arc<dyn object_store::ObjectStore>, key: &str) -> Vec<u8> {
+    use object_store::ObjectStoreExt;
+    store
+        .get(&object_store::path::Path::parse(key).unwrap())
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}"))
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+/// Every key in a store, sorted.
+pub async fn keys(store: &std::sync::Arc<dyn object_store::ObjectStore>) -> Vec<String> {
+    use futures::TryStreamExt;
+    let mut keys: Vec<String> = store
+        .list(None)
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    keys.sort();
+    keys
+}
 
 /// The workspace root (two levels above this crate).
 pub fn workspace_root() -> PathBuf {

@@ -7,98 +7,19 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::io::{Read, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use protoland_pipeline::config::{BadObjectPolicy, SchemaSource, Settings};
+use protoland_pipeline::config::{BadObjectPolicy, Settings};
 use protoland_pipeline::events::{Invocation, QueueMessage};
 use protoland_pipeline::handler::{Pipeline, Response};
 use protoland_pipeline::storage::{Location, StorageOptions};
-use protoland_pipeline::testing::{Fault, FaultKind, FaultProxy, Moto};
+use protoland_pipeline::testing::{
+    CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
+    frame, get, keys, put, store,
+};
 use protoland_pipeline::worker::{self, WorkerOptions};
-use protoland_schema::Schema;
 use protoland_stream::Framing;
-use protoland_transcode::{JsonOptions, Plan};
 use serde_json::json;
-
-const PROTO: &str = r#"
-syntax = "proto3";
-package acme.test;
-message Click {
-  enum Kind { KIND_UNSPECIFIED = 0; VIEW = 1; BUY = 2; }
-  string url = 1;
-  int64 user_id = 2;
-  repeated string tags = 3;
-  double score = 4;
-  Kind kind = 5;
-}
-"#;
-const MESSAGE: &str = "acme.test.Click";
-
-fn schema_source() -> SchemaSource {
-    SchemaSource::Bytes {
-        name: "click.proto".into(),
-        bytes: Arc::from(PROTO.as_bytes()),
-    }
-}
-
-fn plan() -> Plan {
-    let schema = Schema::from_proto_source("click.proto", PROTO).unwrap();
-    Plan::new(&schema.message(MESSAGE).unwrap(), JsonOptions::default())
-}
-
-fn varint(mut v: u64, out: &mut Vec<u8>) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn string_field(field: u32, s: &str, out: &mut Vec<u8>) {
-    varint(u64::from(field << 3 | 2), out);
-    varint(s.len() as u64, out);
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// Click number `i`, with text of `pad` pseudo-random characters.
-fn click(i: u64, pad: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let noise: String = (0..pad)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[(x % 36) as usize])
-        })
-        .collect();
-    string_field(1, &format!("/page/{i}/{noise}"), &mut out);
-    varint(2 << 3, &mut out);
-    varint(i * 7919, &mut out);
-    string_field(3, "tag é ✓", &mut out);
-    string_field(3, &format!("t{}", i % 5), &mut out);
-    out.push(4 << 3 | 1);
-    out.extend_from_slice(&(i as f64 / 3.0).to_le_bytes());
-    varint(5 << 3, &mut out);
-    varint(i % 3, &mut out);
-    out
-}
-
-fn frame(messages: &[Vec<u8>], framing: Framing) -> Vec<u8> {
-    let mut out = Vec::new();
-    for m in messages {
-        match framing {
-            Framing::Varint => varint(m.len() as u64, &mut out),
-            Framing::Fixed32 => out.extend_from_slice(&(m.len() as u32).to_be_bytes()),
-            _ => {}
-        }
-        out.extend_from_slice(m);
-    }
-    out
-}
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -114,62 +35,15 @@ fn gunzip(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The expected landing object content: the transcoder's output per message.
-fn expected_ndjson(messages: &[Vec<u8>]) -> Vec<u8> {
-    let plan = plan();
-    let mut out = Vec::new();
-    for m in messages {
-        plan.transcode(m, &mut out).unwrap();
-        out.push(b'\n');
-    }
-    out
-}
-
 fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
     let mut s = Settings::new(Location::parse("s3://landing/ndjson").unwrap());
-    s.schema = Some(schema_source());
-    s.message = Some(MESSAGE.into());
+    s.schema = Some(click_schema_source());
+    s.message = Some(CLICK_MESSAGE.into());
     s.storage = storage;
     s.metrics.enabled = false;
     s.retry_backoff = Duration::from_millis(20);
     let _ = moto;
     s
-}
-
-fn store(moto: &Moto, bucket: &str) -> Arc<dyn ObjectStore> {
-    protoland_pipeline::storage::Stores::new(moto.storage_options())
-        .bucket(bucket)
-        .unwrap()
-}
-
-async fn put(store: &Arc<dyn ObjectStore>, key: &str, data: Vec<u8>) {
-    store
-        .put(&Path::parse(key).unwrap(), PutPayload::from(data))
-        .await
-        .unwrap();
-}
-
-async fn get(store: &Arc<dyn ObjectStore>, key: &str) -> Vec<u8> {
-    store
-        .get(&Path::parse(key).unwrap())
-        .await
-        .unwrap_or_else(|e| panic!("{key}: {e}"))
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec()
-}
-
-async fn keys(store: &Arc<dyn ObjectStore>) -> Vec<String> {
-    use futures::TryStreamExt;
-    let mut keys: Vec<String> = store
-        .list(None)
-        .map_ok(|m| m.location.to_string())
-        .try_collect()
-        .await
-        .unwrap();
-    keys.sort();
-    keys
 }
 
 /// An SQS event with one S3 notification per key.

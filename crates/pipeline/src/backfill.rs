@@ -82,10 +82,10 @@ pub async fn run(
     // conversions take objects, so memory does not grow with the prefix.
     let listing = store
         .list(list_prefix.as_ref())
-        .map_err(|e| StorageError::Store {
+        .map_err(|error| StorageError::Store {
             action: "listing",
             target: source.to_string(),
-            source: e,
+            error,
         })
         .try_filter(|m| futures::future::ready(!excluded.contains(m.location.as_ref())));
     let results = listing

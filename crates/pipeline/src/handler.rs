@@ -825,10 +825,10 @@ impl Pipeline {
             .quarantine
             .put(&path, PutPayload::from(body))
             .await
-            .map_err(|source| StorageError::Store {
+            .map_err(|error| StorageError::Store {
                 action: "writing the quarantine report",
                 target: target.clone(),
-                source,
+                error,
             })?;
         Ok(target)
     }

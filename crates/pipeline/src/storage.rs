@@ -167,29 +167,25 @@ impl Default for StorageOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
-    #[error("{action} {target}: {source}")]
+    #[error("{action} {target}: {error}")]
     Store {
         action: &'static str,
         target: String,
-        #[source]
-        source: object_store::Error,
+        error: object_store::Error,
     },
     /// A key `object_store` cannot address unchanged (empty segments,
     /// `.`/`..` segments, control characters, leading or trailing `/`).
     #[error("key `{key}` cannot be addressed: {reason}")]
     UnsupportedKey { key: String, reason: String },
-    #[error("configuring the object store for {target}: {source}")]
+    #[error("configuring the object store for {target}: {error}")]
     Configure {
         target: String,
-        #[source]
-        source: object_store::Error,
+        error: object_store::Error,
     },
-    #[error("creating {path}: {source}")]
-    CreateDir {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("creating {path}: {error}")]
+    CreateDir { path: PathBuf, error: io::Error },
+    #[error("starting the async runtime: {error}")]
+    Runtime { error: io::Error },
     /// The upload task stopped without reporting (its runtime shut down).
     #[error("upload of {target} ended without completing")]
     UploadLost { target: String },
@@ -199,12 +195,12 @@ impl StorageError {
     fn store(
         action: &'static str,
         target: impl Into<String>,
-        source: object_store::Error,
+        error: object_store::Error,
     ) -> StorageError {
         StorageError::Store {
             action,
             target: target.into(),
-            source,
+            error,
         }
     }
 
@@ -213,7 +209,7 @@ impl StorageError {
         matches!(
             self,
             StorageError::Store {
-                source: object_store::Error::NotFound { .. },
+                error: object_store::Error::NotFound { .. },
                 ..
             }
         )
@@ -224,8 +220,8 @@ impl StorageError {
     /// denied access and bad keys are not transient.
     pub fn is_transient(&self) -> bool {
         match self {
-            StorageError::Store { source, .. } => matches!(
-                source,
+            StorageError::Store { error, .. } => matches!(
+                error,
                 object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }
             ),
             StorageError::UploadLost { .. } => true,
@@ -307,14 +303,14 @@ impl Stores {
         let store: Arc<dyn ObjectStore> = match &key {
             Location::S3 { bucket, .. } => Arc::new(self.build_s3(bucket)?),
             Location::Local { root } => {
-                std::fs::create_dir_all(root).map_err(|source| StorageError::CreateDir {
+                std::fs::create_dir_all(root).map_err(|error| StorageError::CreateDir {
                     path: root.clone(),
-                    source,
+                    error,
                 })?;
-                let fs = LocalFileSystem::new_with_prefix(root).map_err(|source| {
+                let fs = LocalFileSystem::new_with_prefix(root).map_err(|error| {
                     StorageError::Configure {
                         target: root.display().to_string(),
-                        source,
+                        error,
                     }
                 })?;
                 Arc::new(fs)
@@ -325,9 +321,9 @@ impl Stores {
     }
 
     fn build_s3(&self, bucket: &str) -> Result<object_store::aws::AmazonS3, StorageError> {
-        let configure = |source| StorageError::Configure {
+        let configure = |error| StorageError::Configure {
             target: format!("s3://{bucket}"),
-            source,
+            error,
         };
         let mut builder = if self.options.read_env {
             AmazonS3Builder::from_env()
@@ -514,6 +510,63 @@ impl Read for ObjectReader {
                 Ok(n)
             }
         }
+    }
+}
+
+/// A blocking reader over one `s3://bucket/key` object, for callers without
+/// an async runtime (the CLI's `convert` and `inspect`): it owns a small
+/// runtime that streams the object.
+#[derive(Debug)]
+pub struct UrlReader {
+    // Declared first: dropped before the runtime its pump runs on.
+    reader: ObjectReader,
+    size: u64,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl UrlReader {
+    /// Opens `s3://bucket/key` with the standard AWS environment.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError`] when the URL is not an object URL, the client cannot
+    /// be configured, or the GET fails (e.g. not found, access denied).
+    pub fn open(url: &str, options: StorageOptions) -> Result<UrlReader, StorageError> {
+        let (bucket, key) = match Location::parse(url) {
+            Ok(Location::S3 { bucket, prefix }) if !prefix.is_empty() => (bucket, prefix),
+            _ => {
+                return Err(StorageError::UnsupportedKey {
+                    key: url.to_owned(),
+                    reason: "expected s3://bucket/key".to_owned(),
+                });
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|error| StorageError::Runtime { error })?;
+        let store = Stores::new(options).bucket(&bucket)?;
+        let path = object_path(&key)?;
+        let result = runtime.block_on(get(&store, &path, None, url))?;
+        let size = result.meta.size;
+        let reader = ObjectReader::new(result, runtime.handle());
+        Ok(UrlReader {
+            reader,
+            size,
+            _runtime: runtime,
+        })
+    }
+
+    /// The object's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+impl Read for UrlReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
     }
 }
 

@@ -473,3 +473,31 @@ fn stops_starting_objects_when_the_deadline_is_near() {
         );
     });
 }
+
+#[test]
+fn reads_s3_urls_through_a_blocking_reader() {
+    let moto = Moto::start();
+    moto.create_buckets(&["raw"]);
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(put(&store(&moto, "raw"), "big file ✓.pb", data.clone()));
+    let mut reader = protoland_pipeline::storage::UrlReader::open(
+        "s3://raw/big file ✓.pb",
+        moto.storage_options(),
+    )
+    .unwrap();
+    assert_eq!(reader.size(), data.len() as u64);
+    let mut read = Vec::new();
+    reader.read_to_end(&mut read).unwrap();
+    assert!(read == data);
+    let missing =
+        protoland_pipeline::storage::UrlReader::open("s3://raw/nope.pb", moto.storage_options())
+            .unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+    assert!(
+        protoland_pipeline::storage::UrlReader::open("s3://raw", moto.storage_options()).is_err()
+    );
+}

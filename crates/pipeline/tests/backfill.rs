@@ -1,0 +1,177 @@
+//! `protoland backfill`'s engine: listing, skipping what already landed,
+//! `--force`, and never reading its own output, on local directories and on
+//! moto's S3.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Read;
+
+use protoland_pipeline::Pipeline;
+use protoland_pipeline::backfill::{self, BackfillOptions};
+use protoland_pipeline::config::Settings;
+use protoland_pipeline::storage::Location;
+use protoland_pipeline::testing::{
+    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, keys, put, store,
+};
+use protoland_stream::Framing;
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn settings(landing: Location) -> Settings {
+    let mut s = Settings::new(landing);
+    s.schema = Some(click_schema_source());
+    s.message = Some(CLICK_MESSAGE.into());
+    s.metrics.enabled = false;
+    s
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let messages: Vec<Vec<u8>> = (0..30).map(|i| click(i, 4)).collect();
+    std::fs::create_dir_all(raw.join("clicks/2024")).unwrap();
+    std::fs::write(
+        raw.join("clicks/2024/a b.pb"),
+        frame(&messages, Framing::Varint),
+    )
+    .unwrap();
+    std::fs::write(
+        raw.join("clicks/one.bin"),
+        frame(&messages[..1], Framing::Single),
+    )
+    .unwrap();
+    // The landing directory inside the source: its objects are never sources.
+    let landing = raw.join("out");
+    let pipeline = runtime().block_on(Pipeline::start(
+        settings(Location::Local {
+            root: landing.clone(),
+        }),
+        "backfill",
+    ));
+    let pipeline = pipeline.unwrap();
+    let rt = runtime();
+    let source = Location::Local { root: raw.clone() };
+    let options = BackfillOptions {
+        force: false,
+        concurrency: Some(2),
+    };
+
+    let first = rt
+        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (first.listed, first.stats.objects, first.existing),
+        (2, 2, 0),
+        "{first:?}"
+    );
+    let landed = std::fs::read(landing.join("clicks/2024/a b.ndjson.gz")).unwrap();
+    assert!(gunzip(&landed) == expected_ndjson(&messages));
+    assert!(
+        gunzip(&std::fs::read(landing.join("clicks/one.ndjson.gz")).unwrap())
+            == expected_ndjson(&messages[..1])
+    );
+
+    let second = rt
+        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (second.listed, second.stats.objects, second.existing),
+        (2, 0, 2),
+        "{second:?}"
+    );
+
+    let forced = BackfillOptions {
+        force: true,
+        concurrency: None,
+    };
+    let third = rt
+        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .unwrap();
+    assert_eq!((third.stats.objects, third.existing), (2, 0), "{third:?}");
+    assert_eq!(
+        std::fs::read(landing.join("clicks/2024/a b.ndjson.gz")).unwrap(),
+        landed,
+        "same bytes"
+    );
+}
+
+#[test]
+fn backfills_an_s3_prefix_and_reports_bad_objects() {
+    let moto = Moto::start();
+    moto.create_buckets(&["data"]);
+    let rt = runtime();
+    let data = store(&moto, "data");
+    let messages: Vec<Vec<u8>> = (0..10).map(|i| click(i, 2)).collect();
+    rt.block_on(async {
+        put(&data, "raw/x.pb", frame(&messages, Framing::Varint)).await;
+        put(&data, "raw/deep/y.pb", frame(&messages, Framing::Varint)).await;
+        put(&data, "raw/bad.pb", b"\xff\xfe not protobuf".to_vec()).await;
+        put(
+            &data,
+            "rawish/not-listed.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+    });
+    let mut s = settings(Location::parse("s3://data/landing").unwrap());
+    s.storage = moto.storage_options();
+    let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
+    let source = Location::parse("s3://data/raw").unwrap();
+    let options = BackfillOptions {
+        force: false,
+        concurrency: None,
+    };
+    let summary = rt
+        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (
+            summary.listed,
+            summary.stats.objects,
+            summary.stats.failures
+        ),
+        (3, 2, 1),
+        "{summary:?}"
+    );
+    assert_eq!(summary.failures.len(), 1);
+    assert!(
+        summary.failures[0].starts_with("s3://data/raw/bad.pb: "),
+        "{:?}",
+        summary.failures
+    );
+    let all = rt.block_on(keys(&data));
+    assert!(
+        all.contains(&"landing/raw/x.ndjson.gz".to_owned()),
+        "{all:?}"
+    );
+    assert!(
+        gunzip(&rt.block_on(get(&data, "landing/raw/deep/y.ndjson.gz")))
+            == expected_ndjson(&messages)
+    );
+
+    // Everything under the whole bucket now: landing output is not a source.
+    let whole = Location::parse("s3://data").unwrap();
+    let again = rt
+        .block_on(backfill::run(&pipeline, &whole, &options, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (again.listed, again.existing, again.stats.objects),
+        (4, 2, 1),
+        "{again:?}"
+    );
+}

@@ -1,1 +1,93 @@
-fn main() {}
+//! `protoland`: Protocol Buffers objects to newline-delimited JSON.
+//!
+//! One module per subcommand (`convert`, `inspect`); `input` opens what
+//! INPUT names, `args` holds the flags several subcommands share and
+//! `progress` the progress bar. Data goes to stdout, diagnostics to stderr.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod args;
+mod convert;
+mod input;
+mod inspect;
+mod progress;
+
+/// Protocol Buffers objects (single messages or length-delimited streams;
+/// gzip, zstd or plain) to newline-delimited canonical ProtoJSON, against a
+/// schema loaded at run time.
+#[derive(Debug, Parser)]
+#[command(name = "protoland", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert protobuf objects to newline-delimited JSON (one JSON object
+    /// per message, in input order).
+    Convert(convert::ConvertArgs),
+    /// Tell what an object is: compression, framing (and why), message
+    /// count and sizes and, with a schema, the first message that does not
+    /// decode.
+    Inspect(inspect::InspectArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(args) => convert::run(args),
+        Command::Inspect(args) => inspect::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => {
+            // The reader of stdout went away (`| head`): not an error of ours.
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `error: ` and the error with its causes, once, on one line.
+fn print_error(e: &anyhow::Error) {
+    let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
+}
+
+/// Writes one line to stderr; a failing stderr is ignored (there is nowhere
+/// left to report it).
+pub(crate) fn eprint_line(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<protoland_stream::ConvertError>()
+                .is_some_and(|c| {
+                    matches!(c, protoland_stream::ConvertError::Write(io)
+                        if io.kind() == std::io::ErrorKind::BrokenPipe)
+                })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -76,7 +76,8 @@ pub struct LayoutCheck {
 }
 
 impl LayoutCheck {
-    /// Whether the layout lines up and fewer than half its frames fail.
+    /// Whether the layout lines up and fewer than half its frames fail
+    /// (whether it fits at all; the best-ranked candidate is chosen).
     pub fn is_candidate(&self) -> bool {
         self.misfit.is_none() && 2 * self.failed < self.frames.max(1)
     }
@@ -116,7 +117,8 @@ impl LayoutCheck {
                     "the whole input ({}) is well-formed protobuf",
                     Size(self.window)
                 ),
-                (true, true) => "does not decode as one message".to_owned(),
+                (true, true) if checked => "does not decode as one message".to_owned(),
+                (true, true) => "is not well-formed protobuf as one message".to_owned(),
                 (false, false) => format!(
                     "the first {} is well-formed protobuf up to the cut (the input is longer)",
                     Size(self.window)

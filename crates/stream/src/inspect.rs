@@ -140,7 +140,13 @@ pub fn inspect<R: Read + Send>(
         Ok(framing) => report.framing = Some(framing),
         Err(ConvertError::Read(e)) => return Err(ConvertError::Read(e)),
         Err(ConvertError::Detect { .. }) => {}
-        Err(e) => report.stream_error = Some(e),
+        Err(e) => {
+            if options.framing == Framing::Auto {
+                report.framing_reason =
+                    "not detected: reading stopped before the end of the probe window".to_owned();
+            }
+            report.stream_error = Some(e);
+        }
     }
     if report.framing.is_some() && report.stream_error.is_none() {
         loop {

@@ -1,0 +1,185 @@
+//! `protoland convert`: protobuf objects to NDJSON on stdout, in a file or
+//! in a directory (one `<stem>.ndjson` per input).
+//!
+//! A file is written under a temporary name in its directory and renamed
+//! only when every input converted: a failure never leaves a half-written
+//! file under the final name.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use protoland_stream::{ConvertReport, Converter};
+use tempfile::NamedTempFile;
+
+use crate::args::{JsonArgs, StreamArgs, load_plan};
+use crate::eprint_line;
+use crate::input::{input_size, open_input, output_name};
+use crate::progress::with_progress;
+
+#[derive(Debug, Args)]
+pub(crate) struct ConvertArgs {
+    /// A .proto file or a binary FileDescriptorSet (repeatable).
+    #[arg(short = 's', long = "schema", value_name = "PATH", required = true)]
+    schema: Vec<PathBuf>,
+
+    /// An import directory for .proto files, like protoc -I (repeatable).
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    include: Vec<PathBuf>,
+
+    /// The fully-qualified message type of every message, e.g. acme.Click.
+    #[arg(short = 'm', long, value_name = "NAME")]
+    message: String,
+
+    #[command(flatten)]
+    stream: StreamArgs,
+
+    #[command(flatten)]
+    json: JsonArgs,
+
+    /// Skip messages that do not decode, and frames over --max-frame-size:
+    /// count them and report them on stderr instead of stopping.
+    #[arg(long)]
+    skip_invalid: bool,
+
+    /// Where to write: a file, an existing directory (one <stem>.ndjson per
+    /// input, compression and protobuf suffixes removed), or - for stdout.
+    /// [default: stdout]
+    #[arg(short = 'o', long, value_name = "PATH")]
+    output: Option<PathBuf>,
+
+    /// Input files; - for stdin.
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<String>,
+}
+
+pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
+    let plan = load_plan(
+        &args.schema,
+        &args.include,
+        &args.message,
+        args.json.options(),
+    )?;
+    let converter = Converter::new(plan, args.stream.options(args.skip_invalid));
+    match &args.output {
+        None => to_stdout(&converter, &args.inputs)?,
+        Some(path) if path.as_os_str() == "-" => to_stdout(&converter, &args.inputs)?,
+        Some(dir) if dir.is_dir() => to_directory(&converter, &args.inputs, dir)?,
+        Some(file) => to_file(&converter, &args.inputs, file)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn to_stdout(converter: &Converter, inputs: &[String]) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for spec in inputs {
+        convert_one(converter, spec, &mut out)?;
+    }
+    Ok(())
+}
+
+/// Every input into one file, renamed into place at the end.
+fn to_file(converter: &Converter, inputs: &[String], path: &Path) -> Result<()> {
+    let mut temp = temporary_for(path)?;
+    for spec in inputs {
+        convert_one(converter, spec, temp.as_file_mut())?;
+    }
+    persist(temp, path)
+}
+
+/// One file per input; each renamed into place when it is complete.
+fn to_directory(converter: &Converter, inputs: &[String], dir: &Path) -> Result<()> {
+    let names: Vec<String> = inputs.iter().map(|spec| output_name(spec)).collect();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|other| other == name) {
+            bail!(
+                "inputs {} and {} would both be written to {}",
+                inputs[j],
+                inputs[i],
+                dir.join(name).display()
+            );
+        }
+    }
+    for (spec, name) in inputs.iter().zip(&names) {
+        let path = dir.join(name);
+        let mut temp = temporary_for(&path)?;
+        convert_one(converter, spec, temp.as_file_mut())?;
+        persist(temp, &path)?;
+    }
+    Ok(())
+}
+
+fn convert_one(converter: &Converter, spec: &str, out: &mut dyn Write) -> Result<ConvertReport> {
+    let input = open_input(spec)?;
+    let report = with_progress(spec, input_size(spec), |progress| {
+        converter.convert(input, &mut *out, progress)
+    })
+    .with_context(|| format!("converting {spec}"))?;
+    if report.skipped > 0 {
+        let noun = if report.skipped == 1 {
+            "message"
+        } else {
+            "messages"
+        };
+        eprint_line(format_args!(
+            "warning: {spec}: skipped {} invalid {noun}",
+            report.skipped
+        ));
+        for error in &report.first_skipped {
+            eprint_line(format_args!("  {}", chain(error)));
+        }
+        let unlisted = report.skipped - report.first_skipped.len() as u64;
+        if unlisted > 0 {
+            eprint_line(format_args!("  and {unlisted} more"));
+        }
+    }
+    Ok(report)
+}
+
+/// An error and its causes on one line, `: `-separated.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A temporary file next to `path` (same directory, so the final rename
+/// cannot cross file systems), named `.<file name>.<random>.tmp`, deleted
+/// if dropped.
+fn temporary_for(path: &Path) -> Result<NamedTempFile> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("output {} is not a file name", path.display()))?;
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        // The usual mode of a new file (the umask still applies), not the
+        // owner-only mode of temporary files.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))
+}
+
+fn persist(temp: NamedTempFile, path: &Path) -> Result<()> {
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("renaming the output into place as {}", path.display()))?;
+    Ok(())
+}

@@ -800,7 +800,7 @@ class Bench:
         self.results["cold_start"] = {
             "runs": times,
             "median_ms": statistics.median(times),
-            "binary": str(self.bin("protoland-lambda")),
+            "binary": "protoland-lambda (release build for this machine)",
             "arch": platform.machine(),
         }
 

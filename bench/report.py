@@ -142,6 +142,14 @@ def write(results: dict, out_dir: Path, targets: dict) -> None:
     if quick:
         md += ["> **Smoke run (`--quick`)**: small data and few rounds; these figures check that the harness "
                "works and prove nothing.", ""]
+    load = env.get("load_before") or [0]
+    if load[0] > 0.5 * (env.get("cores") or 2):
+        md += [
+            f"> **The machine was busy** (load average {fmt_load(env.get('load_before'))} before the run, "
+            f"{fmt_load(env.get('load_after'))} after, on {env.get('cores')} cores): other work competed for the "
+            "cores, so even the ratios are preliminary. Run `bench/run` on a quiet machine for figures to quote.",
+            "",
+        ]
     md.append(
         "Claims are **ratios measured in the same run on the same bytes**; absolute MB/s are for context "
         "only (a shared 2-core machine, see the load averages below). Throughput is megabytes (10^6 bytes) "

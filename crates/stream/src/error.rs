@@ -23,7 +23,9 @@ pub enum ConvertError {
     #[error("{compression} input at byte {offset}: {message}")]
     Decompress {
         compression: Compression,
-        /// Compressed bytes consumed when the problem was found.
+        /// Compressed bytes consumed when the problem was found (for zstd,
+        /// where the block of input being decoded starts: the problem lies
+        /// within the next 64 KiB).
         offset: u64,
         message: String,
     },

@@ -477,3 +477,96 @@ fn help_is_written_from_the_doc_comments() {
         run(dir.path(), &["inspect", "--help"], None)
     );
 }
+
+/// The Python with Google's `protobuf` (`PROTOLAND_PYTHON`, else the
+/// workspace's `.venv`).
+fn python() -> std::path::PathBuf {
+    let path = std::env::var_os("PROTOLAND_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
+    assert!(
+        path.exists(),
+        "no Python with Google's protobuf at {} (set PROTOLAND_PYTHON, or run scripts/test to create .venv)",
+        path.display()
+    );
+    path
+}
+
+/// Prints each message of a varint-delimited file as Google's json_format
+/// does, one per line.
+const ORACLE: &str = r#"
+import sys
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf.internal.decoder import _DecodeVarint32
+
+descriptor_set, name, path, proto_names, emit_defaults, enum_numbers = sys.argv[1:]
+pool = descriptor_pool.Default()
+for f in descriptor_pb2.FileDescriptorSet.FromString(open(descriptor_set, "rb").read()).file:
+    if not f.name.startswith("google/protobuf/"):
+        pool.Add(f)
+cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+data = open(path, "rb").read()
+pos = 0
+while pos < len(data):
+    size, pos = _DecodeVarint32(data, pos)
+    message = cls.FromString(data[pos:pos + size])
+    pos += size
+    print(json_format.MessageToJson(
+        message,
+        indent=None,
+        preserving_proto_field_name=proto_names == "1",
+        always_print_fields_with_no_presence=emit_defaults == "1",
+        use_integers_for_enums=enum_numbers == "1",
+    ))
+"#;
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[test]
+fn convert_output_matches_google_json_format() {
+    let dir = fixture();
+    let schema = Schema::from_proto_source("click.proto", CLICK_PROTO).unwrap();
+    std::fs::write(
+        dir.path().join("click.binpb"),
+        schema.encode_descriptor_set(),
+    )
+    .unwrap();
+    for bits in 0..8u8 {
+        let flags = [
+            (bits & 1 != 0, "--proto-names"),
+            (bits & 2 != 0, "--emit-defaults"),
+            (bits & 4 != 0, "--enum-numbers"),
+        ];
+        let oracle = std::process::Command::new(python())
+            .current_dir(dir.path())
+            .args(["-c", ORACLE, "click.binpb", "acme.Click", "clicks.pb"])
+            .args(flags.iter().map(|(on, _)| if *on { "1" } else { "0" }))
+            .output()
+            .unwrap();
+        assert!(
+            oracle.status.success(),
+            "{}",
+            String::from_utf8_lossy(&oracle.stderr)
+        );
+        let expected = json_lines(&String::from_utf8(oracle.stdout).unwrap());
+        assert_eq!(expected.len(), 5);
+        for input in ["clicks.pb.gz", "clicks.pb.zst", "clicks.bin"] {
+            let mut args = vec!["convert", "-s", "click.binpb", "-m", "acme.Click"];
+            args.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| *flag));
+            args.push(input);
+            let output = Command::cargo_bin("protoland")
+                .unwrap()
+                .current_dir(dir.path())
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{args:?}");
+            let got = json_lines(&String::from_utf8(output.stdout).unwrap());
+            assert_eq!(got, expected, "{args:?}");
+        }
+    }
+}

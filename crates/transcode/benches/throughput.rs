@@ -14,8 +14,10 @@
 //! `PROTOLAND_BENCH_ONLY` (comma-separated subset of `protoland`,
 //! `prost-reflect`, `inflate`, or `none`: for profiling one of them, e.g.
 //! under `valgrind --tool=callgrind`; default all three).
-//! One thread; each round times the three on the same bytes, back to back,
-//! so a busy shared machine slows all three alike; the medians of the
+//! One thread. Each round runs the three on the same bytes, taking turns
+//! every ~1 MB, and times them by the thread's on-CPU time (Linux; the
+//! wall clock elsewhere, and in brackets), so that a busy shared machine
+//! distorts the comparison as little as possible; the medians of the
 //! per-round figures and ratios are reported.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
@@ -346,70 +348,147 @@ fn main() {
         m.encode(&mut data).unwrap();
         spans.push((start, data.len()));
     }
-    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(&data).unwrap();
-    let gz = gz.finish().unwrap();
+    let plan = Plan::new(&desc, JsonOptions::default());
+
+    // The three take turns chunk by chunk (~1 MB of messages; the gzip
+    // stream is one member per chunk), so that a shared machine's load
+    // falls on all three alike.
+    let chunks = chunk(&spans, 1_000_000);
+    let members: Vec<Vec<u8>> = chunks
+        .iter()
+        .map(|c| {
+            let (s, e) = (c[0].0, c[c.len() - 1].1);
+            let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+            gz.write_all(&data[s..e]).unwrap();
+            gz.finish().unwrap()
+        })
+        .collect();
+    let gz_len: usize = members.iter().map(Vec::len).sum();
     println!(
-        "{} clickstream messages, {:.1} MB of protobuf ({} bytes each on average), {:.1} MB gzip'd",
+        "{} clickstream messages, {:.1} MB of protobuf ({} bytes each on average), {:.1} MB gzip'd in {} members",
         spans.len(),
         data.len() as f64 / 1e6,
         data.len() / spans.len(),
-        gz.len() as f64 / 1e6
+        gz_len as f64 / 1e6,
+        members.len()
+    );
+    println!(
+        "times are on-CPU time of this thread ({}), wall-clock time in brackets",
+        if cpu_ns().is_some() {
+            "/proc/thread-self/schedstat"
+        } else {
+            "unavailable here: wall clock"
+        }
     );
 
-    let plan = Plan::new(&desc, JsonOptions::default());
     let mut out = Vec::with_capacity(1 << 16);
     let mut inflated = vec![0u8; 1 << 16];
-    let (mut ours, mut prost, mut inflate) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut vs_prost, mut vs_inflate) = (Vec::new(), Vec::new());
+    let mut medians: [Vec<f64>; 5] = Default::default();
+    // Per chunk: how many times protoland's time the others took.
+    let (mut chunk_vs_prost, mut chunk_vs_inflate) = (Vec::new(), Vec::new());
     let mut json_bytes = 0;
     for round in 0..rounds {
-        let start = Instant::now();
-        if run("protoland") {
-            json_bytes = run_protoland(&plan, &data, &spans, &mut out);
+        let mut t = [Clock::default(); 3];
+        json_bytes = 0;
+        for (i, (c, member)) in chunks.iter().zip(&members).enumerate() {
+            let mut ct = [Clock::default(); 3];
+            // Whoever goes first reads the chunk from memory: take turns.
+            for k in 0..3 {
+                match (i + k) % 3 {
+                    0 if run("protoland") => {
+                        let start = Clock::now();
+                        json_bytes += run_protoland(&plan, &data, c, &mut out);
+                        ct[0].add_since(start);
+                    }
+                    1 if run("prost-reflect") => {
+                        let start = Clock::now();
+                        run_prost_reflect(&desc, &data, c, &mut out);
+                        ct[1].add_since(start);
+                    }
+                    2 if run("inflate") => {
+                        let start = Clock::now();
+                        let n = run_inflate(member, &mut inflated);
+                        ct[2].add_since(start);
+                        assert_eq!(n, c[c.len() - 1].1 - c[0].0);
+                    }
+                    _ => {}
+                }
+            }
+            chunk_vs_prost.push(ct[1].cpu.as_secs_f64() / ct[0].cpu.as_secs_f64());
+            chunk_vs_inflate.push(ct[2].cpu.as_secs_f64() / ct[0].cpu.as_secs_f64());
+            for (total, chunk) in t.iter_mut().zip(ct) {
+                total.cpu += chunk.cpu;
+                total.wall += chunk.wall;
+            }
         }
-        let t_ours = start.elapsed();
-
-        let start = Instant::now();
-        if run("prost-reflect") {
-            run_prost_reflect(&desc, &data, &spans, &mut out);
-        }
-        let t_prost = start.elapsed();
-
-        let start = Instant::now();
-        if run("inflate") {
-            assert_eq!(run_inflate(&gz, &mut inflated), data.len());
-        }
-        let t_inflate = start.elapsed();
-
-        let (a, b, c) = (
-            mbps(data.len(), t_ours),
-            mbps(data.len(), t_prost),
-            mbps(data.len(), t_inflate),
-        );
+        let [a, b, c] = t.map(|t| mbps(data.len(), t.cpu));
+        let [aw, bw, cw] = t.map(|t| mbps(data.len(), t.wall));
         println!(
-            "round {round}: protoland {a:7.1} MB/s   prost-reflect+serde_json {b:6.1} MB/s   \
-             zlib-rs inflate {c:7.1} MB/s   ratios {:5.2}x, {:4.2}x",
+            "round {round}: protoland {a:6.1} MB/s [{aw:6.1}]   prost-reflect+serde_json {b:5.1} MB/s [{bw:5.1}]   \
+             zlib-rs inflate {c:6.1} MB/s [{cw:6.1}]   ratios {:5.2}x, {:4.2}x",
             a / b,
             a / c
         );
-        ours.push(a);
-        prost.push(b);
-        inflate.push(c);
-        vs_prost.push(a / b);
-        vs_inflate.push(a / c);
+        for (m, v) in medians.iter_mut().zip([a, b, c, a / b, a / c]) {
+            m.push(v);
+        }
     }
+    let [ours, prost, inflate, vs_prost, vs_inflate] = medians.map(median);
     println!(
-        "median of {rounds}: protoland {:.1} MB/s of protobuf in ({:.1} MB/s of JSON out), \
-         prost-reflect+serde_json {:.1} MB/s, zlib-rs inflate {:.1} MB/s",
-        median(ours.clone()),
-        median(ours) * json_bytes as f64 / data.len() as f64,
-        median(prost),
-        median(inflate)
+        "median of {rounds}: protoland {ours:.1} MB/s of protobuf in ({:.1} MB/s of JSON out), \
+         prost-reflect+serde_json {prost:.1} MB/s, zlib-rs inflate {inflate:.1} MB/s",
+        ours * json_bytes as f64 / data.len() as f64,
     );
     println!(
-        "median ratios: {:.2}x prost-reflect+serde_json (target >= 8), {:.2}x zlib-rs inflate (target >= 1)",
-        median(vs_prost),
-        median(vs_inflate)
+        "median ratios: {vs_prost:.2}x prost-reflect+serde_json (target >= 8), \
+         {vs_inflate:.2}x zlib-rs inflate (target >= 1)"
     );
+    println!(
+        "median of the {} per-chunk ratios (the steadiest figure on a busy machine): \
+         {:.2}x prost-reflect+serde_json, {:.2}x zlib-rs inflate",
+        chunk_vs_prost.len(),
+        median(chunk_vs_prost),
+        median(chunk_vs_inflate)
+    );
+}
+
+/// Splits the messages into runs of about `size` bytes.
+fn chunk(spans: &[(usize, usize)], size: usize) -> Vec<&[(usize, usize)]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    for i in 0..spans.len() {
+        if spans[i].1 - spans[start].0 >= size || i + 1 == spans.len() {
+            chunks.push(&spans[start..=i]);
+            start = i + 1;
+        }
+    }
+    chunks
+}
+
+/// This thread's time on a CPU, in nanoseconds (Linux), which a busy
+/// machine distorts far less than the wall clock.
+fn cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+#[derive(Clone, Copy, Default)]
+struct Clock {
+    cpu: Duration,
+    wall: Duration,
+}
+
+impl Clock {
+    fn now() -> (Option<u64>, Instant) {
+        (cpu_ns(), Instant::now())
+    }
+
+    fn add_since(&mut self, (cpu, wall): (Option<u64>, Instant)) {
+        let elapsed = wall.elapsed();
+        self.wall += elapsed;
+        self.cpu += match (cpu, cpu_ns()) {
+            (Some(a), Some(b)) => Duration::from_nanos(b.saturating_sub(a)),
+            _ => elapsed,
+        };
+    }
 }

@@ -233,6 +233,18 @@ impl FieldPlan {
         let i = usize::from(comma);
         crate::write::words(out, &self.key_words[i], self.key_lens[i]);
     }
+
+    /// The key (after a comma when `comma`) as two words and a length, when
+    /// it fits in 16 bytes.
+    #[inline(always)]
+    pub(crate) fn short_key(&self, comma: bool) -> Option<(u64, u64, usize)> {
+        let i = usize::from(comma);
+        match self.key_words[i][..] {
+            [a] => Some((a, crate::write::FILLER, self.key_lens[i])),
+            [a, b] => Some((a, b, self.key_lens[i])),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug)]

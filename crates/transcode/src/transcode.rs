@@ -53,6 +53,8 @@ struct Scratch {
     oneofs: Vec<(u32, u32)>,
     /// FieldMask text before escaping.
     text: Vec<u8>,
+    /// The last date a Timestamp printed.
+    date: wkt::DateCache,
 }
 
 impl Scratch {
@@ -196,6 +198,70 @@ impl Src {
     }
 }
 
+/// Reads a map entry in the usual encoding, the key then the value, once
+/// each, with one-byte tags and values that need no check here (no closed
+/// enum); anything else, malformed bytes included, is `None` and goes to
+/// `Walker::parse_entry`.
+#[inline]
+fn simple_entry(buf: &[u8], start: usize, end: usize, et: &TypePlan) -> Option<Entry> {
+    let [kf, vf] = &et.fields[..] else {
+        return None;
+    };
+    if matches!(vf.kind, Kind::Enum(_)) {
+        return None;
+    }
+    let data = &buf[..end];
+    let mut p = start;
+    let mut read = |tag: u8, wt: u8| -> Option<Val> {
+        if *data.get(p)? != tag {
+            return None;
+        }
+        p += 1;
+        let start = p;
+        let bits = match wt {
+            VARINT => wire::varint(data, &mut p).ok()?,
+            LEN => {
+                let end = wire::length(data, &mut p, start).ok()?;
+                let content = p;
+                p = end;
+                return Some(Val {
+                    bits: 0,
+                    start: content,
+                    end,
+                });
+            }
+            I64 => u64::from_le_bytes(wire::fixed::<8>(data, &mut p, start).ok()?),
+            I32 => u64::from(u32::from_le_bytes(
+                wire::fixed::<4>(data, &mut p, start).ok()?,
+            )),
+            _ => return None,
+        };
+        Some(Val {
+            bits,
+            start,
+            end: p,
+        })
+    };
+    let key = read(0x08 | kf.wire_type, kf.wire_type)?;
+    let value = read(0x10 | vf.wire_type, vf.wire_type)?;
+    (p == end).then_some(Entry {
+        key: Some(key),
+        value: Some(value),
+        multi: false,
+        ok: true,
+        keep: true,
+        start,
+        end,
+    })
+}
+
+/// Field number 0, in a message type without fields, is an unknown field
+/// for upb with these wire types; with a group's it is still an error.
+#[inline]
+fn zero_wire_type_ok(wt: u8) -> bool {
+    matches!(wt, VARINT | I64 | LEN | I32)
+}
+
 /// Reads fields of one span.
 struct Fields<'b> {
     data: &'b [u8],
@@ -235,7 +301,7 @@ impl<'b> Fields<'b> {
     fn tag(&mut self) -> R<(u32, u8)> {
         let at = self.p;
         let (number, wt) = wire::tag(self.data, &mut self.p)?;
-        if number == 0 && !self.zero_ok {
+        if number == 0 && !(self.zero_ok && zero_wire_type_ok(wt)) {
             return Err(Fault::new(ErrorKind::InvalidFieldNumber, at));
         }
         Ok((number, wt))
@@ -694,6 +760,48 @@ impl<'a> Walker<'a, '_> {
         })
     }
 
+    /// [`Walker::message`] for a single span, with a shortcut for the usual
+    /// regular message and Timestamp (fewer calls, as most messages are
+    /// nested ones).
+    #[inline(always)]
+    fn submessage(
+        &mut self,
+        ty: u32,
+        start: usize,
+        end: usize,
+        depth: u32,
+        out: &mut Vec<u8>,
+    ) -> R<()> {
+        let c = self.c;
+        let t = &c.types[ty as usize];
+        if self.slow || depth > MAX_DEPTH || self.nesting + 1 >= STACK_HOP {
+            return self.message(ty, Src::One(start, end), depth, out);
+        }
+        match t.wkt {
+            Wkt::None => {
+                self.nesting += 1;
+                out.push(b'{');
+                let r = self.fields_fast(t, start, end, depth, out, false);
+                out.push(b'}');
+                self.nesting -= 1;
+                r.map(|_| ())
+            }
+            Wkt::Timestamp => {
+                let (seconds, nanos) = self.seconds_nanos(Src::One(start, end), depth)?;
+                wkt::timestamp(out, seconds, nanos, &mut self.s.date).map_err(|reason| {
+                    self.refuse(
+                        ErrorKind::InvalidWellKnown {
+                            type_name: "google.protobuf.Timestamp",
+                            reason,
+                        },
+                        start,
+                    )
+                })
+            }
+            _ => self.message(ty, Src::One(start, end), depth, out),
+        }
+    }
+
     fn message_body(&mut self, ty: u32, src: Src, depth: u32, out: &mut Vec<u8>) -> R<()> {
         let c = self.c;
         let t = &c.types[ty as usize];
@@ -719,7 +827,7 @@ impl<'a> Walker<'a, '_> {
                 let (seconds, nanos) = self.seconds_nanos(src, depth)?;
                 let (result, type_name) = if t.wkt == Wkt::Timestamp {
                     (
-                        wkt::timestamp(out, seconds, nanos),
+                        wkt::timestamp(out, seconds, nanos, &mut self.s.date),
                         "google.protobuf.Timestamp",
                     )
                 } else {
@@ -761,6 +869,31 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn seconds_nanos(&mut self, src: Src, depth: u32) -> R<(i64, i32)> {
+        // The usual encoding: seconds then nanos, once each, or either
+        // alone.
+        if let Src::One(start, end) = src {
+            let data = &self.buf[..end];
+            let mut p = start;
+            let mut malformed = false;
+            let mut field = |tag: u8| -> Option<u64> {
+                if data.get(p) != Some(&tag) {
+                    return None;
+                }
+                p += 1;
+                let v = wire::varint(data, &mut p).ok();
+                malformed |= v.is_none();
+                v
+            };
+            let seconds = field(0x08);
+            let nanos = field(0x10);
+            // (Anything else, errors included, takes the general way.)
+            if p == end && !malformed {
+                return Ok((
+                    seconds.unwrap_or(0) as i64,
+                    nanos.unwrap_or(0) as u32 as i32,
+                ));
+            }
+        }
         let (mut seconds, mut nanos) = (0i64, 0i32);
         for k in 0..src.count() {
             let (start, end) = self.span(src, k);
@@ -1020,7 +1153,7 @@ impl<'a> Walker<'a, '_> {
             let at = p;
             let (num, wt) = wire::tag(data, &mut p)?;
             let Some(fi) = t.lookup(num) else {
-                if num == 0 && !t.field_zero_ok {
+                if num == 0 && !(t.field_zero_ok && zero_wire_type_ok(wt)) {
                     return Err(Fault::new(ErrorKind::InvalidFieldNumber, at));
                 }
                 wire::skip(data, &mut p, num, wt, at, depth)?;
@@ -1039,18 +1172,29 @@ impl<'a> Walker<'a, '_> {
                     if f.implicit && s == e {
                         continue;
                     }
-                    f.write_key(out, st.comma);
                     let v = Val {
                         bits: 0,
                         start: s,
                         end: e,
                     };
-                    match f.kind {
-                        Kind::String => self.string(v, f.utf8, out),
-                        Kind::Message(ty) => self.message(ty, Src::One(s, e), depth + 1, out),
-                        kind => self.scalar(f, kind, v, out),
+                    if f.kind == Kind::String {
+                        // Key and value in one go when both are short.
+                        if let Some((ka, kb, kn)) = f.short_key(st.comma)
+                            && let Some((a, b)) = write::short_plain(self.buf, s, e)
+                        {
+                            write::key_and_short_string(out, [ka, kb, a, b], kn, e - s);
+                        } else {
+                            f.write_key(out, st.comma);
+                            self.string(v, f.utf8, out).map_err(|e| name(e, f))?;
+                        }
+                    } else {
+                        f.write_key(out, st.comma);
+                        match f.kind {
+                            Kind::Message(ty) => self.submessage(ty, s, e, depth + 1, out),
+                            kind => self.scalar(f, kind, v, out),
+                        }
+                        .map_err(|e| name(e, f))?;
                     }
-                    .map_err(|e| name(e, f))?;
                 }
                 VARINT => {
                     let s = p;
@@ -1244,9 +1388,12 @@ impl<'a> Walker<'a, '_> {
                     return Ok(p);
                 };
                 let et = &self.c.types[ety as usize];
-                let entry = self
-                    .parse_entry(et, v.start, v.end, depth + 1)
-                    .map_err(|e| name(e, f))?;
+                let entry = match simple_entry(self.buf, v.start, v.end, et) {
+                    Some(entry) if depth < MAX_DEPTH => entry,
+                    _ => self
+                        .parse_entry(et, v.start, v.end, depth + 1)
+                        .map_err(|e| name(e, f))?,
+                };
                 if !entry.ok {
                     self.validate_dropped_entry(ety, &entry, depth + 1)
                         .map_err(|e| name(e, f))?;
@@ -1355,8 +1502,27 @@ impl<'a> Walker<'a, '_> {
         let (Some(kf), Some(vf)) = (et.fields.first(), et.fields.get(1)) else {
             return Ok(());
         };
+        // A short string key and value, in one go.
+        if let (Kind::String, Some(k), Kind::String, Some(v)) = (kf.kind, e.key, vf.kind, e.value)
+            && let Some((a, b)) = write::short_plain(self.buf, k.start, k.end)
+            && let Some((c, d)) = write::short_plain(self.buf, v.start, v.end)
+        {
+            write::short_string_pair(out, [a, b, c, d], k.end - k.start, v.end - v.start);
+            return Ok(());
+        }
         match (kf.kind, e.key) {
-            (Kind::String, Some(k)) => self.string(k, kf.utf8, out)?,
+            // A key that is not UTF-8 (a proto2 map): Python's map iterator
+            // decodes keys strictly, so Google refuses to print the message.
+            (Kind::String, Some(k)) => {
+                if let Err(at) = write::string_at(out, self.buf, k.start, k.end) {
+                    let kind = ErrorKind::InvalidUtf8;
+                    return Err(if kf.utf8 {
+                        Fault::new(kind, k.start + at)
+                    } else {
+                        self.refuse(kind, k.start + at)
+                    });
+                }
+            }
             (Kind::String, None) => out.extend_from_slice(b"\"\""),
             (Kind::Bool, k) => out.extend_from_slice(if k.is_some_and(|k| k.bits != 0) {
                 b"\"true\""

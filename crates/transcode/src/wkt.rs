@@ -67,7 +67,30 @@ const NANOS_PER_SECOND: i64 = 1_000_000_000;
 ///
 /// Errors (the reason) when seconds fall outside years 1–9999 or nanos
 /// outside `0..1e9`, as Python does.
-pub(crate) fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: i32) -> Result<(), String> {
+/// The last date formatted (days since 0001-01-01 and `YYYY-MM-DD`):
+/// timestamps in a stream of events cluster, so the calendar arithmetic is
+/// mostly skipped.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DateCache {
+    days: u64,
+    text: [u8; 10],
+}
+
+impl Default for DateCache {
+    fn default() -> DateCache {
+        DateCache {
+            days: u64::MAX,
+            text: [0; 10],
+        }
+    }
+}
+
+pub(crate) fn timestamp(
+    out: &mut Vec<u8>,
+    seconds: i64,
+    nanos: i32,
+    cache: &mut DateCache,
+) -> Result<(), String> {
     if !(TIMESTAMP_SECONDS_MIN..=TIMESTAMP_SECONDS_MAX).contains(&seconds) {
         return Err(format!(
             "seconds {seconds} outside [{TIMESTAMP_SECONDS_MIN}, {TIMESTAMP_SECONDS_MAX}] (years 1 to 9999)"
@@ -76,24 +99,31 @@ pub(crate) fn timestamp(out: &mut Vec<u8>, seconds: i64, nanos: i32) -> Result<(
     if !(0..NANOS_PER_SECOND).contains(&i64::from(nanos)) {
         return Err(format!("nanos {nanos} outside [0, 999999999]"));
     }
-    let days = seconds.div_euclid(86_400);
-    let secs_of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    out.reserve(32);
-    out.push(b'"');
-    digits(out, year, 4);
-    out.push(b'-');
-    digits(out, month, 2);
-    out.push(b'-');
-    digits(out, day, 2);
-    out.push(b'T');
-    digits(out, secs_of_day / 3600, 2);
-    out.push(b':');
-    digits(out, secs_of_day / 60 % 60, 2);
-    out.push(b':');
-    digits(out, secs_of_day % 60, 2);
-    fraction(out, nanos as u32);
-    out.extend_from_slice(b"Z\"");
+    // Counted from 0001-01-01T00:00:00Z, everything is unsigned (cheaper
+    // divisions by constants).
+    let since_year_1 = (seconds - TIMESTAMP_SECONDS_MIN) as u64;
+    let secs_of_day = (since_year_1 % 86_400) as usize;
+    let days = since_year_1 / 86_400;
+    if days != cache.days {
+        let (year, month, day) = civil_from_days(days);
+        let mut text = *b"0000-00-00";
+        pair(&mut text, 0, year / 100);
+        pair(&mut text, 2, year % 100);
+        pair(&mut text, 5, month);
+        pair(&mut text, 8, day);
+        *cache = DateCache { days, text };
+    }
+    // `"YYYY-MM-DDTHH:MM:SS.fffffffffZ"`, built in place, written at once.
+    let mut b = *b"\"0000-00-00T00:00:00.000000000Z\"";
+    b[1..11].copy_from_slice(&cache.text);
+    let minutes = secs_of_day / 60;
+    pair(&mut b, 12, minutes / 60);
+    pair(&mut b, 15, minutes % 60);
+    pair(&mut b, 18, secs_of_day % 60);
+    let n = fraction(&mut b, 20, nanos as u32);
+    b[n] = b'Z';
+    b[n + 1] = b'"';
+    out.extend_from_slice(&b[..n + 2]);
     Ok(())
 }
 
@@ -104,67 +134,56 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-/// `value` (0 ≤ value < 10^width, width 2 or 4) zero-padded to `width`
-/// digits.
-#[inline]
-fn digits(out: &mut Vec<u8>, value: i64, width: usize) {
-    let v = value as usize;
-    if width == 4 {
-        let (hi, lo) = (v / 100 % 100, v % 100);
-        out.extend_from_slice(&[
-            PAIRS[2 * hi],
-            PAIRS[2 * hi + 1],
-            PAIRS[2 * lo],
-            PAIRS[2 * lo + 1],
-        ]);
-    } else {
-        let lo = v % 100;
-        out.extend_from_slice(&[PAIRS[2 * lo], PAIRS[2 * lo + 1]]);
-    }
+/// Writes `v` (below 100) as two digits at `b[at..at + 2]`.
+#[inline(always)]
+fn pair(b: &mut [u8], at: usize, v: usize) {
+    let v = v.min(99);
+    b[at] = PAIRS[2 * v];
+    b[at + 1] = PAIRS[2 * v + 1];
 }
 
-/// `.fff`, `.ffffff` or `.fffffffff` — the fewest of 3, 6 or 9 digits that
-/// hold `nanos` exactly — or nothing for a whole second.
-fn fraction(out: &mut Vec<u8>, nanos: u32) {
+/// Writes `.fff`, `.ffffff` or `.fffffffff` (the fewest of 3, 6 or 9
+/// digits that hold `nanos` exactly), or nothing for a whole second, at
+/// `b[at..]`; returns where it ends.
+fn fraction(b: &mut [u8], at: usize, nanos: u32) -> usize {
     if nanos == 0 {
-        return;
+        return at;
     }
-    let (value, digits) = if nanos.is_multiple_of(1_000_000) {
+    let (mut v, digits) = if nanos.is_multiple_of(1_000_000) {
         (nanos / 1_000_000, 3)
     } else if nanos.is_multiple_of(1_000) {
         (nanos / 1_000, 6)
     } else {
         (nanos, 9)
     };
-    let mut b = [b'.', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0'];
-    let mut v = value as usize;
-    let mut k = digits;
-    while k > 1 {
-        let pair = v % 100;
-        b[k - 1] = PAIRS[2 * pair];
-        b[k] = PAIRS[2 * pair + 1];
+    b[at] = b'.';
+    let mut k = at + digits; // the last digit
+    while k > at + 1 {
+        pair(b, k - 1, (v % 100) as usize);
         v /= 100;
         k -= 2;
     }
-    if k == 1 {
-        b[1] = b'0' + (v % 10) as u8;
+    if k == at + 1 {
+        b[k] = b'0' + (v % 10) as u8;
     }
-    out.extend_from_slice(&b[..=digits]);
+    at + 1 + digits
 }
 
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
-/// calendar (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+/// Days since 0001-01-01 to (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`, shifted to start at year
+/// 1 so that it works on unsigned numbers).
+fn civil_from_days(days_since_year_1: u64) -> (usize, usize, usize) {
+    // Days since 0000-03-01, the start of Hinnant's eras.
+    let z = days_since_year_1 + 306;
+    let era = z / 146_097;
+    let doe = z % 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year as usize, month as usize, day as usize)
 }
 
 /// Appends a Duration as seconds with 0, 3, 6 or 9 fractional digits and an
@@ -191,7 +210,9 @@ pub(crate) fn duration(out: &mut Vec<u8>, seconds: i64, nanos: i32) -> Result<()
         out.push(b'-');
     }
     crate::write::int(out, seconds.unsigned_abs());
-    fraction(out, nanos.unsigned_abs());
+    let mut b = [0u8; 10];
+    let n = fraction(&mut b, 0, nanos.unsigned_abs());
+    out.extend_from_slice(&b[..n]);
     out.extend_from_slice(b"s\"");
     Ok(())
 }
@@ -239,7 +260,8 @@ mod tests {
 
     fn ts(seconds: i64, nanos: i32) -> Result<String, String> {
         let mut out = Vec::new();
-        timestamp(&mut out, seconds, nanos).map(|()| String::from_utf8(out).expect("ascii"))
+        timestamp(&mut out, seconds, nanos, &mut DateCache::default())
+            .map(|()| String::from_utf8(out).expect("ascii"))
     }
 
     fn du(seconds: i64, nanos: i32) -> Result<String, String> {
@@ -271,6 +293,20 @@ mod tests {
             ts(951_782_400, 10_000_000).as_deref(),
             Ok(r#""2000-02-29T00:00:00.010Z""#)
         );
+    }
+
+    #[test]
+    fn date_cache_follows_the_day() {
+        let mut cache = DateCache::default();
+        let mut text = |s: i64| {
+            let mut out = Vec::new();
+            timestamp(&mut out, s, 0, &mut cache).expect("valid");
+            String::from_utf8(out).expect("ascii")
+        };
+        assert_eq!(text(86_399), r#""1970-01-01T23:59:59Z""#);
+        assert_eq!(text(86_400), r#""1970-01-02T00:00:00Z""#);
+        assert_eq!(text(86_399), r#""1970-01-01T23:59:59Z""#);
+        assert_eq!(text(-1), r#""1969-12-31T23:59:59Z""#);
     }
 
     #[test]
@@ -316,6 +352,31 @@ mod tests {
             ts(1_709_164_800, 0).as_deref(),
             Ok(r#""2024-02-29T00:00:00Z""#)
         );
+    }
+
+    #[test]
+    fn calendar_agrees_with_counting_days_from_year_1_to_9999() {
+        let leap = |y: usize| y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
+        let month_days = |y: usize, m: usize| match m {
+            2 if leap(y) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let (mut y, mut m, mut d) = (1, 1, 1);
+        for days in 0..3_652_059u64 {
+            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            d += 1;
+            if d > month_days(y, m) {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
+        assert_eq!((y, m, d), (10000, 1, 1));
     }
 
     #[test]

@@ -29,6 +29,13 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
 /// appends nothing and returns the index of the first invalid byte.
 #[inline]
 pub(crate) fn checked_string(out: &mut Vec<u8>, s: &[u8]) -> Result<(), usize> {
+    if plain(s) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return Ok(());
+    }
     let start = out.len();
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -59,34 +66,98 @@ pub(crate) fn string_at(
     start: usize,
     end: usize,
 ) -> Result<(), usize> {
-    let n = end - start;
-    if n <= 16 && start + 16 <= buf.len() {
-        let ma = if n >= 8 {
-            u64::MAX
-        } else {
-            (1u64 << (8 * n)) - 1
-        };
-        let mb = if n >= 16 {
-            u64::MAX
-        } else if n > 8 {
-            (1u64 << (8 * (n - 8))) - 1
-        } else {
-            0
-        };
-        let a = (word_at(buf, start) & ma) | (FILLER & !ma);
-        let b = (word_at(buf, start + 8) & mb) | (FILLER & !mb);
-        if (escape_bits(a) | escape_bits(b) | ((a | b) & HIGH)) == 0 {
-            let len = out.len();
-            out.reserve(18);
-            out.push(b'"');
-            out.extend_from_slice(&a.to_le_bytes());
-            out.extend_from_slice(&b.to_le_bytes());
-            out.truncate(len + 1 + n);
-            out.push(b'"');
-            return Ok(());
+    match short_plain(buf, start, end) {
+        Some((a, b)) => {
+            short_ascii(out, a, b, end - start);
+            Ok(())
         }
+        None => checked_string(out, &buf[start..end]),
     }
-    checked_string(out, &buf[start..end])
+}
+
+/// `buf[start..end]` as two words (filler past `end`) when it is at most
+/// 16 plain bytes (see [`plain_bits`]) and 16 bytes can be read from
+/// `start`.
+#[inline(always)]
+pub(crate) fn short_plain(buf: &[u8], start: usize, end: usize) -> Option<(u64, u64)> {
+    let n = end - start;
+    if n > 16 {
+        return None;
+    }
+    let bytes = buf.get(start..)?.first_chunk::<16>()?;
+    let ma = if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    };
+    let mb = if n >= 16 {
+        u64::MAX
+    } else if n > 8 {
+        (1u64 << (8 * (n - 8))) - 1
+    } else {
+        0
+    };
+    let (lo, hi) = bytes.split_at(8);
+    let lo = lo.first_chunk::<8>().map_or(0, |b| u64::from_le_bytes(*b));
+    let hi = hi.first_chunk::<8>().map_or(0, |b| u64::from_le_bytes(*b));
+    let a = (lo & ma) | (FILLER & !ma);
+    let b = (hi & mb) | (FILLER & !mb);
+    ((plain_bits(a) | plain_bits(b)) == 0).then_some((a, b))
+}
+
+/// Appends `"k":"v"` for plain strings of `kn` bytes (words 0 and 1) and
+/// `n` bytes (words 2 and 3): a short map entry in one call.
+#[inline(never)]
+pub(crate) fn short_string_pair(out: &mut Vec<u8>, w: [u64; 4], kn: usize, n: usize) {
+    let len = out.len();
+    out.push(b'"');
+    out.extend(w[0].to_le_bytes());
+    out.extend(w[1].to_le_bytes());
+    out.truncate(len + 1 + kn);
+    out.extend(*b"\":\"");
+    out.extend(w[2].to_le_bytes());
+    out.extend(w[3].to_le_bytes());
+    out.truncate(len + kn + 4 + n);
+    out.push(b'"');
+}
+
+/// Appends a key of `kn` bytes (words 0 and 1) and a string of `n` plain
+/// bytes (words 2 and 3), quoted: one call for the common short field.
+#[inline(never)]
+pub(crate) fn key_and_short_string(out: &mut Vec<u8>, w: [u64; 4], kn: usize, n: usize) {
+    let len = out.len();
+    out.extend(w[0].to_le_bytes());
+    out.extend(w[1].to_le_bytes());
+    out.truncate(len + kn);
+    out.push(b'"');
+    out.extend(w[2].to_le_bytes());
+    out.extend(w[3].to_le_bytes());
+    out.truncate(len + kn + 1 + n);
+    out.push(b'"');
+}
+
+/// Appends `"` + the first `n` bytes of words `a`, `b` + `"`.
+///
+/// Small and not inlined on purpose (as [`words`]): in the large functions
+/// that write JSON, LLVM stops inlining `Vec`'s own helpers, and a call to
+/// them per word costs more than one call here.
+#[inline(never)]
+fn short_ascii(out: &mut Vec<u8>, a: u64, b: u64, n: usize) {
+    let len = out.len();
+    out.push(b'"');
+    out.extend(a.to_le_bytes());
+    out.extend(b.to_le_bytes());
+    out.truncate(len + 1 + n);
+    out.push(b'"');
+}
+
+/// Appends the first `n` (at most 16) bytes of words `a`, `b`.
+#[inline(never)]
+fn store16(out: &mut Vec<u8>, a: u64, b: u64, n: usize) {
+    let len = out.len();
+    out.extend(a.to_le_bytes());
+    out.extend(b.to_le_bytes());
+    out.truncate(len + n);
 }
 
 /// Appends pre-encoded bytes stored as little-endian words (`len` of them
@@ -94,10 +165,19 @@ pub(crate) fn string_at(
 /// instead of a call to `memcpy`.
 #[inline(always)]
 pub(crate) fn words(out: &mut Vec<u8>, words: &[u64], len: usize) {
+    match words {
+        [] => {}
+        [a] => store16(out, *a, FILLER, len),
+        [a, b] => store16(out, *a, *b, len),
+        _ => long_words(out, words, len),
+    }
+}
+
+#[inline(never)]
+fn long_words(out: &mut Vec<u8>, words: &[u64], len: usize) {
     let base = out.len();
-    out.reserve(words.len() * 8);
     for w in words {
-        out.extend_from_slice(&w.to_le_bytes());
+        out.extend(w.to_le_bytes());
     }
     out.truncate(base + len);
 }
@@ -115,14 +195,7 @@ pub(crate) fn to_words(bytes: &[u8]) -> Box<[u64]> {
 }
 
 /// `aaaaaaaa`: ASCII, nothing to escape.
-const FILLER: u64 = 0x6161_6161_6161_6161;
-
-#[inline(always)]
-fn word_at(buf: &[u8], at: usize) -> u64 {
-    buf.get(at..)
-        .and_then(|rest| rest.first_chunk::<8>())
-        .map_or(0, |b| u64::from_le_bytes(*b))
-}
+pub(crate) const FILLER: u64 = 0x6161_6161_6161_6161;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -131,6 +204,49 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// (exact: the classic SWAR "has a byte less than n" / "has a zero byte"
 /// tests, never a false negative or, for the word as a whole, a false
 /// positive).
+/// Zero when every byte of the little-endian word `w` is printable ASCII
+/// other than `"` and `\` (the bytes a JSON string takes as they are).
+///
+/// Exact for the word as a whole: below the lowest byte that is not plain
+/// no subtraction borrows, so that byte sets its high bit in one of the
+/// terms (`< 0x20` in the first, `"` and `\` in the second and third,
+/// non-ASCII in `w` itself); plain bytes set none.
+#[inline(always)]
+fn plain_bits(w: u64) -> u64 {
+    (w.wrapping_sub(ONES * 0x20)
+        | (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES)
+        | (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES)
+        | w)
+        & HIGH
+}
+
+/// Whether `s` is all plain bytes (see [`plain_bits`]): ASCII, nothing to
+/// escape.
+#[inline]
+fn plain(s: &[u8]) -> bool {
+    let n = s.len();
+    if n < 8 {
+        return s
+            .iter()
+            .all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\');
+    }
+    let word = |at: usize| {
+        s.get(at..)
+            .and_then(|rest| rest.first_chunk::<8>())
+            .map_or(0, |b| u64::from_le_bytes(*b))
+    };
+    // (A plain loop over whole words, which LLVM vectorizes.)
+    let mut bits = plain_bits(word(n - 8));
+    for chunk in s.chunks_exact(8) {
+        bits |= plain_bits(
+            chunk
+                .first_chunk::<8>()
+                .map_or(0, |b| u64::from_le_bytes(*b)),
+        );
+    }
+    bits == 0
+}
+
 #[cfg(test)]
 fn word_needs_escape(w: u64) -> bool {
     escape_bits(w) != 0
@@ -321,12 +437,47 @@ fn non_finite(out: &mut Vec<u8>, nan: bool, negative: bool) {
 /// A double as the shortest text that round-trips it.
 #[inline]
 pub(crate) fn f64(out: &mut Vec<u8>, v: f64) {
+    if cents(out, v) {
+        return;
+    }
     if v.is_finite() {
         let mut b = ryu::Buffer::new();
         shortest(out, b.format_finite(v).as_bytes());
     } else {
         non_finite(out, v.is_nan(), v < 0.0);
     }
+}
+
+/// Writes `v` if it has at most two decimals (prices, percentages: the
+/// common case in event data), without ryu: when `k / 100.0 == v` for the
+/// integer `k = round(v * 100)`, the text of `k / 100` parses back to `v`
+/// exactly (both are the double nearest to the rational `k / 100`: the
+/// division is correctly rounded). Returns whether it wrote.
+#[inline]
+fn cents(out: &mut Vec<u8>, v: f64) -> bool {
+    let k = (v * 100.0).round();
+    // |k| < 2^53 keeps k exact; v == 0.0 keeps -0.0 on ryu's path.
+    // (NaN and the infinities fail `k.abs() < 9.0e15`.)
+    let exact = k.abs() < 9.0e15 && k / 100.0 == v;
+    if !exact || v == 0.0 {
+        return false;
+    }
+    let k = k as i64;
+    if k < 0 {
+        out.push(b'-');
+    }
+    let k = k.unsigned_abs();
+    int(out, k / 100);
+    let c = (k % 100) as usize;
+    if c != 0 {
+        const DIGITS: &[u8; 10] = b"0123456789";
+        if c.is_multiple_of(10) {
+            out.extend_from_slice(&[b'.', DIGITS[c / 10]]);
+        } else {
+            out.extend_from_slice(&[b'.', DIGITS[c / 10], DIGITS[c % 10]]);
+        }
+    }
+    true
 }
 
 /// A float as the shortest text that round-trips the 32-bit value.
@@ -403,6 +554,32 @@ mod tests {
     }
 
     #[test]
+    fn plain_test_matches_bytewise_test() {
+        let is_plain = |c: u8| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\';
+        for c in 0..=255u8 {
+            for pos in 0..8 {
+                for fill in [b'a', b' ', b'~', 0x7f] {
+                    let mut w = [fill; 8];
+                    w[pos] = c;
+                    assert_eq!(
+                        plain_bits(u64::from_le_bytes(w)) == 0,
+                        is_plain(c),
+                        "{c:#x} at {pos}"
+                    );
+                }
+            }
+        }
+        for len in 0..40 {
+            for at in 0..len {
+                let mut s = vec![b'x'; len];
+                s[at] = b'\n';
+                assert!(!plain(&s), "len {len} at {at}");
+            }
+            assert!(plain(&vec![b'x'; len]));
+        }
+    }
+
+    #[test]
     fn swar_test_matches_bytewise_test() {
         for c in 0..=255u8 {
             for pos in 0..8 {
@@ -430,6 +607,26 @@ mod tests {
                 assert_eq!(fast, general, "{start}..{end}");
             }
         }
+    }
+
+    #[test]
+    fn writes_short_keys_and_values_in_one_go() {
+        let buf = b"key\x01value-of-sixteen-bytes.....";
+        let (a, b) = short_plain(buf, 0, 3).expect("plain");
+        let (c, d) = short_plain(buf, 4, 20).expect("plain");
+        let mut out = b"{".to_vec();
+        short_string_pair(&mut out, [a, b, c, d], 3, 16);
+        assert_eq!(out, b"{\"key\":\"value-of-sixteen\"");
+        let mut out = Vec::new();
+        let key = to_words(b",\"k\":");
+        key_and_short_string(&mut out, [key[0], FILLER, c, d], 5, 5);
+        assert_eq!(out, b",\"k\":\"value\"");
+        assert_eq!(short_plain(buf, 0, 4), None, "\\x01 is not plain");
+        assert_eq!(
+            short_plain(buf, 20, 25),
+            None,
+            "too near the end to read 16 bytes"
+        );
     }
 
     #[test]
@@ -515,6 +712,29 @@ mod tests {
         assert_eq!(s(|o| f64(o, 5e-324)), "5e-324");
         assert_eq!(s(|o| f64(o, f64::MAX)), "1.7976931348623157e+308");
         assert_eq!(s(|o| f64(o, 123456.789)), "123456.789");
+    }
+
+    #[test]
+    fn prints_doubles_with_two_decimals_exactly() {
+        for k in (-100_000i64..100_000).chain([i64::from(i32::MAX), 900_719_925_474_099]) {
+            let v = k as f64 / 100.0;
+            let text = s(|o| f64(o, v));
+            let back: f64 = text.parse().expect("parses");
+            assert_eq!(back.to_bits(), v.to_bits(), "{k}: {text}");
+            if k != 0 {
+                assert_eq!(text, shortest_text(v), "{k}");
+            }
+        }
+        assert_eq!(s(|o| f64(o, 12.3)), "12.3");
+        assert_eq!(s(|o| f64(o, -0.05)), "-0.05");
+        assert_eq!(s(|o| f64(o, 1e13)), "10000000000000");
+    }
+
+    /// ryu's text in the chosen style, for comparison.
+    fn shortest_text(v: f64) -> String {
+        let mut out = Vec::new();
+        shortest(&mut out, ryu::Buffer::new().format_finite(v).as_bytes());
+        String::from_utf8(out).expect("ascii")
     }
 
     #[test]

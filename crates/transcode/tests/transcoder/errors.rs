@@ -91,6 +91,29 @@ fn reports_lengths_past_the_end() {
 }
 
 #[test]
+fn takes_field_number_zero_for_unknown_in_types_without_fields_as_upb_does() {
+    let empty = "google.protobuf.Empty";
+    assert_eq!(crate::support::json(empty, &[0x00, 0x01, 0x02, 0x00]), "{}");
+    assert_eq!(
+        error(empty, &[0x03, 0x04]),
+        "field number 0 is invalid at byte 0"
+    );
+}
+
+#[test]
+fn refuses_proto2_map_keys_that_are_not_utf8_as_google_does() {
+    // Values print as Python prints the bytes; keys make Python fail.
+    let record = wire()
+        .bytes(1, "r")
+        .message(11, wire().bytes(1, b"\xfe").varint(2, 1))
+        .build();
+    assert_eq!(
+        error("legacy.Record", &record),
+        "invalid UTF-8 in a string field at byte 7 in field `gradeByName`"
+    );
+}
+
+#[test]
 fn reports_field_number_zero() {
     assert_eq!(
         error("shop.Scalars", &[0x08, 0x01, 0x00, 0x01]),
@@ -247,6 +270,14 @@ fn reports_values_json_cannot_express() {
         ),
         "Any type URL `type.googleapis.com/shop.Nope` does not name a message type in the \
          schema at byte 2 in field `any`"
+    );
+}
+
+#[test]
+fn reports_truncated_timestamps() {
+    assert_eq!(
+        error("shop.Known", &wire().message(1, wire().tag(1, 0)).build()),
+        "message ends in the middle of a field at byte 2 in field `at`"
     );
 }
 

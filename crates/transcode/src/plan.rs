@@ -298,26 +298,34 @@ pub(crate) struct EnumPlan {
     pub(crate) null_value: bool,
     min: i32,
     /// `"NAME"` for numbers `min..min + dense.len()`.
-    dense: Box<[Option<Box<[u8]>>]>,
+    dense: Box<[Option<Name>]>,
     /// (number, `"NAME"`) for sparse enums, sorted.
-    sparse: Box<[(i32, Box<[u8]>)]>,
+    sparse: Box<[(i32, Name)]>,
+}
+
+/// A quoted enum value name, as bytes and as words for
+/// [`write::words`](crate::write::words).
+#[derive(Debug, Clone)]
+pub(crate) struct Name {
+    pub(crate) bytes: Box<[u8]>,
+    pub(crate) words: Box<[u64]>,
 }
 
 impl EnumPlan {
     /// The quoted name of `number`, the first declared when aliased.
     #[inline]
-    pub(crate) fn name(&self, number: i32) -> Option<&[u8]> {
+    pub(crate) fn name(&self, number: i32) -> Option<&Name> {
         if !self.dense.is_empty() {
             let i = i64::from(number) - i64::from(self.min);
             return usize::try_from(i)
                 .ok()
                 .and_then(|i| self.dense.get(i))
-                .and_then(|n| n.as_deref());
+                .and_then(Option::as_ref);
         }
         self.sparse
             .binary_search_by_key(&number, |(n, _)| *n)
             .ok()
-            .map(|k| &*self.sparse[k].1)
+            .map(|k| &self.sparse[k].1)
     }
 
     #[inline]
@@ -586,7 +594,8 @@ impl Builder {
                 } else if plan.null_value {
                     b"null".to_vec()
                 } else {
-                    plan.name(0).map_or_else(|| b"0".to_vec(), <[u8]>::to_vec)
+                    plan.name(0)
+                        .map_or_else(|| b"0".to_vec(), |n| n.bytes.to_vec())
                 }
             }
             Kind::Message(_) | Kind::Group(_) => b"{}".to_vec(),
@@ -623,14 +632,21 @@ fn compile_enum(e: &EnumDescriptor) -> EnumPlan {
     // upb's lookup by number.
     // (The descriptor proto keeps declaration order; `EnumDescriptor::values`
     // is ordered by number, aliases in no particular order.)
-    let mut values: Vec<(i32, Box<[u8]>)> = Vec::new();
+    let mut values: Vec<(i32, Name)> = Vec::new();
     for v in &e.enum_descriptor_proto().value {
         if values.iter().any(|(n, _)| *n == v.number()) {
             continue;
         }
         let mut name = Vec::new();
         crate::write::string(&mut name, v.name().as_bytes());
-        values.push((v.number(), name.into()));
+        let words = crate::write::to_words(&name);
+        values.push((
+            v.number(),
+            Name {
+                bytes: name.into(),
+                words,
+            },
+        ));
     }
     values.sort_by_key(|(n, _)| *n);
     let min = values.first().map_or(0, |(n, _)| *n);

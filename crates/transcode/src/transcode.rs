@@ -1085,7 +1085,7 @@ impl<'a> Walker<'a, '_> {
             out.extend_from_slice(b"null");
         } else {
             match ep.name(number) {
-                Some(name) => out.extend_from_slice(name),
+                Some(name) => write::words(out, &name.words, name.bytes.len()),
                 None => write::int(out, number),
             }
         }

@@ -356,7 +356,8 @@ mod tests {
 
     #[test]
     fn calendar_agrees_with_counting_days_from_year_1_to_9999() {
-        let leap = |y: usize| y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
+        let leap =
+            |y: usize| y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
         let month_days = |y: usize, m: usize| match m {
             2 if leap(y) => 29,
             2 => 28,

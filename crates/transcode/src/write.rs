@@ -36,6 +36,12 @@ pub(crate) fn checked_string(out: &mut Vec<u8>, s: &[u8]) -> Result<(), usize> {
         out.push(b'"');
         return Ok(());
     }
+    escaped_string(out, s)
+}
+
+/// [`checked_string`] for strings with bytes to escape or non-ASCII bytes.
+#[inline(never)]
+fn escaped_string(out: &mut Vec<u8>, s: &[u8]) -> Result<(), usize> {
     let start = out.len();
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -106,58 +112,60 @@ pub(crate) fn short_plain(buf: &[u8], start: usize, end: usize) -> Option<(u64, 
 }
 
 /// Appends `"k":"v"` for plain strings of `kn` bytes (words 0 and 1) and
-/// `n` bytes (words 2 and 3): a short map entry in one call.
-#[inline(never)]
+/// `n` bytes (words 2 and 3).
+#[inline(always)]
 pub(crate) fn short_string_pair(out: &mut Vec<u8>, w: [u64; 4], kn: usize, n: usize) {
-    let len = out.len();
-    out.push(b'"');
-    out.extend(w[0].to_le_bytes());
-    out.extend(w[1].to_le_bytes());
-    out.truncate(len + 1 + kn);
-    out.extend(*b"\":\"");
-    out.extend(w[2].to_le_bytes());
-    out.extend(w[3].to_le_bytes());
-    out.truncate(len + kn + 4 + n);
-    out.push(b'"');
+    short_ascii(out, w[0], w[1], kn);
+    out.push(b':');
+    short_ascii(out, w[2], w[3], n);
 }
 
 /// Appends a key of `kn` bytes (words 0 and 1) and a string of `n` plain
-/// bytes (words 2 and 3), quoted: one call for the common short field.
-#[inline(never)]
+/// bytes (words 2 and 3), quoted.
+#[inline(always)]
 pub(crate) fn key_and_short_string(out: &mut Vec<u8>, w: [u64; 4], kn: usize, n: usize) {
-    let len = out.len();
-    out.extend(w[0].to_le_bytes());
-    out.extend(w[1].to_le_bytes());
-    out.truncate(len + kn);
-    out.push(b'"');
-    out.extend(w[2].to_le_bytes());
-    out.extend(w[3].to_le_bytes());
-    out.truncate(len + kn + 1 + n);
-    out.push(b'"');
+    store16(out, w[0], w[1], kn);
+    short_ascii(out, w[2], w[3], n);
 }
 
 /// Appends `"` + the first `n` bytes of words `a`, `b` + `"`.
-///
-/// Small and not inlined on purpose (as [`words`]): in the large functions
-/// that write JSON, LLVM stops inlining `Vec`'s own helpers, and a call to
-/// them per word costs more than one call here.
-#[inline(never)]
+#[inline(always)]
 fn short_ascii(out: &mut Vec<u8>, a: u64, b: u64, n: usize) {
-    let len = out.len();
-    out.push(b'"');
-    out.extend(a.to_le_bytes());
-    out.extend(b.to_le_bytes());
-    out.truncate(len + 1 + n);
+    let mut bytes = [b'"'; 18];
+    bytes[1..9].copy_from_slice(&a.to_le_bytes());
+    bytes[9..17].copy_from_slice(&b.to_le_bytes());
+    put(out, bytes, n + 1);
     out.push(b'"');
 }
 
 /// Appends the first `n` (at most 16) bytes of words `a`, `b`.
-#[inline(never)]
+#[inline(always)]
 fn store16(out: &mut Vec<u8>, a: u64, b: u64, n: usize) {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_le_bytes());
+    bytes[8..].copy_from_slice(&b.to_le_bytes());
+    put(out, bytes, n);
+}
+
+/// Appends the first `n` bytes of `bytes` (`n <= N`) with one capacity
+/// check and no call: what `Vec::extend_from_slice` does, except that LLVM
+/// keeps it inline in the large functions that write JSON (it does not
+/// inline `Vec`'s own helpers there, and a call per small write costs more
+/// than the write).
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn put<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N], n: usize) {
+    out.reserve(N);
     let len = out.len();
-    out.extend(a.to_le_bytes());
-    out.extend(b.to_le_bytes());
-    out.truncate(len + n);
+    let spare = &mut out.spare_capacity_mut()[..N];
+    for (slot, b) in spare.iter_mut().zip(bytes) {
+        slot.write(b);
+    }
+    // SAFETY: `reserve(N)` made room for N bytes after `len`, and the loop
+    // above initialized all N of them (`spare` is exactly those N slots:
+    // the slice above would have panicked otherwise); `n.min(N)` keeps the
+    // new length within the initialized bytes.
+    unsafe { out.set_len(len + n.min(N)) };
 }
 
 /// Appends pre-encoded bytes stored as little-endian words (`len` of them
@@ -177,7 +185,7 @@ pub(crate) fn words(out: &mut Vec<u8>, words: &[u64], len: usize) {
 fn long_words(out: &mut Vec<u8>, words: &[u64], len: usize) {
     let base = out.len();
     for w in words {
-        out.extend(w.to_le_bytes());
+        put(out, w.to_le_bytes(), 8);
     }
     out.truncate(base + len);
 }
@@ -627,6 +635,22 @@ mod tests {
             None,
             "too near the end to read 16 bytes"
         );
+    }
+
+    #[test]
+    fn puts_the_first_bytes_of_an_array() {
+        let mut out = Vec::new();
+        for n in 0..=8 {
+            put(&mut out, *b"abcdefgh", n);
+        }
+        assert_eq!(out, b"aababcabcdabcdeabcdefabcdefgabcdefgh");
+        // Past the array, as much as there is.
+        put(&mut out, *b"xy", 5);
+        assert!(out.ends_with(b"hxy"));
+        // Growing from empty capacity.
+        let mut out = Vec::new();
+        put(&mut out, [b'z'; 64], 64);
+        assert_eq!(out, [b'z'; 64]);
     }
 
     #[test]

@@ -1388,6 +1388,9 @@ impl<'a> Walker<'a, '_> {
                     return Ok(p);
                 };
                 let et = &self.c.types[ety as usize];
+                if self.string_entry(f, et, v, depth + 1, out, st)? {
+                    return Ok(p);
+                }
                 let entry = match simple_entry(self.buf, v.start, v.end, et) {
                     Some(entry) if depth < MAX_DEPTH => entry,
                     _ => self
@@ -1417,6 +1420,85 @@ impl<'a> Walker<'a, '_> {
         Ok(p)
     }
 
+    /// The commonest map entry, `map<string, string>` in the usual encoding
+    /// with lengths below 128, read and written without the general entry
+    /// machinery (`depth` is the entry's). Returns `false`, having done
+    /// nothing, for any other entry.
+    #[inline]
+    fn string_entry(
+        &mut self,
+        f: &FieldPlan,
+        et: &TypePlan,
+        v: Val,
+        depth: u32,
+        out: &mut Vec<u8>,
+        st: &mut Fast<'a>,
+    ) -> R<bool> {
+        let [kf, vf] = &et.fields[..] else {
+            return Ok(false);
+        };
+        if kf.kind != Kind::String || vf.kind != Kind::String || depth > MAX_DEPTH {
+            return Ok(false);
+        }
+        let buf = self.buf;
+        let data = &buf[..v.end];
+        let string = |tag: u8, at: usize| -> Option<(usize, usize)> {
+            if data.get(at) != Some(&tag) {
+                return None;
+            }
+            let len = *data.get(at + 1)?;
+            let start = at + 2;
+            let end = start + usize::from(len);
+            (len < 0x80 && end <= v.end).then_some((start, end))
+        };
+        let Some((ks, ke)) = string(0x0a, v.start) else {
+            return Ok(false);
+        };
+        let Some((vs, ve)) = string(0x12, ke) else {
+            return Ok(false);
+        };
+        if ve != v.end {
+            return Ok(false);
+        }
+        if self.seen_key(
+            MapKey::Str(ks as u32, ke as u32),
+            st.keys_base,
+            &mut st.big_keys,
+        ) {
+            return Err(Fault::Bail);
+        }
+        open_element(out, f, &mut st.run_open, &mut st.comma, b'{');
+        if let (Some((a, b)), Some((c, d))) = (
+            write::short_plain(buf, ks, ke),
+            write::short_plain(buf, vs, ve),
+        ) {
+            write::short_string_pair(out, [a, b, c, d], ke - ks, ve - vs);
+        } else {
+            let key = Val {
+                bits: 0,
+                start: ks,
+                end: ke,
+            };
+            let value = Val {
+                bits: 0,
+                start: vs,
+                end: ve,
+            };
+            let entry = Entry {
+                key: Some(key),
+                value: Some(value),
+                multi: false,
+                ok: true,
+                keep: true,
+                start: v.start,
+                end: v.end,
+            };
+            self.entry(et, &entry, depth, out).map_err(|e| name(e, f))?;
+        }
+        st.wrote = true;
+        Ok(true)
+    }
+
     /// Whether `key` was already written in this map (fast path); records
     /// it otherwise. Linear below 16 keys, hashed above.
     fn seen_key(
@@ -1435,7 +1517,15 @@ impl<'a> Walker<'a, '_> {
         }
         let keys = &self.s.keys[keys_base..];
         let probe = as_ref(key);
-        if keys.iter().any(|&k| as_ref(k) == probe) {
+        let seen = match key {
+            MapKey::Int(_) => keys.contains(&key),
+            // Lengths first: most keys differ there.
+            MapKey::Str(s, e) => keys.iter().any(|&k| match k {
+                MapKey::Str(s2, e2) => e2 - s2 == e - s && as_ref(k) == probe,
+                MapKey::Int(_) => false,
+            }),
+        };
+        if seen {
             return true;
         }
         if keys.len() >= 16 {

@@ -249,6 +249,44 @@ mod tests {
     }
 
     #[test]
+    fn decodes_every_length_the_same_near_and_far_from_the_end() {
+        let mut values = vec![
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u64::MAX,
+            i64::MAX as u64,
+        ];
+        for shift in 0..64 {
+            values.push(1 << shift);
+            values.push((1 << shift) - 1);
+            values.push(0x5555_5555_5555_5555 >> shift);
+        }
+        for v in values {
+            let mut bytes = Vec::new();
+            let mut x = v;
+            loop {
+                let b = (x & 0x7f) as u8;
+                x >>= 7;
+                if x == 0 {
+                    bytes.push(b);
+                    break;
+                }
+                bytes.push(b | 0x80);
+            }
+            let n = bytes.len();
+            // At the very end of the data, and followed by padding.
+            assert_eq!(read(&bytes), Ok((v, n)), "{v} alone");
+            bytes.extend_from_slice(&[0xff; 12]);
+            assert_eq!(read(&bytes), Ok((v, n)), "{v} padded");
+        }
+    }
+
+    #[test]
     fn drops_high_bits_of_tenth_byte_like_upb() {
         assert_eq!(
             read(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),

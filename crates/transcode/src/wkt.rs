@@ -123,7 +123,7 @@ pub(crate) fn timestamp(
     let n = fraction(&mut b, 20, nanos as u32);
     b[n] = b'Z';
     b[n + 1] = b'"';
-    out.extend_from_slice(&b[..n + 2]);
+    crate::write::put(out, b, n + 2);
     Ok(())
 }
 

@@ -13,7 +13,9 @@
 //! `PROTOLAND_BENCH_ROUNDS` (default 7), `PROTOLAND_BENCH_SEED` (default 1),
 //! `PROTOLAND_BENCH_ONLY` (comma-separated subset of `protoland`,
 //! `prost-reflect`, `inflate`, or `none`: for profiling one of them, e.g.
-//! under `valgrind --tool=callgrind`; default all three).
+//! under `valgrind --tool=callgrind`; default all three),
+//! `PROTOLAND_BENCH_DUMP=FILE` (also write the messages, varint-delimited,
+//! and `FILE.binpb`, the schema, to time other implementations).
 //! One thread. Each round runs the three on the same bytes, taking turns
 //! every ~128 KB (who goes first rotates), timed by the wall clock. Reported:
 //! every round's figures, their medians, and — the headline, the steadiest
@@ -344,6 +346,18 @@ fn main() {
         spans.push((start, data.len()));
     }
     let plan = Plan::new(&desc, JsonOptions::default());
+    if let Ok(path) = std::env::var("PROTOLAND_BENCH_DUMP") {
+        // The messages, varint-delimited, and the schema as a descriptor
+        // set (for timing other implementations on the same bytes).
+        let mut framed = Vec::with_capacity(data.len() + 3 * spans.len());
+        for &(s, e) in &spans {
+            prost::encoding::encode_varint((e - s) as u64, &mut framed);
+            framed.extend_from_slice(&data[s..e]);
+        }
+        std::fs::write(&path, framed).unwrap();
+        std::fs::write(format!("{path}.binpb"), schema.encode_descriptor_set()).unwrap();
+        println!("wrote {path} and {path}.binpb");
+    }
 
     // The three take turns slice by slice (~128 KB of messages, a few
     // milliseconds of work at most: short enough that a slice often runs
@@ -409,7 +423,15 @@ fn main() {
         "median of {rounds} rounds: protoland {ours:.1} MB/s, prost-reflect+serde_json {prost:.1} MB/s, \
          zlib-rs inflate {inflate:.1} MB/s; ratios {vs_prost:.2}x, {vs_inflate:.2}x"
     );
-    let [a, b, c] = [0, 1, 2].map(|k| mbps(data.len(), best.iter().map(|b| b[k]).sum()));
+    let [a, b, c] = [0, 1, 2].map(|k| {
+        // (Contenders left out keep Duration::MAX: count them as zero.)
+        let total = best
+            .iter()
+            .map(|b| b[k])
+            .filter(|&d| d != Duration::MAX)
+            .sum();
+        mbps(data.len(), total)
+    });
     println!(
         "best of {rounds} per slice: protoland {a:.1} MB/s of protobuf in ({:.1} MB/s of JSON out), \
          prost-reflect+serde_json {b:.1} MB/s, zlib-rs inflate {c:.1} MB/s",

@@ -1,11 +1,12 @@
-//! What an INPUT argument names, and how to read it: a local path, or `-`
-//! for stdin. (`s3://bucket/key` is recognised but not supported yet.)
+//! What an INPUT argument names, and how to read it: a local path, `-` for
+//! stdin, or `s3://bucket/key` (streamed with the standard AWS credentials,
+//! region and `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`).
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 /// The compression suffixes and then protobuf suffixes removed (one of
 /// each, in that order, ignoring ASCII case) to name an output: the same
@@ -17,16 +18,18 @@ const PROTOBUF_SUFFIXES: [&str; 3] = [".pb", ".bin", ".binpb"];
 ///
 /// # Errors
 ///
-/// When the file cannot be opened, and for `s3://` URLs (not supported
-/// yet).
+/// When the file cannot be opened, or the `s3://` object cannot be read.
 pub(crate) fn open_input(spec: &str) -> Result<Box<dyn Read + Send>> {
     if spec == "-" {
         return Ok(Box::new(std::io::stdin()));
     }
     if is_s3(spec) {
-        bail!(
-            "`{spec}`: s3:// inputs are not supported yet; download the object and pass its path"
-        );
+        let reader = protoland_pipeline::storage::UrlReader::open(
+            spec,
+            protoland_pipeline::storage::StorageOptions::default(),
+        )
+        .with_context(|| format!("opening {spec}"))?;
+        return Ok(Box::new(reader));
     }
     let file = File::open(spec).with_context(|| format!("opening {spec}"))?;
     Ok(Box::new(file))
@@ -104,13 +107,11 @@ mod tests {
     }
 
     #[test]
-    fn s3_urls_are_not_supported_yet() {
-        let err = open_input("s3://raw/a.pb").err().map(|e| e.to_string());
+    fn s3_urls_must_name_an_object() {
+        let err = open_input("s3://raw").err().map(|e| format!("{e:#}"));
         assert_eq!(
             err.as_deref(),
-            Some(
-                "`s3://raw/a.pb`: s3:// inputs are not supported yet; download the object and pass its path"
-            )
+            Some("opening s3://raw: key `s3://raw` cannot be addressed: expected s3://bucket/key")
         );
     }
 }

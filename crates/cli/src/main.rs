@@ -1,6 +1,7 @@
 //! `protoland`: Protocol Buffers objects to newline-delimited JSON.
 //!
-//! One module per subcommand (`convert`, `inspect`); `input` opens what
+//! One module per subcommand (`convert`, `inspect`, `worker`, `backfill`);
+//! `input` opens what
 //! INPUT names, `args` holds the flags several subcommands share and
 //! `progress` the progress bar. Data goes to stdout, diagnostics to stderr.
 
@@ -10,10 +11,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod backfill;
 mod convert;
 mod input;
 mod inspect;
 mod progress;
+mod worker;
 
 /// Protocol Buffers objects (single messages or length-delimited streams;
 /// gzip, zstd or plain) to newline-delimited canonical ProtoJSON, against a
@@ -34,6 +37,13 @@ enum Command {
     /// count and sizes and, with a schema, the first message that does not
     /// decode.
     Inspect(inspect::InspectArgs),
+    /// Long-poll an SQS queue of S3 notifications and convert the objects
+    /// they name into the landing location (the Lambda function's handler,
+    /// for containers and local runs).
+    Worker(worker::WorkerArgs),
+    /// Convert the objects that already exist under s3://bucket/prefix (or
+    /// in a local directory), skipping those whose landing object exists.
+    Backfill(backfill::BackfillArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +51,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Backfill(args) => backfill::run(args),
     };
     match result {
         Ok(code) => code,

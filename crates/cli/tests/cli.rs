@@ -370,15 +370,6 @@ fn convert_suggests_the_closest_message_name() {
 }
 
 #[test]
-fn convert_says_s3_is_not_supported_yet() {
-    let dir = fixture();
-    assert_cli_snapshot!(
-        "convert_s3",
-        run(dir.path(), &convert_args(&["s3://raw/clicks.pb"]), None)
-    );
-}
-
-#[test]
 fn convert_names_a_missing_input() {
     let dir = fixture();
     let out = run(dir.path(), &convert_args(&["missing.pb"]), None);

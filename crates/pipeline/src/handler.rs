@@ -424,9 +424,9 @@ impl Pipeline {
             let ok = match &message.records {
                 Err(_) => false,
                 Ok(records) => records.iter().all(|r| match r {
-                    Record::Created(o) => {
-                        outcomes.get(o).is_some_and(|out| out.is_success(missing))
-                    }
+                    Record::Created(o) => outcomes
+                        .get(&identity(o))
+                        .is_some_and(|out| out.is_success(missing)),
                     _ => true,
                 }),
             };
@@ -459,7 +459,7 @@ impl Pipeline {
         let failures = objects
             .iter()
             .filter_map(|o| {
-                let out = &outcomes[o];
+                let out = &outcomes[&identity(o)];
                 (!out.is_success(missing)).then(|| format!("{}: {}", o.url(), out.describe()))
             })
             .collect();
@@ -496,7 +496,7 @@ impl Pipeline {
                         ("PermanentFailure", e.to_string())
                     }
                     Ok(object) => {
-                        let outcome = &outcomes[object];
+                        let outcome = &outcomes[&identity(object)];
                         let code = match outcome {
                             o if o.is_success(missing) => "Succeeded",
                             ObjectOutcome::Failed {
@@ -529,7 +529,15 @@ impl Pipeline {
     fn collect(&self, record: &Record, objects: &mut Vec<ObjectRef>, stats: &mut BatchStats) {
         match record {
             Record::Created(object) => {
-                if !objects.contains(object) {
+                // The same object named twice (a retried notification, two
+                // configurations) is converted once; the first record's
+                // event time is used.
+                let same = |o: &ObjectRef| {
+                    o.bucket == object.bucket
+                        && o.key == object.key
+                        && o.version_id == object.version_id
+                };
+                if !objects.iter().any(same) {
                     objects.push(object.clone());
                 }
             }
@@ -555,7 +563,7 @@ impl Pipeline {
         objects: &[ObjectRef],
         deadline: Option<Instant>,
         stats: &mut BatchStats,
-    ) -> HashMap<ObjectRef, ObjectOutcome> {
+    ) -> HashMap<ObjectId, ObjectOutcome> {
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency));
         let mut tasks = Vec::with_capacity(objects.len());
         for object in objects {
@@ -581,7 +589,7 @@ impl Pipeline {
                 },
             };
             record_stats(&outcome, stats);
-            outcomes.insert(object.clone(), outcome);
+            outcomes.insert(identity(object), outcome);
         }
         outcomes
     }
@@ -832,6 +840,17 @@ impl Pipeline {
             })?;
         Ok(target)
     }
+}
+
+/// What makes two records name the same object: bucket, key, version.
+type ObjectId = (String, String, Option<String>);
+
+fn identity(object: &ObjectRef) -> ObjectId {
+    (
+        object.bucket.clone(),
+        object.key.clone(),
+        object.version_id.clone(),
+    )
 }
 
 /// How long before the deadline in-flight objects are cut.

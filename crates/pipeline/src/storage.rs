@@ -11,7 +11,8 @@
 //!   through a bounded channel, so a slow converter applies back-pressure to
 //!   the network instead of buffering the object.
 //! - [`LandingWriter`]: output up to the part size is one PUT; beyond it,
-//!   a multipart upload fed part by part (at most two parts in flight). The
+//!   a multipart upload fed part by part (one part uploading while the next
+//!   fills: at most three parts in memory per object). The
 //!   object appears only on PUT or CompleteMultipartUpload; on any error or
 //!   when dropped unfinished the upload is aborted, so nothing partial is
 //!   ever visible. Local directories get the same guarantee from
@@ -623,8 +624,8 @@ impl LandingWriter {
         target: String,
         runtime: &Handle,
     ) -> (LandingWriter, UploadTask) {
-        // One part queued while up to two are in flight: at most about four
-        // parts of memory per object.
+        // At most three parts of memory per object: one filling here, one
+        // queued, one uploading.
         let (tx, rx) = mpsc::channel(1);
         let (done_tx, done_rx) = oneshot::channel();
         let task = runtime.spawn(upload(store, path, rx, done_tx, target.clone()));
@@ -704,6 +705,10 @@ impl Write for LandingWriter {
     }
 }
 
+/// Parts uploading at once per object. One keeps up with the converter (a
+/// part uploads faster than the next one is produced) and bounds memory.
+const MAX_PARTS_IN_FLIGHT: usize = 1;
+
 async fn upload(
     store: Arc<dyn ObjectStore>,
     path: Path,
@@ -723,7 +728,7 @@ async fn upload(
                     result.map_err(|e| StorageError::store("uploading a part of", &target, e))?;
                     continue;
                 }
-                msg = rx.recv(), if in_flight.len() < 2 => msg,
+                msg = rx.recv(), if in_flight.len() < MAX_PARTS_IN_FLIGHT => msg,
             };
             match msg.map(|m| m.0) {
                 Some(UploadMsg::Part(bytes)) => {

@@ -605,14 +605,20 @@ async fn serve(
 #[cfg(feature = "sqs")]
 impl Moto {
     pub fn sqs_client(&self) -> aws_sdk_sqs::Client {
-        let config = aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .region(aws_sdk_sqs::config::Region::new(REGION))
-            .endpoint_url(self.endpoint())
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                ACCESS_KEY, SECRET_KEY, None, None, "moto",
-            ))
-            .build();
-        aws_sdk_sqs::Client::from_conf(config)
+        sqs_client_for(&self.endpoint())
     }
+}
+
+/// An SQS client for a moto server at `endpoint` (feature `sqs`).
+#[cfg(feature = "sqs")]
+pub fn sqs_client_for(endpoint: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "moto",
+        ))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
 }

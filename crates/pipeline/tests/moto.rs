@@ -501,3 +501,128 @@ fn reads_s3_urls_through_a_blocking_reader() {
         protoland_pipeline::storage::UrlReader::open("s3://raw", moto.storage_options()).is_err()
     );
 }
+
+#[test]
+fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        // A 3 s visibility timeout and a conversion held up for 7 s: without
+        // the heartbeat another consumer would receive the message.
+        let (queue_url, _) = moto.notifying_queue("raw", "slow-events", 5, 3);
+        let proxy = FaultProxy::start(moto.port).await;
+        proxy.add(Fault {
+            method: "GET",
+            path_contains: "slow.pb".into(),
+            kind: FaultKind::Delay(Duration::from_secs(7)),
+            times: 1,
+        });
+        let client = moto.sqs_client();
+        // Drop the s3:TestEvent sent when the notification was configured.
+        let _ = client.purge_queue().queue_url(&queue_url).send().await;
+        put(&store(&moto, "raw"), "clicks/slow.pb", click(1, 1)).await;
+
+        let pipeline = Pipeline::start(
+            settings(&moto, moto.storage_options_via(proxy.port)),
+            "worker",
+        )
+        .await
+        .unwrap();
+        let mut options = WorkerOptions::new(queue_url.clone());
+        options.until_empty = true;
+        options.wait_time = Duration::from_secs(1);
+        let worker = tokio::spawn({
+            let client = client.clone();
+            async move { worker::run(&pipeline, &client, &options, std::future::pending()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        let other = client
+            .receive_message()
+            .queue_url(&queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            other.messages().is_empty(),
+            "redelivered while in progress: {other:?}"
+        );
+        let summary = worker.await.unwrap().unwrap();
+        assert_eq!((summary.received, summary.deleted), (1, 1), "{summary:?}");
+        assert_eq!(proxy.injected(), 1);
+        assert_eq!(
+            keys(&store(&moto, "landing")).await,
+            ["ndjson/clicks/slow.ndjson.gz"]
+        );
+    });
+}
+
+#[test]
+fn converts_an_object_named_twice_in_a_batch_once() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        put(&store(&moto, "raw"), "clicks/twice.pb", click(3, 3)).await;
+        let pipeline = Pipeline::start(settings(&moto, moto.storage_options()), "lambda")
+            .await
+            .unwrap();
+        let (response, stats) = pipeline
+            .handle(
+                sqs_event("raw", &["clicks/twice.pb", "clicks/twice.pb"]),
+                None,
+            )
+            .await;
+        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!(stats.objects, 1);
+    });
+}
+
+#[test]
+fn worker_finishes_the_batch_in_progress_on_shutdown() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let (queue_url, _) = moto.notifying_queue("raw", "stop-events", 5, 30);
+        let client = moto.sqs_client();
+        let _ = client.purge_queue().queue_url(&queue_url).send().await;
+        let proxy = FaultProxy::start(moto.port).await;
+        proxy.add(Fault {
+            method: "GET",
+            path_contains: "first.pb".into(),
+            kind: FaultKind::Delay(Duration::from_secs(3)),
+            times: 1,
+        });
+        let raw = store(&moto, "raw");
+        put(&raw, "clicks/first.pb", click(1, 1)).await;
+        let pipeline = Pipeline::start(
+            settings(&moto, moto.storage_options_via(proxy.port)),
+            "worker",
+        )
+        .await
+        .unwrap();
+        let mut options = WorkerOptions::new(queue_url.clone());
+        options.wait_time = Duration::from_secs(1);
+        // SIGTERM arrives 1.5 s in, while the first object is converting;
+        // another object lands after it.
+        let shutdown = tokio::time::sleep(Duration::from_millis(1500));
+        let worker = tokio::spawn({
+            let client = client.clone();
+            async move { worker::run(&pipeline, &client, &options, shutdown).await }
+        });
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        put(&raw, "clicks/second.pb", click(2, 1)).await;
+        let summary = worker.await.unwrap().unwrap();
+        assert_eq!((summary.received, summary.deleted), (1, 1), "{summary:?}");
+        assert_eq!(
+            keys(&store(&moto, "landing")).await,
+            ["ndjson/clicks/first.ndjson.gz"]
+        );
+        let left = moto.queue_bodies(&queue_url);
+        assert_eq!(
+            left.len(),
+            1,
+            "the second object's notification waits for the next worker"
+        );
+        assert!(left[0].contains("second.pb"), "{}", left[0]);
+    });
+}

@@ -1,0 +1,71 @@
+//! `protoland backfill`: convert objects that already exist under a prefix.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use protoland_pipeline::Pipeline;
+use protoland_pipeline::backfill::{self, BackfillOptions, ObjectOutcomeOrSkip};
+use protoland_pipeline::handler::ObjectOutcome;
+use protoland_pipeline::storage::Location;
+
+use crate::worker::{PipelineArgs, init_logging, runtime};
+
+/// Convert every object under s3://bucket/prefix (or a local directory),
+/// skipping those whose landing object exists
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackfillArgs {
+    /// s3://bucket/prefix or a local directory
+    source: String,
+    /// Convert even when the landing object already exists
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+pub(crate) fn run(args: BackfillArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let source = Location::parse(&args.source).map_err(|e| anyhow::anyhow!("SOURCE: {e}"))?;
+    let settings = args.pipeline.settings("off")?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let pipeline = Pipeline::start(settings, "backfill")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let options = BackfillOptions {
+            force: args.force,
+            concurrency: None,
+        };
+        let summary = backfill::run(&pipeline, &source, &options, |source, result| match result {
+            ObjectOutcomeOrSkip::Exists => tracing::debug!(source, "landing object exists; skipped"),
+            ObjectOutcomeOrSkip::Done(ObjectOutcome::Converted { destination, messages, .. }) => {
+                tracing::info!(source, destination = %destination, messages, "converted");
+            }
+            ObjectOutcomeOrSkip::Done(_) => {}
+        })
+        .await
+        .with_context(|| format!("backfilling {source}"))?;
+        if pipeline.settings().metrics.enabled {
+            summary.stats.emit(&pipeline.settings().metrics.namespace, "backfill");
+        }
+        let s = &summary.stats;
+        let line = format!(
+            "backfill {source}: {} objects listed, {} converted, {} already landed, {} quarantined, {} missing, {} failed; {} messages, {} bytes in, {} bytes out, {:.1}s",
+            summary.listed,
+            s.objects,
+            summary.existing,
+            s.quarantined,
+            s.missing,
+            s.failures,
+            s.messages,
+            s.bytes_in,
+            s.bytes_out,
+            s.duration.as_secs_f64()
+        );
+        for failure in &summary.failures {
+            crate::eprint_line(format_args!("failed: {failure}"));
+        }
+        crate::eprint_line(format_args!("{line}"));
+        Ok(if s.failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    })
+}

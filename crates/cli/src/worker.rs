@@ -1,0 +1,271 @@
+//! `protoland worker`: long-poll an SQS queue of S3 notifications and
+//! convert what it names, with the same handler as the Lambda function.
+//! Also the pipeline settings shared with `protoland backfill`.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use protoland_pipeline::config::vars;
+use protoland_pipeline::worker::{self, WorkerOptions};
+use protoland_pipeline::{Pipeline, Settings};
+
+/// The pipeline settings, as flags; each also reads its `PROTOLAND_*`
+/// variable (see docs/configuration.md).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct PipelineArgs {
+    /// Schema: a .proto file or descriptor set (path or s3:// URL)
+    #[arg(short = 's', long, env = "PROTOLAND_SCHEMA")]
+    schema: Option<String>,
+    /// Import directory for .proto schemas (repeatable, or comma-separated)
+    #[arg(
+        short = 'I',
+        long = "include",
+        env = "PROTOLAND_INCLUDE",
+        value_delimiter = ','
+    )]
+    includes: Vec<String>,
+    /// Fully-qualified message type of every object (e.g. acme.clicks.Click)
+    #[arg(short = 'm', long, env = "PROTOLAND_MESSAGE")]
+    message: Option<String>,
+    /// Message types by key: `PATTERN=MESSAGE[@SCHEMA];...`
+    #[arg(long, env = "PROTOLAND_ROUTES")]
+    routes: Option<String>,
+    /// Where NDJSON objects land: s3://bucket/prefix or a local directory
+    #[arg(long, env = "PROTOLAND_LANDING")]
+    landing: Option<String>,
+    /// Input framing [auto, single, varint, fixed32; default auto]
+    #[arg(short = 'f', long, env = "PROTOLAND_FRAMING")]
+    framing: Option<String>,
+    /// Input compression [auto, none, gzip, zstd; default auto]
+    #[arg(short = 'c', long, env = "PROTOLAND_COMPRESSION")]
+    compression: Option<String>,
+    /// Landing object compression [none, gzip, zstd; default gzip]
+    #[arg(long, env = "PROTOLAND_OUTPUT_COMPRESSION")]
+    output_compression: Option<String>,
+    /// Keep .proto field names instead of lowerCamelCase JSON names
+    #[arg(long, env = "PROTOLAND_PROTO_NAMES")]
+    proto_names: bool,
+    /// Print fields that hold their default value
+    #[arg(long, env = "PROTOLAND_EMIT_DEFAULTS")]
+    emit_defaults: bool,
+    /// Print enum values as numbers
+    #[arg(long, env = "PROTOLAND_ENUM_NUMBERS")]
+    enum_numbers: bool,
+    /// Landing key template [default {prefix}/{stem}{ext}]
+    #[arg(long, env = "PROTOLAND_KEY_TEMPLATE")]
+    key_template: Option<String>,
+    /// What a corrupt object does [fail, quarantine; default fail]
+    #[arg(long, env = "PROTOLAND_ON_BAD_OBJECT")]
+    on_bad_object: Option<String>,
+    /// Where quarantine reports go [default <landing>/_quarantine]
+    #[arg(long, env = "PROTOLAND_QUARANTINE")]
+    quarantine: Option<String>,
+    /// What an object deleted before it is read does [acknowledge, fail; default acknowledge]
+    #[arg(long, env = "PROTOLAND_ON_MISSING_OBJECT")]
+    on_missing_object: Option<String>,
+    /// Objects converted at once [default 4]
+    #[arg(long, env = "PROTOLAND_CONCURRENCY")]
+    concurrency: Option<String>,
+    /// Longest message accepted [default 64MiB]
+    #[arg(long, env = "PROTOLAND_MAX_FRAME_BYTES")]
+    max_frame_bytes: Option<String>,
+    /// Most decompressed bytes per object [default 64GiB]
+    #[arg(long, env = "PROTOLAND_MAX_DECOMPRESSED_BYTES")]
+    max_decompressed_bytes: Option<String>,
+    /// Multipart threshold and part size [default 8MiB, at least 5MiB]
+    #[arg(long, env = "PROTOLAND_PART_SIZE")]
+    part_size: Option<String>,
+    /// Attempts per object for transient failures [default 3]
+    #[arg(long, env = "PROTOLAND_MAX_ATTEMPTS")]
+    max_attempts: Option<String>,
+    /// CloudWatch EMF metrics lines on stdout [emf, off]
+    #[arg(long, env = "PROTOLAND_METRICS")]
+    metrics: Option<String>,
+}
+
+/// (flag, variable) pairs, to name flags in configuration errors.
+const FLAGS: [(&str, &str); 21] = [
+    ("--schema", vars::SCHEMA),
+    ("--include", vars::INCLUDE),
+    ("--message", vars::MESSAGE),
+    ("--routes", vars::ROUTES),
+    ("--landing", vars::LANDING),
+    ("--framing", vars::FRAMING),
+    ("--compression", vars::COMPRESSION),
+    ("--output-compression", vars::OUTPUT_COMPRESSION),
+    ("--proto-names", vars::PROTO_NAMES),
+    ("--emit-defaults", vars::EMIT_DEFAULTS),
+    ("--enum-numbers", vars::ENUM_NUMBERS),
+    ("--key-template", vars::KEY_TEMPLATE),
+    ("--on-bad-object", vars::ON_BAD_OBJECT),
+    ("--quarantine", vars::QUARANTINE),
+    ("--on-missing-object", vars::ON_MISSING_OBJECT),
+    ("--concurrency", vars::CONCURRENCY),
+    ("--max-frame-bytes", vars::MAX_FRAME_BYTES),
+    ("--max-decompressed-bytes", vars::MAX_DECOMPRESSED_BYTES),
+    ("--part-size", vars::PART_SIZE),
+    ("--max-attempts", vars::MAX_ATTEMPTS),
+    ("--metrics", vars::METRICS),
+];
+
+impl PipelineArgs {
+    /// Checked settings; `metrics_default` applies when `--metrics` is unset.
+    pub(crate) fn settings(&self, metrics_default: &str) -> anyhow::Result<Settings> {
+        let mut map: HashMap<&'static str, String> = HashMap::new();
+        let mut set = |var: &'static str, value: &Option<String>| {
+            if let Some(v) = value {
+                map.insert(var, v.clone());
+            }
+        };
+        set(vars::SCHEMA, &self.schema);
+        set(vars::MESSAGE, &self.message);
+        set(vars::ROUTES, &self.routes);
+        set(vars::LANDING, &self.landing);
+        set(vars::FRAMING, &self.framing);
+        set(vars::COMPRESSION, &self.compression);
+        set(vars::OUTPUT_COMPRESSION, &self.output_compression);
+        set(vars::KEY_TEMPLATE, &self.key_template);
+        set(vars::ON_BAD_OBJECT, &self.on_bad_object);
+        set(vars::QUARANTINE, &self.quarantine);
+        set(vars::ON_MISSING_OBJECT, &self.on_missing_object);
+        set(vars::CONCURRENCY, &self.concurrency);
+        set(vars::MAX_FRAME_BYTES, &self.max_frame_bytes);
+        set(vars::MAX_DECOMPRESSED_BYTES, &self.max_decompressed_bytes);
+        set(vars::PART_SIZE, &self.part_size);
+        set(vars::MAX_ATTEMPTS, &self.max_attempts);
+        set(
+            vars::METRICS,
+            &Some(
+                self.metrics
+                    .clone()
+                    .unwrap_or_else(|| metrics_default.to_owned()),
+            ),
+        );
+        if !self.includes.is_empty() {
+            map.insert(vars::INCLUDE, self.includes.join(","));
+        }
+        for (var, on) in [
+            (vars::PROTO_NAMES, self.proto_names),
+            (vars::EMIT_DEFAULTS, self.emit_defaults),
+            (vars::ENUM_NUMBERS, self.enum_numbers),
+        ] {
+            if on {
+                map.insert(var, "true".to_owned());
+            }
+        }
+        // Settings without a flag (PROTOLAND_RETRY_BACKOFF, …) come from the environment.
+        let lookup = |var: &str| map.get(var).cloned().or_else(|| std::env::var(var).ok());
+        Settings::from_lookup(lookup, None).map_err(|e| {
+            let flag = FLAGS
+                .iter()
+                .find(|(_, v)| *v == e.var())
+                .map_or("", |(f, _)| f);
+            anyhow::anyhow!("{flag} ({e})")
+        })
+    }
+}
+
+/// Long-poll an SQS queue and convert the objects its S3 notifications name
+#[derive(Debug, clap::Args)]
+pub(crate) struct WorkerArgs {
+    /// The queue's URL
+    #[arg(long, env = "PROTOLAND_QUEUE_URL")]
+    queue_url: String,
+    /// Exit once a receive finds the queue empty
+    #[arg(long)]
+    until_empty: bool,
+    /// Long-poll wait per receive, in seconds (at most 20)
+    #[arg(long, default_value_t = 20)]
+    wait_seconds: u64,
+    /// Visibility timeout to keep extending in-progress messages to, in
+    /// seconds [default: the queue's]
+    #[arg(long)]
+    visibility_timeout: Option<u64>,
+    /// Make failed messages visible again after this many seconds instead
+    /// of after the visibility timeout
+    #[arg(long)]
+    retry_delay: Option<u64>,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+/// Logs on stderr: text, or JSON with `PROTOLAND_LOG_FORMAT=json`; level by
+/// `RUST_LOG` (default info). Keeps an already installed subscriber.
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false);
+    let _ = if std::env::var("PROTOLAND_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub(crate) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let settings = args.pipeline.settings("emf")?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let pipeline = Pipeline::start(settings, "worker").await.map_err(|e| {
+            let flag = FLAGS
+                .iter()
+                .find(|(_, v)| *v == e.var())
+                .map_or("", |(f, _)| f);
+            anyhow::anyhow!("{flag} ({e})")
+        })?;
+        let client = worker::sqs_client_from_env().await;
+        let mut options = WorkerOptions::new(args.queue_url.clone());
+        options.until_empty = args.until_empty;
+        options.wait_time = Duration::from_secs(args.wait_seconds.min(20));
+        options.visibility_timeout = args.visibility_timeout.map(Duration::from_secs);
+        options.retry_delay = args.retry_delay.map(Duration::from_secs);
+        let summary = worker::run(&pipeline, &client, &options, shutdown_signal())
+            .await
+            .with_context(|| format!("polling {}", args.queue_url))?;
+        tracing::info!(
+            received = summary.received,
+            deleted = summary.deleted,
+            failed = summary.failed,
+            objects = summary.stats.objects,
+            messages = summary.stats.messages,
+            "done"
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}

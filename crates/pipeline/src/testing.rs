@@ -5,7 +5,8 @@
 //!   setup through boto3 (buckets, queues with a dead-letter queue, a real
 //!   bucket notification configuration);
 //! - [`FaultProxy`]: an HTTP proxy in front of it that injects S3 failures
-//!   (503 SlowDown, bodies cut mid-stream, delays) on matching requests.
+//!   (503 SlowDown, 500, bodies cut mid-stream, dropped connections,
+//!   delays) on matching requests or on a random fraction of them.
 //!
 //! Both tools come from the workspace's `.venv` (made by `scripts/test`);
 //! when missing, the harness panics with "run scripts/test".
@@ -123,6 +124,51 @@ pub fn expected_ndjson(messages: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// An SQS event (as the Lambda gets it) with one S3 notification per key,
+/// message ids `m0`, `m1`, …; keys are form-encoded as S3 sends them.
+pub fn sqs_event(bucket: &str, keys: &[&str]) -> crate::events::Invocation {
+    let messages = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            crate::events::QueueMessage::from_body(format!("m{i}"), &notification(bucket, key))
+        })
+        .collect();
+    crate::events::Invocation::Sqs(messages)
+}
+
+/// The body S3 sends to a queue when `bucket/key` is created.
+pub fn notification(bucket: &str, key: &str) -> String {
+    let encoded: String = key
+        .bytes()
+        .map(|b| match b {
+            b' ' => "+".to_owned(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect();
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "eventTime": "2024-03-07T21:42:03.000Z",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": encoded}}
+    }]})
+    .to_string()
+}
+
+/// Objects whose key contains this panic while being converted (after their
+/// output is written, before it is uploaded): the handler's test-only
+/// panic hook, compiled only with the `test-support` feature.
+pub const PANIC_MARKER: &str = "protoland-test-panic";
+
+/// Panics when `source` names a [`PANIC_MARKER`] object (see there).
+pub fn panic_hook(source: &str) {
+    if source.contains(PANIC_MARKER) {
+        panic!("test-support panic hook for {source}");
+    }
+}
+
 /// An object store client for a bucket of this moto server.
 pub fn store(moto: &Moto, bucket: &str) -> std::sync::Arc<dyn object_store::ObjectStore> {
     crate::storage::Stores::new(moto.storage_options())
@@ -229,9 +275,46 @@ pub const SECRET_KEY: &str = "testing";
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// For [`Moto::shared`]: the watchdog's stdin, whose end (at process
+    /// exit) stops the server.
+    watchdog: Option<std::process::ChildStdin>,
 }
 
+/// Runs moto_server and kills it when stdin ends, i.e. when the test
+/// process that holds the other end exits, however it exits.
+const WATCHDOG: &str = "import subprocess, sys\n\
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+try:\n    sys.stdin.buffer.read()\nfinally:\n    p.kill()\n    p.wait()\n";
+
 impl Moto {
+    /// One server for the whole test process (tests share it with their own
+    /// bucket and queue names): started on first use, stopped when the
+    /// process exits. Saves the server's start-up (seconds of Python) per
+    /// test.
+    pub fn shared() -> &'static Moto {
+        static SHARED: std::sync::OnceLock<Moto> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let port = free_port();
+            let mut child = Command::new(python())
+                .args(["-c", WATCHDOG])
+                .arg(venv_tool("moto_server"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting moto_server (run scripts/test)");
+            let watchdog = child.stdin.take();
+            let moto = Moto {
+                child,
+                port,
+                watchdog,
+            };
+            wait_for_port(port, "moto_server", Duration::from_secs(60));
+            moto
+        })
+    }
+
     pub fn start() -> Moto {
         let port = free_port();
         let child = Command::new(venv_tool("moto_server"))
@@ -241,9 +324,32 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("starting moto_server (run scripts/test)");
-        let moto = Moto { child, port };
+        let moto = Moto {
+            child,
+            port,
+            watchdog: None,
+        };
         wait_for_port(port, "moto_server", Duration::from_secs(60));
         moto
+    }
+
+    /// Creates a bucket with one plain HTTP request (moto does not check
+    /// signatures), without the second a boto3 process takes.
+    pub fn create_bucket(&self, name: &str) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "creating bucket {name}: {response}"
+        );
     }
 
     pub fn endpoint(&self) -> String {
@@ -382,7 +488,10 @@ result = bodies
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Closing the watchdog's stdin makes it stop the server it started.
+        if self.watchdog.take().is_none() {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -397,6 +506,44 @@ pub enum FaultKind {
     CutBody { after: usize },
     /// Forward after waiting this long.
     Delay(Duration),
+    /// Answer with this status (500 `InternalError`, 503 `SlowDown`,
+    /// anything else `ServiceUnavailable`) without forwarding.
+    Status(u16),
+    /// Close the connection without answering (and without forwarding).
+    Drop,
+}
+
+impl FaultKind {
+    /// A short name for counting faults by kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::SlowDown => "503 SlowDown",
+            FaultKind::CutBody { .. } => "body cut",
+            FaultKind::Delay(_) => "delay",
+            FaultKind::Status(500) => "500 InternalError",
+            FaultKind::Status(_) => "other status",
+            FaultKind::Drop => "connection dropped",
+        }
+    }
+}
+
+/// Faults for a fraction of all requests: each request gets, with
+/// probability `1 / one_in`, one of the `kinds` listed for its method
+/// (chosen pseudo-randomly, reproducibly from `seed`). Applies when no
+/// [`Fault`] matches first.
+#[derive(Debug, Clone)]
+pub struct RandomFaults {
+    pub one_in: u64,
+    /// (HTTP method, fault) pairs.
+    pub kinds: Vec<(&'static str, FaultKind)>,
+    pub seed: u64,
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 /// One fault: requests whose method and path match get `kind`, `times`
@@ -416,9 +563,56 @@ pub struct Fault {
 #[derive(Debug)]
 pub struct FaultProxy {
     pub port: u16,
-    faults: Arc<Mutex<Vec<Fault>>>,
-    injected: Arc<AtomicUsize>,
+    state: Arc<ProxyState>,
     task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug, Default)]
+struct ProxyState {
+    faults: Mutex<Vec<Fault>>,
+    random: Mutex<Option<RandomFaults>>,
+    requests: AtomicUsize,
+    injected: AtomicUsize,
+    by_kind: Mutex<std::collections::BTreeMap<&'static str, usize>>,
+}
+
+impl ProxyState {
+    /// The fault for request number `n`, if any (and counts it).
+    fn pick(&self, n: usize, method: &str, path: &str) -> Option<FaultKind> {
+        let fault = {
+            let mut faults = self.faults.lock().unwrap();
+            faults
+                .iter_mut()
+                .find(|f| f.times > 0 && f.method == method && path.contains(&f.path_contains))
+                .map(|f| {
+                    if f.times != usize::MAX {
+                        f.times -= 1;
+                    }
+                    f.kind.clone()
+                })
+        };
+        let fault = fault.or_else(|| {
+            let random = self.random.lock().unwrap();
+            let r = random.as_ref()?;
+            let kinds: Vec<&FaultKind> = r
+                .kinds
+                .iter()
+                .filter(|(m, _)| *m == method)
+                .map(|(_, k)| k)
+                .collect();
+            let x = splitmix64(r.seed ^ n as u64);
+            (!kinds.is_empty() && x.is_multiple_of(r.one_in.max(1)))
+                .then(|| kinds[((x >> 32) % kinds.len() as u64) as usize].clone())
+        })?;
+        self.injected.fetch_add(1, Ordering::SeqCst);
+        *self
+            .by_kind
+            .lock()
+            .unwrap()
+            .entry(fault.name())
+            .or_default() += 1;
+        Some(fault)
+    }
 }
 
 impl FaultProxy {
@@ -426,40 +620,48 @@ impl FaultProxy {
     pub async fn start(upstream_port: u16) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let faults: Arc<Mutex<Vec<Fault>>> = Arc::default();
-        let injected = Arc::new(AtomicUsize::new(0));
+        let state: Arc<ProxyState> = Arc::default();
         let task = tokio::spawn({
-            let faults = Arc::clone(&faults);
-            let injected = Arc::clone(&injected);
+            let state = Arc::clone(&state);
             async move {
                 while let Ok((client, _)) = listener.accept().await {
-                    let faults = Arc::clone(&faults);
-                    let injected = Arc::clone(&injected);
+                    let state = Arc::clone(&state);
                     tokio::spawn(async move {
-                        let _ = serve(client, upstream_port, faults, injected).await;
+                        let _ = serve(client, upstream_port, &state).await;
                     });
                 }
             }
         });
-        FaultProxy {
-            port,
-            faults,
-            injected,
-            task,
-        }
+        FaultProxy { port, state, task }
     }
 
     pub fn add(&self, fault: Fault) {
-        self.faults.lock().unwrap().push(fault);
+        self.state.faults.lock().unwrap().push(fault);
+    }
+
+    /// Faults for a fraction of all requests (replacing earlier ones).
+    pub fn set_random(&self, random: Option<RandomFaults>) {
+        *self.state.random.lock().unwrap() = random;
     }
 
     pub fn clear(&self) {
-        self.faults.lock().unwrap().clear();
+        self.state.faults.lock().unwrap().clear();
+        self.set_random(None);
     }
 
     /// How many faults were injected so far.
     pub fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.state.injected.load(Ordering::SeqCst)
+    }
+
+    /// Faults injected so far, by [`FaultKind::name`].
+    pub fn injected_by_kind(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        self.state.by_kind.lock().unwrap().clone()
+    }
+
+    /// Requests received so far (with or without a fault).
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
     }
 }
 
@@ -497,8 +699,7 @@ fn content_length(head: &str) -> usize {
 async fn serve(
     mut client: TcpStream,
     upstream_port: u16,
-    faults: Arc<Mutex<Vec<Fault>>>,
-    injected: Arc<AtomicUsize>,
+    state: &ProxyState,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     {
@@ -523,28 +724,42 @@ async fn serve(
         let mut parts = request_line.split(' ');
         let method = parts.next().unwrap_or_default().to_owned();
         let path = parts.next().unwrap_or_default().to_owned();
-        let fault = {
-            let mut faults = faults.lock().unwrap();
-            faults
-                .iter_mut()
-                .find(|f| f.times > 0 && f.method == method && path.contains(&f.path_contains))
-                .map(|f| {
-                    if f.times != usize::MAX {
-                        f.times -= 1;
-                    }
-                    f.kind.clone()
-                })
+        let n = state.requests.fetch_add(1, Ordering::SeqCst);
+        let fault = state.pick(n, &method, &path);
+        let status = match fault {
+            Some(FaultKind::SlowDown) => Some((
+                503,
+                "Slow Down",
+                "SlowDown",
+                "Please reduce your request rate.",
+            )),
+            Some(FaultKind::Status(500)) => Some((
+                500,
+                "Internal Server Error",
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            )),
+            Some(FaultKind::Status(code)) => Some((
+                code,
+                "Service Unavailable",
+                "ServiceUnavailable",
+                "Service is unable to handle request.",
+            )),
+            _ => None,
         };
-        if fault.is_some() {
-            injected.fetch_add(1, Ordering::SeqCst);
-        }
-        if let Some(FaultKind::SlowDown) = fault {
-            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+        if let Some((code, reason, error_code, message)) = status {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{error_code}</Code><Message>{message}</Message></Error>"
+            );
             let response = format!(
-                "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {code} {reason}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
             client.write_all(response.as_bytes()).await?;
+            return Ok(());
+        }
+        if let Some(FaultKind::Drop) = fault {
+            // Dropping `client` closes the connection unanswered.
             return Ok(());
         }
         if let Some(FaultKind::Delay(d)) = fault {

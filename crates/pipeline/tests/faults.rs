@@ -1,0 +1,970 @@
+//! Issue 7's table of bad inputs and faults, end to end: each bad object or
+//! fault goes through `Pipeline::handle` against moto's S3 (behind the
+//! fault-injecting proxy where the fault is the network's), and each test
+//! pins what users get: the partial batch response, the error text (as the
+//! direct-invocation response and the quarantine report give it), the
+//! landing keys and bytes, and that no multipart upload is left open.
+//! docs/hardening.md lists the rows and the test for each.
+//!
+//! The tests share one moto server (`Moto::shared`), each with its own
+//! buckets.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::{ObjectStore, ObjectStoreExt};
+use protoland_pipeline::config::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
+use protoland_pipeline::events::Invocation;
+use protoland_pipeline::handler::{Pipeline, Response};
+use protoland_pipeline::routes::parse_routes;
+use protoland_pipeline::storage::{Location, StorageOptions};
+use protoland_pipeline::testing::{
+    Fault, FaultKind, FaultProxy, Moto, click, expected_ndjson, frame, get, keys, notification,
+    put, sqs_event, store, string_field, varint,
+};
+use protoland_stream::Framing;
+use serde_json::{Value, json};
+
+/// `acme.test.Click` exactly as the harness's `CLICK_PROTO` (so
+/// `expected_ndjson` applies), plus types for nesting, `Any` and a wrong
+/// type.
+const SCHEMA: &str = r#"
+syntax = "proto3";
+package acme.test;
+import "google/protobuf/any.proto";
+message Click {
+  enum Kind { KIND_UNSPECIFIED = 0; VIEW = 1; BUY = 2; }
+  string url = 1;
+  int64 user_id = 2;
+  repeated string tags = 3;
+  double score = 4;
+  Kind kind = 5;
+}
+message Node {
+  Node child = 1;
+  string name = 2;
+  google.protobuf.Any payload = 3;
+}
+// Field 1 has Click's wire type but another meaning.
+message Order {
+  string order_id = 1;
+}
+"#;
+
+const CLICK: &str = "acme.test.Click";
+
+/// One test's buckets on the shared server.
+struct Buckets {
+    moto: &'static Moto,
+    raw: String,
+    landing: String,
+    raw_store: Arc<dyn ObjectStore>,
+    landing_store: Arc<dyn ObjectStore>,
+}
+
+fn buckets(test: &str) -> Buckets {
+    let moto = Moto::shared();
+    let name = test.replace('_', "-");
+    let raw = format!("raw-{name}");
+    let landing = format!("landing-{name}");
+    moto.create_bucket(&raw);
+    moto.create_bucket(&landing);
+    Buckets {
+        moto,
+        raw_store: store(moto, &raw),
+        landing_store: store(moto, &landing),
+        raw,
+        landing,
+    }
+}
+
+impl Buckets {
+    fn settings(&self, message: &str, storage: StorageOptions) -> Settings {
+        let mut s =
+            Settings::new(Location::parse(&format!("s3://{}/ndjson", self.landing)).unwrap());
+        s.schema = Some(SchemaSource::Bytes {
+            name: "faults.proto".into(),
+            bytes: Arc::from(SCHEMA.as_bytes()),
+        });
+        s.message = Some(message.into());
+        // Keys under `nodes/` hold `acme.test.Node` messages.
+        s.routes = parse_routes("nodes/=acme.test.Node").unwrap();
+        s.storage = storage;
+        s.metrics.enabled = false;
+        s.retry_backoff = Duration::from_millis(20);
+        s
+    }
+
+    fn direct(&self) -> StorageOptions {
+        self.moto.storage_options()
+    }
+
+    async fn landing_keys(&self) -> Vec<String> {
+        keys(&self.landing_store).await
+    }
+
+    fn open_uploads(&self) -> Vec<String> {
+        self.moto.open_multipart_uploads(&self.landing)
+    }
+
+    /// The text a direct S3-event invocation fails with for `key`.
+    async fn direct_failure(&self, pipeline: &Pipeline, key: &str) -> String {
+        let event: Value = serde_json::from_str(&notification(&self.raw, key)).unwrap();
+        let invocation = Invocation::from_value(event).unwrap();
+        pipeline
+            .handle(invocation, None)
+            .await
+            .0
+            .into_result()
+            .unwrap_err()
+    }
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn response_json(response: &Response) -> Value {
+    response.clone().into_result().unwrap()
+}
+
+fn no_failures() -> Value {
+    json!({"batchItemFailures": []})
+}
+
+fn failed(ids: &[&str]) -> Value {
+    json!({"batchItemFailures": ids.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()})
+}
+
+fn runtime_test(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f);
+}
+
+fn clicks(range: std::ops::Range<u64>) -> Vec<Vec<u8>> {
+    range.map(|i| click(i, 8)).collect()
+}
+
+/// What a bad object must produce.
+struct Bad<'a> {
+    /// Source key in the raw bucket.
+    key: &'a str,
+    data: Vec<u8>,
+    /// The error text after `converting s3://raw-…/key: `.
+    error: &'a str,
+    message_index: Value,
+    byte_offset: Value,
+    field_path: Value,
+}
+
+/// A bad object, under both policies: with `fail` (the default) its
+/// message is the only one in `batchItemFailures`, nothing lands and the
+/// direct invocation fails with the error text; with `quarantine` the batch
+/// succeeds and the report holds the error and its coordinates. A good
+/// object in the same batch lands either way.
+async fn assert_bad_object(test: &str, bad: Bad<'_>, tweak: impl Fn(&mut Settings)) {
+    let b = buckets(test);
+    let good = clicks(0..3);
+    put(
+        &b.raw_store,
+        "clicks/good.pb",
+        frame(&good, Framing::Varint),
+    )
+    .await;
+    put(&b.raw_store, bad.key, bad.data.clone()).await;
+    let source = format!("s3://{}/{}", b.raw, bad.key);
+    let error = format!("converting {source}: {}", bad.error);
+
+    let mut s = b.settings(CLICK, b.direct());
+    tweak(&mut s);
+    let pipeline = Pipeline::start(s.clone(), "lambda").await.unwrap();
+    let (response, stats) = pipeline
+        .handle(sqs_event(&b.raw, &["clicks/good.pb", bad.key]), None)
+        .await;
+    assert_eq!(response_json(&response), failed(&["m1"]), "{test}");
+    assert_eq!((stats.objects, stats.failures), (1, 1), "{test}");
+    assert_eq!(
+        b.landing_keys().await,
+        ["ndjson/clicks/good.ndjson.gz"],
+        "{test}"
+    );
+    assert_eq!(
+        b.direct_failure(&pipeline, bad.key).await,
+        format!("1 of 1 objects failed:\n{source}: {error}"),
+        "{test}"
+    );
+
+    s.on_bad_object = BadObjectPolicy::Quarantine;
+    let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+    let (response, stats) = pipeline
+        .handle(sqs_event(&b.raw, &["clicks/good.pb", bad.key]), None)
+        .await;
+    assert_eq!(response_json(&response), no_failures(), "{test}");
+    assert_eq!((stats.objects, stats.quarantined), (1, 1), "{test}");
+    let report_key = format!("ndjson/_quarantine/{}/{}.error.json", b.raw, bad.key);
+    assert_eq!(
+        b.landing_keys().await,
+        [
+            report_key.clone(),
+            "ndjson/clicks/good.ndjson.gz".to_owned()
+        ],
+        "{test}"
+    );
+    let mut report: Value =
+        serde_json::from_slice(&get(&b.landing_store, &report_key).await).unwrap();
+    assert!(report["time"].is_string(), "{report}");
+    report.as_object_mut().unwrap().remove("time");
+    assert_eq!(
+        report,
+        json!({
+            "source": source,
+            "bucket": b.raw,
+            "key": bad.key,
+            "versionId": null,
+            "error": error,
+            "messageIndex": bad.message_index,
+            "byteOffset": bad.byte_offset,
+            "fieldPath": bad.field_path,
+            "eventTime": "2024-03-07T21:42:03+00:00",
+        }),
+        "{test}"
+    );
+    assert_eq!(
+        gunzip(&get(&b.landing_store, "ndjson/clicks/good.ndjson.gz").await),
+        expected_ndjson(&good),
+        "{test}"
+    );
+    assert!(b.open_uploads().is_empty(), "{test}");
+}
+
+/// A good object: converted and landed with exactly `expected` (NDJSON).
+async fn assert_lands(test: &str, key: &str, data: Vec<u8>, landing_key: &str, expected: &[u8]) {
+    let b = buckets(test);
+    put(&b.raw_store, key, data).await;
+    let pipeline = Pipeline::start(b.settings(CLICK, b.direct()), "lambda")
+        .await
+        .unwrap();
+    let (response, stats) = pipeline.handle(sqs_event(&b.raw, &[key]), None).await;
+    assert_eq!(response_json(&response), no_failures(), "{test}");
+    assert_eq!(stats.objects, 1, "{test}");
+    assert_eq!(b.landing_keys().await, [landing_key], "{test}");
+    let got = gunzip(&get(&b.landing_store, landing_key).await);
+    assert!(
+        got == expected,
+        "{test}: landed {:?}, expected {:?}",
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected)
+    );
+}
+
+// ---- Compression ----
+
+#[test]
+fn zero_byte_object_lands_as_an_empty_object() {
+    runtime_test(assert_lands(
+        "zero-byte",
+        "clicks/empty.pb",
+        Vec::new(),
+        "ndjson/clicks/empty.ndjson.gz",
+        b"",
+    ));
+}
+
+#[test]
+fn object_named_gz_but_not_gzip_is_read_as_what_it_is() {
+    let messages = clicks(0..20);
+    runtime_test(assert_lands(
+        "not-gzip",
+        "clicks/plain.pb.gz",
+        frame(&messages, Framing::Varint),
+        "ndjson/clicks/plain.ndjson.gz",
+        &expected_ndjson(&messages),
+    ));
+}
+
+#[test]
+fn truncated_gzip_is_a_bad_object() {
+    let full = gzip(&frame(&clicks(0..200), Framing::Varint));
+    let cut = full.len() / 2;
+    let data = full[..cut].to_vec();
+    runtime_test(assert_bad_object(
+        "truncated-gzip",
+        Bad {
+            key: "clicks/truncated.pb.gz",
+            error: &format!(
+                "gzip input at byte {cut}: truncated: the input ends inside gzip member 1"
+            ),
+            data,
+            message_index: Value::Null,
+            byte_offset: json!(cut),
+            field_path: Value::Null,
+        },
+        |_| {},
+    ));
+}
+
+#[test]
+fn gzip_with_a_bad_crc_is_a_bad_object() {
+    let mut data = gzip(&frame(&clicks(0..50), Framing::Varint));
+    let end = data.len();
+    data[end - 8] ^= 0xff;
+    runtime_test(assert_bad_object(
+        "bad-crc",
+        Bad {
+            key: "clicks/crc.pb.gz",
+            error: &format!(
+                "gzip input at byte {end}: gzip member 1 fails its CRC-32 or size check"
+            ),
+            data,
+            message_index: Value::Null,
+            byte_offset: json!(end),
+            field_path: Value::Null,
+        },
+        |_| {},
+    ));
+}
+
+#[test]
+fn gzip_with_trailing_garbage_is_a_bad_object() {
+    let mut data = gzip(&frame(&clicks(0..50), Framing::Varint));
+    let end = data.len();
+    data.extend_from_slice(b"garbage after the member");
+    runtime_test(assert_bad_object(
+        "trailing-garbage",
+        Bad {
+            key: "clicks/trailing.pb.gz",
+            error: &format!(
+                "gzip input at byte {end}: data after the end of gzip member 1 is not another member (it starts with 67 61 72 62)"
+            ),
+            data,
+            message_index: Value::Null,
+            byte_offset: json!(end),
+            field_path: Value::Null,
+        },
+        |_| {},
+    ));
+}
+
+#[test]
+fn multi_member_gzip_lands_every_member() {
+    let first = clicks(0..30);
+    let second = clicks(30..75);
+    let mut data = gzip(&frame(&first, Framing::Varint));
+    data.extend(gzip(&frame(&second, Framing::Varint)));
+    let all: Vec<Vec<u8>> = first.into_iter().chain(second).collect();
+    runtime_test(assert_lands(
+        "multi-member",
+        "clicks/members.pb.gz",
+        data,
+        "ndjson/clicks/members.ndjson.gz",
+        &expected_ndjson(&all),
+    ));
+}
+
+#[test]
+fn gzip_bomb_stops_at_the_decompressed_cap() {
+    // 256 MiB of zeros in a 255 KiB gzip, against a 16 MiB cap.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        e.write_all(&zeros).unwrap();
+    }
+    let data = e.finish().unwrap();
+    runtime_test(assert_bad_object(
+        "gzip-bomb",
+        Bad {
+            key: "clicks/bomb.pb.gz",
+            error: "decompressed data is over the 16 MiB limit",
+            data,
+            message_index: Value::Null,
+            byte_offset: Value::Null,
+            field_path: Value::Null,
+        },
+        |s| s.limits.max_decompressed_bytes = 16 << 20,
+    ));
+}
+
+// ---- Framing ----
+
+#[test]
+fn huge_length_prefix_fails_before_allocating() {
+    let good = clicks(0..2);
+    let mut data = frame(&good, Framing::Varint);
+    let at = data.len();
+    varint(1 << 62, &mut data);
+    data.extend_from_slice(b"\x0a\x01x");
+    runtime_test(assert_bad_object(
+        "huge-prefix",
+        Bad {
+            key: "clicks/huge.pb",
+            error: &format!(
+                "frame 2 at byte {at} is 4611686018427387904 bytes, over the 64 MiB limit"
+            ),
+            data,
+            message_index: json!(2),
+            byte_offset: json!(at),
+            field_path: Value::Null,
+        },
+        |s| s.framing = Framing::Varint,
+    ));
+}
+
+#[test]
+fn truncated_last_frame_is_a_bad_object() {
+    let good = clicks(0..3);
+    let mut data = frame(&good, Framing::Varint);
+    let at = data.len();
+    let last = click(3, 8);
+    varint(last.len() as u64, &mut data);
+    data.extend_from_slice(&last[..10]);
+    runtime_test(assert_bad_object(
+        "truncated-frame",
+        Bad {
+            key: "clicks/cut.pb",
+            error: &format!(
+                "frame 3 at byte {at} is truncated: its prefix says {} bytes but the input ends after 10",
+                last.len()
+            ),
+            data,
+            message_index: json!(3),
+            byte_offset: json!(at),
+            field_path: Value::Null,
+        },
+        |s| s.framing = Framing::Varint,
+    ));
+}
+
+#[test]
+fn zero_length_frame_is_an_empty_message() {
+    let messages = vec![click(0, 8), Vec::new(), click(1, 8)];
+    let data = frame(&messages, Framing::Varint);
+    let expected = expected_ndjson(&messages);
+    assert!(
+        String::from_utf8_lossy(&expected).lines().nth(1) == Some("{}"),
+        "the empty message prints as {{}}"
+    );
+    runtime_test(assert_lands(
+        "zero-length-frame",
+        "clicks/zero.pb",
+        data,
+        "ndjson/clicks/zero.ndjson.gz",
+        &expected,
+    ));
+}
+
+// ---- Messages ----
+
+/// A `Node` nested `depth` levels (the top-level message is level 1).
+fn nested(depth: usize) -> Vec<u8> {
+    let mut node = Vec::new();
+    string_field(2, "leaf", &mut node);
+    for _ in 1..depth {
+        let mut outer = Vec::new();
+        varint(1 << 3 | 2, &mut outer);
+        varint(node.len() as u64, &mut outer);
+        outer.extend(node);
+        node = outer;
+    }
+    node
+}
+
+#[test]
+fn nesting_over_100_levels_is_a_bad_object() {
+    let data = frame(&[nested(100), nested(102)], Framing::Varint);
+    // Message 1 starts after message 0 and the two 2-byte length prefixes;
+    // the error is where its innermost message (level 102) starts.
+    let at = nested(100).len() + 2 + 2;
+    let path = vec!["child"; 101].join(".");
+    runtime_test(assert_bad_object(
+        "too-deep",
+        Bad {
+            key: "nodes/deep.pb",
+            error: &format!(
+                "message 1 at byte {at} does not decode: messages nested deeper than 100 levels at byte {} in field `{path}`",
+                nested(102).len() - nested(1).len()
+            ),
+            data,
+            message_index: json!(1),
+            byte_offset: json!(at),
+            field_path: json!(path),
+        },
+        |s| s.framing = Framing::Varint,
+    ));
+}
+
+#[test]
+fn invalid_utf8_in_a_string_field_is_a_bad_object() {
+    let mut bad = Vec::new();
+    varint(1 << 3 | 2, &mut bad);
+    varint(4, &mut bad);
+    bad.extend_from_slice(b"/a\xff\xfe");
+    let good = clicks(0..2);
+    // Message 2 starts after the good ones and its 1-byte prefix.
+    let at = frame(&good, Framing::Varint).len() + 1;
+    let data = frame(&[good[0].clone(), good[1].clone(), bad], Framing::Varint);
+    runtime_test(assert_bad_object(
+        "invalid-utf8",
+        Bad {
+            key: "clicks/utf8.pb",
+            error: &format!(
+                "message 2 at byte {at} does not decode: invalid UTF-8 in a string field at byte 4 in field `url`"
+            ),
+            data,
+            message_index: json!(2),
+            byte_offset: json!(at),
+            field_path: json!("url"),
+        },
+        |s| s.framing = Framing::Varint,
+    ));
+}
+
+#[test]
+fn unknown_enum_value_prints_as_its_number() {
+    let mut message = click(5, 8);
+    varint(5 << 3, &mut message);
+    varint(7, &mut message);
+    let messages = vec![click(4, 8), message];
+    let expected = expected_ndjson(&messages);
+    assert!(
+        String::from_utf8_lossy(&expected).contains(r#""kind":7"#),
+        "{}",
+        String::from_utf8_lossy(&expected)
+    );
+    runtime_test(assert_lands(
+        "unknown-enum",
+        "clicks/enum.pb",
+        frame(&messages, Framing::Varint),
+        "ndjson/clicks/enum.ndjson.gz",
+        &expected,
+    ));
+}
+
+#[test]
+fn unresolvable_any_is_a_bad_object() {
+    let mut any = Vec::new();
+    string_field(1, "type.googleapis.com/acme.Missing", &mut any);
+    string_field(2, "\x08\x01", &mut any);
+    let mut node = Vec::new();
+    string_field(2, "with any", &mut node);
+    varint(3 << 3 | 2, &mut node);
+    varint(any.len() as u64, &mut node);
+    node.extend(any);
+    let data = frame(&[node], Framing::Varint);
+    runtime_test(assert_bad_object(
+        "unresolvable-any",
+        Bad {
+            key: "nodes/any.pb",
+            error: "message 0 at byte 1 does not decode: Any type URL `type.googleapis.com/acme.Missing` does not name a message type in the schema at byte 12 in field `payload`",
+            data,
+            message_index: json!(0),
+            byte_offset: json!(1),
+            field_path: json!("payload"),
+        },
+        |s| s.framing = Framing::Varint,
+    ));
+}
+
+#[test]
+fn wrong_message_type_fails_when_the_bytes_do_not_parse() {
+    // Click's field 1 (a string such as "/page/0/…") read as Node's field
+    // 1, a nested message: `/` is the tag of field 5 with wire type 7.
+    let data = frame(&clicks(0..3), Framing::Varint);
+    runtime_test(assert_bad_object(
+        "wrong-type",
+        Bad {
+            key: "nodes/a-click.pb",
+            error: "message 0 at byte 1 does not decode: invalid wire type 7 at byte 2 in field `child`",
+            data,
+            message_index: json!(0),
+            byte_offset: json!(1),
+            field_path: json!("child"),
+        },
+        |s| s.framing = Framing::Varint,
+    ));
+}
+
+#[test]
+fn wrong_message_type_converts_silently_when_the_bytes_parse() {
+    // Protobuf bytes do not name their type: Clicks read as `Order` keep
+    // field 1 (a string either way) as `orderId`; Click's other fields are
+    // unknown to Order and, as in Google's printer, left out.
+    let messages = clicks(0..3);
+    let schema = protoland_schema::Schema::from_proto_source("faults.proto", SCHEMA).unwrap();
+    let plan = protoland_transcode::Plan::new(
+        &schema.message("acme.test.Order").unwrap(),
+        protoland_transcode::JsonOptions::default(),
+    );
+    let mut expected = Vec::new();
+    for m in &messages {
+        plan.transcode(m, &mut expected).unwrap();
+        expected.push(b'\n');
+    }
+    assert!(
+        String::from_utf8_lossy(&expected).starts_with(r#"{"orderId":"/page/0/"#),
+        "{}",
+        String::from_utf8_lossy(&expected)
+    );
+    runtime_test(async {
+        let b = buckets("wrong-type-silent");
+        put(
+            &b.raw_store,
+            "orders/clicks.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        let mut s = b.settings(CLICK, b.direct());
+        s.routes = parse_routes("orders/=acme.test.Order").unwrap();
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, _) = pipeline
+            .handle(sqs_event(&b.raw, &["orders/clicks.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(
+            gunzip(&get(&b.landing_store, "ndjson/orders/clicks.ndjson.gz").await),
+            expected
+        );
+    });
+}
+
+// ---- The object store ----
+
+#[test]
+fn object_deleted_before_it_is_read_is_acknowledged_or_failed_by_policy() {
+    runtime_test(async {
+        let b = buckets("deleted");
+        // The notification names an object that is gone (deleted, or
+        // overwritten by a delete marker) by the time it is read.
+        put(&b.raw_store, "clicks/gone.pb", click(1, 1)).await;
+        b.raw_store
+            .delete(&object_store::path::Path::from("clicks/gone.pb"))
+            .await
+            .unwrap();
+        let pipeline = Pipeline::start(b.settings(CLICK, b.direct()), "lambda")
+            .await
+            .unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &["clicks/gone.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!((stats.missing, stats.failures), (1, 0));
+
+        let mut s = b.settings(CLICK, b.direct());
+        s.on_missing_object = MissingPolicy::Fail;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &["clicks/gone.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), failed(&["m0"]));
+        assert_eq!(stats.missing, 1);
+        assert_eq!(
+            b.direct_failure(&pipeline, "clicks/gone.pb").await,
+            format!(
+                "1 of 1 objects failed:\ns3://{}/clicks/gone.pb: object not found",
+                b.raw
+            )
+        );
+        assert!(b.landing_keys().await.is_empty());
+    });
+}
+
+/// Objects big enough that their (uncompressed) output goes multipart in
+/// 5 MiB parts: 3 parts.
+fn big_messages() -> Vec<Vec<u8>> {
+    (0..40_000).map(|i| click(i, 300)).collect()
+}
+
+fn big_settings(b: &Buckets, proxy: &FaultProxy) -> Settings {
+    let mut s = b.settings(CLICK, b.moto.storage_options_via(proxy.port));
+    s.part_size = 5 << 20;
+    s.output_compression = "none".parse().unwrap();
+    s.storage.retry.backoff.init_backoff = Duration::from_millis(10);
+    s
+}
+
+#[test]
+fn s3_errors_mid_download_are_retried_until_the_object_lands_whole() {
+    runtime_test(async {
+        let b = buckets("mid-download");
+        let proxy = FaultProxy::start(b.moto.port).await;
+        let messages = big_messages();
+        put(
+            &b.raw_store,
+            "clicks/big.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        // The body is cut after 3 MB, the connection dropped, then a 500:
+        // object_store resumes the GET where it stopped, then retries.
+        for kind in [
+            FaultKind::CutBody { after: 3_000_000 },
+            FaultKind::Drop,
+            FaultKind::Status(500),
+        ] {
+            proxy.add(Fault {
+                method: "GET",
+                path_contains: "clicks/big.pb".into(),
+                kind,
+                times: 1,
+            });
+        }
+        let pipeline = Pipeline::start(big_settings(&b, &proxy), "lambda")
+            .await
+            .unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &["clicks/big.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(stats.objects, 1);
+        assert_eq!(proxy.injected(), 3);
+        assert!(
+            get(&b.landing_store, "ndjson/clicks/big.ndjson").await == expected_ndjson(&messages)
+        );
+        assert!(b.open_uploads().is_empty());
+    });
+}
+
+#[test]
+fn s3_errors_mid_upload_are_retried_until_the_object_lands_whole() {
+    runtime_test(async {
+        let b = buckets("mid-upload");
+        let proxy = FaultProxy::start(b.moto.port).await;
+        let messages = big_messages();
+        put(
+            &b.raw_store,
+            "clicks/big.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        // A part refused with 500 and one with SlowDown, the connection
+        // dropped on another, and the completion refused once.
+        for (method, path, kind) in [
+            ("PUT", "partNumber=1", FaultKind::Status(500)),
+            ("PUT", "partNumber=2", FaultKind::SlowDown),
+            ("PUT", "partNumber=3", FaultKind::Drop),
+            ("POST", "uploadId=", FaultKind::Status(503)),
+        ] {
+            proxy.add(Fault {
+                method,
+                path_contains: path.into(),
+                kind,
+                times: 1,
+            });
+        }
+        let pipeline = Pipeline::start(big_settings(&b, &proxy), "lambda")
+            .await
+            .unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &["clicks/big.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(stats.objects, 1);
+        assert_eq!(proxy.injected(), 4, "{:?}", proxy.injected_by_kind());
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/big.ndjson"]);
+        assert!(
+            get(&b.landing_store, "ndjson/clicks/big.ndjson").await == expected_ndjson(&messages)
+        );
+        assert!(b.open_uploads().is_empty());
+    });
+}
+
+#[test]
+fn persistent_s3_errors_mid_upload_fail_the_message_and_abort_the_upload() {
+    runtime_test(async {
+        let b = buckets("upload-fails");
+        let proxy = FaultProxy::start(b.moto.port).await;
+        put(
+            &b.raw_store,
+            "clicks/big.pb",
+            frame(&big_messages(), Framing::Varint),
+        )
+        .await;
+        put(
+            &b.raw_store,
+            "clicks/small.pb",
+            frame(&clicks(0..5), Framing::Varint),
+        )
+        .await;
+        // Part 2 of the big object always fails with 500; the small
+        // object's single PUT always fails with SlowDown.
+        proxy.add(Fault {
+            method: "PUT",
+            path_contains: "partNumber=2".into(),
+            kind: FaultKind::Status(500),
+            times: usize::MAX,
+        });
+        proxy.add(Fault {
+            method: "PUT",
+            path_contains: "clicks/small.ndjson".into(),
+            kind: FaultKind::SlowDown,
+            times: usize::MAX,
+        });
+        let mut s = big_settings(&b, &proxy);
+        s.storage.retry.max_retries = 2;
+        s.max_attempts = 2;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline
+            .handle(
+                sqs_event(&b.raw, &["clicks/big.pb", "clicks/small.pb"]),
+                None,
+            )
+            .await;
+        assert_eq!(response_json(&response), failed(&["m0", "m1"]));
+        assert_eq!(stats.failures, 2);
+        // 2 attempts × (1 request + 2 retries) for each object.
+        assert_eq!(
+            proxy.injected_by_kind(),
+            [("500 InternalError", 6), ("503 SlowDown", 6)].into()
+        );
+        assert!(b.landing_keys().await.is_empty(), "no partial object");
+        assert!(b.open_uploads().is_empty(), "every upload aborted");
+        let text = b.direct_failure(&pipeline, "clicks/small.pb").await;
+        assert!(
+            text.starts_with(&format!(
+                "1 of 1 objects failed:\ns3://{}/clicks/small.pb: converting s3://{}/clicks/small.pb: writing the output failed: writing s3://{}/ndjson/clicks/small.ndjson: ",
+                b.raw, b.raw, b.landing
+            )),
+            "{text}"
+        );
+    });
+}
+
+// ---- The invocation ----
+
+#[test]
+fn deadline_reached_mid_object_fails_it_and_leaves_nothing_behind() {
+    runtime_test(async {
+        let b = buckets("deadline-mid-object");
+        let proxy = FaultProxy::start(b.moto.port).await;
+        put(
+            &b.raw_store,
+            "clicks/big.pb",
+            frame(&big_messages(), Framing::Varint),
+        )
+        .await;
+        put(&b.raw_store, "clicks/small.pb", click(1, 1)).await;
+        // The big object's upload is under way when the deadline comes:
+        // every part is held up 2 s.
+        proxy.add(Fault {
+            method: "PUT",
+            path_contains: "partNumber=".into(),
+            kind: FaultKind::Delay(Duration::from_secs(2)),
+            times: usize::MAX,
+        });
+        let mut s = big_settings(&b, &proxy);
+        s.deadline_margin = Duration::from_millis(500);
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        // The same as a direct S3-event invocation (for the error text).
+        let direct: Value = serde_json::from_str(&notification(&b.raw, "clicks/big.pb")).unwrap();
+        let ((response, stats), (direct, _)) = tokio::join!(
+            pipeline.handle(
+                sqs_event(&b.raw, &["clicks/big.pb", "clicks/small.pb"]),
+                Some(deadline),
+            ),
+            pipeline.handle(Invocation::from_value(direct).unwrap(), Some(deadline)),
+        );
+        assert!(tokio::time::Instant::now() < deadline, "answered in time");
+        assert_eq!(response_json(&response), failed(&["m0"]));
+        assert_eq!((stats.objects, stats.failures), (1, 1));
+        let source = format!("s3://{}/clicks/big.pb", b.raw);
+        assert_eq!(
+            direct.into_result().unwrap_err(),
+            format!(
+                "1 of 1 objects failed:\n{source}: {source}: the invocation deadline was reached while converting"
+            )
+        );
+        // Nothing of the cut object appears later either.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/small.ndjson"]);
+        assert!(b.open_uploads().is_empty(), "the cut upload was aborted");
+    });
+}
+
+#[test]
+fn message_delivered_twice_at_once_lands_one_object_with_the_same_bytes() {
+    runtime_test(async {
+        let b = buckets("twice-at-once");
+        let messages = big_messages();
+        put(
+            &b.raw_store,
+            "clicks/twice.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        let mut s = b.settings(CLICK, b.direct());
+        s.part_size = 5 << 20;
+        s.output_compression = "none".parse().unwrap();
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        // Two consumers got the same message (at-least-once delivery) and
+        // convert it at the same time.
+        let (first, second) = tokio::join!(
+            pipeline.handle(sqs_event(&b.raw, &["clicks/twice.pb"]), None),
+            pipeline.handle(sqs_event(&b.raw, &["clicks/twice.pb"]), None),
+        );
+        assert_eq!(response_json(&first.0), no_failures());
+        assert_eq!(response_json(&second.0), no_failures());
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/twice.ndjson"]);
+        assert!(
+            get(&b.landing_store, "ndjson/clicks/twice.ndjson").await == expected_ndjson(&messages)
+        );
+        assert!(b.open_uploads().is_empty());
+    });
+}
+
+#[test]
+fn panic_in_one_object_fails_only_its_message() {
+    use protoland_pipeline::testing::PANIC_MARKER;
+    runtime_test(async {
+        let b = buckets("panic");
+        let key = format!("clicks/{PANIC_MARKER}.pb");
+        put(&b.raw_store, &key, frame(&big_messages(), Framing::Varint)).await;
+        put(
+            &b.raw_store,
+            "clicks/ok.pb",
+            frame(&clicks(0..4), Framing::Varint),
+        )
+        .await;
+        let mut s = b.settings(CLICK, b.direct());
+        s.part_size = 5 << 20;
+        s.output_compression = "none".parse().unwrap();
+        // Quarantine does not apply: a panic is not the object's fault.
+        s.on_bad_object = BadObjectPolicy::Quarantine;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &[&key, "clicks/ok.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), failed(&["m0"]));
+        assert_eq!((stats.objects, stats.failures), (1, 1));
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/ok.ndjson"]);
+        assert!(b.open_uploads().is_empty(), "its upload was aborted");
+        let source = format!("s3://{}/{key}", b.raw);
+        assert_eq!(
+            b.direct_failure(&pipeline, &key).await,
+            format!(
+                "1 of 1 objects failed:\n{source}: converting {source} panicked: panic: test-support panic hook for {source}"
+            )
+        );
+        // The pipeline goes on serving.
+        let (response, _) = pipeline
+            .handle(sqs_event(&b.raw, &["clicks/ok.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), no_failures());
+    });
+}

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use protoland_pipeline::Pipeline;
 use protoland_pipeline::backfill::{self, BackfillOptions, ObjectOutcomeOrSkip};
-use protoland_pipeline::handler::ObjectOutcome;
 use protoland_pipeline::storage::Location;
 
 use crate::worker::{PipelineArgs, init_logging, runtime};
@@ -36,12 +35,11 @@ pub(crate) fn run(args: BackfillArgs) -> anyhow::Result<ExitCode> {
             force: args.force,
             concurrency: None,
         };
-        let summary = backfill::run(&pipeline, &source, &options, |source, result| match result {
-            ObjectOutcomeOrSkip::Exists => tracing::debug!(source, "landing object exists; skipped"),
-            ObjectOutcomeOrSkip::Done(ObjectOutcome::Converted { destination, messages, .. }) => {
-                tracing::info!(source, destination = %destination, messages, "converted");
+        // The pipeline logs each conversion; only skips are new here.
+        let summary = backfill::run(&pipeline, &source, &options, |source, result| {
+            if let ObjectOutcomeOrSkip::Exists = result {
+                tracing::debug!(source, "landing object exists; skipped");
             }
-            ObjectOutcomeOrSkip::Done(_) => {}
         })
         .await
         .with_context(|| format!("backfilling {source}"))?;

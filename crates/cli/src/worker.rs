@@ -198,6 +198,7 @@ pub(crate) fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
         .with_target(false);
     let _ = if std::env::var("PROTOLAND_LOG_FORMAT").is_ok_and(|v| v == "json") {
@@ -255,17 +256,10 @@ pub(crate) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         options.wait_time = Duration::from_secs(args.wait_seconds.min(20));
         options.visibility_timeout = args.visibility_timeout.map(Duration::from_secs);
         options.retry_delay = args.retry_delay.map(Duration::from_secs);
-        let summary = worker::run(&pipeline, &client, &options, shutdown_signal())
+        // The worker logs its own summary ("worker stopped").
+        worker::run(&pipeline, &client, &options, shutdown_signal())
             .await
             .with_context(|| format!("polling {}", args.queue_url))?;
-        tracing::info!(
-            received = summary.received,
-            deleted = summary.deleted,
-            failed = summary.failed,
-            objects = summary.stats.objects,
-            messages = summary.stats.messages,
-            "done"
-        );
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -142,7 +142,12 @@ fn worker_lands_every_notified_object_and_leaves_the_bad_one_queued() {
     for name in ["clicks-0001.pb.gz", "clicks-0002.pb", "clicks-0003.pb.zst"] {
         upload(&moto, "raw", &format!("clicks/{name}"), &example(name));
     }
-    upload_bytes(&moto, "raw", "clicks/broken.pb.gz", b"\x1f\x8b\x08\x00broken");
+    upload_bytes(
+        &moto,
+        "raw",
+        "clicks/broken.pb.gz",
+        b"\x1f\x8b\x08\x00broken",
+    );
 
     let schema = schema();
     let out = protoland(
@@ -226,10 +231,7 @@ fn backfill_converts_a_prefix_once_and_skips_what_has_landed() {
     );
     assert_eq!(
         keys(&moto, "landing"),
-        [
-            "out/2026/clicks-0001.ndjson",
-            "out/2026/clicks-0002.ndjson"
-        ]
+        ["out/2026/clicks-0001.ndjson", "out/2026/clicks-0002.ndjson"]
     );
     assert_eq!(
         text(&moto, "landing", "out/2026/clicks-0002.ndjson"),

@@ -735,15 +735,6 @@ impl Pipeline {
         let landing_path = object_path(&landing_key)?;
 
         let runtime = Handle::current();
-        // If this future is dropped (the deadline cut it), the blocking
-        // conversion below fails at its next read or before completing its
-        // upload, so the upload is aborted instead of completing after the
-        // message was reported failed.
-        let cancel = CancelOnDrop(Arc::default());
-        let reader = CancellableReader {
-            inner: ObjectReader::new(got, &runtime),
-            cancelled: Arc::clone(&cancel.0),
-        };
         let (writer, upload_task) = LandingWriter::new(
             Arc::clone(&self.inner.landing),
             landing_path,
@@ -751,12 +742,20 @@ impl Pipeline {
             destination.clone(),
             &runtime,
         );
+        // If this future is dropped (the deadline cut it), the blocking
+        // conversion below fails at its next read, and the upload aborts
+        // instead of completing, even when the conversion is already done:
+        // nothing lands after the message was reported failed.
+        let cancel = CancelOnDrop(writer.cancel_flag());
+        let reader = CancellableReader {
+            inner: ObjectReader::new(got, &runtime),
+            cancelled: Arc::clone(&cancel.0),
+        };
         let output = output_compression(settings.output_compression);
         let conversion_route = Arc::clone(&route);
         let progress = Arc::new(Progress::default());
         let task_progress = Arc::clone(&progress);
         let url = source_url.to_owned();
-        let cancelled = Arc::clone(&cancel.0);
         let converted = tokio::task::spawn_blocking(move || {
             let mut compressed = protoland_stream::compress_writer(writer, output);
             let report = conversion_route
@@ -777,10 +776,6 @@ impl Pipeline {
             };
             let writer = compressed.finish().map_err(write_error)?;
             let bytes_out = writer.bytes_written();
-            if cancelled.load(Ordering::Relaxed) {
-                // Dropping the writer unfinished aborts the upload.
-                return Err(write_error(std::io::Error::other(DEADLINE_STOP)));
-            }
             let upload = writer.finish().map_err(write_error)?;
             Ok::<_, ObjectError>((report, bytes_out, upload))
         })
@@ -918,7 +913,8 @@ fn record_stats(outcome: &ObjectOutcome, stats: &mut BatchStats) {
 /// outcome was decided when it was cut).
 const DEADLINE_STOP: &str = "stopped: the invocation deadline was reached";
 
-/// Sets its flag when dropped: see [`CancellableReader`].
+/// Sets its flag when dropped: see [`CancellableReader`] and
+/// [`LandingWriter::cancel_flag`].
 struct CancelOnDrop(Arc<AtomicBool>);
 
 impl Drop for CancelOnDrop {
@@ -942,13 +938,18 @@ impl<R: std::io::Read> std::io::Read for CancellableReader<R> {
     }
 }
 
-/// An error's text followed by its causes', `: `-separated.
+/// An error's text followed by its causes', `: `-separated; a cause whose
+/// text is already there (errors that print their source and also return it
+/// from `source()`, as `object_store`'s do) is not repeated.
 fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
         cause = e.source();
     }
     text
@@ -1012,5 +1013,44 @@ async fn load_schema(
             let name = key.rsplit('/').next().unwrap_or(&key);
             Schema::from_bytes(name, &bytes).map_err(|e| e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_text_names_each_cause_once() {
+        // A transcoding error: its cause is only behind `source()`.
+        let transcode = ObjectError::Convert {
+            source_url: "s3://raw/a.pb".into(),
+            error: ConvertError::Transcode {
+                index: 2,
+                offset: 98,
+                source: protoland_transcode::TranscodeError::new(
+                    protoland_transcode::ErrorKind::InvalidUtf8,
+                    4,
+                    "url",
+                ),
+            },
+        };
+        assert_eq!(
+            transcode.to_string(),
+            "converting s3://raw/a.pb: message 2 at byte 98 does not decode: invalid UTF-8 in a string field at byte 4 in field `url`"
+        );
+        // A read error whose cause prints its own source and returns it.
+        let store = object_store::Error::Generic {
+            store: "S3",
+            source: "connection reset".into(),
+        };
+        let read = ObjectError::Convert {
+            source_url: "s3://raw/a.pb".into(),
+            error: ConvertError::Read(std::io::Error::other(store)),
+        };
+        assert_eq!(
+            read.to_string(),
+            "converting s3://raw/a.pb: reading the input failed: Generic S3 error: connection reset"
+        );
     }
 }

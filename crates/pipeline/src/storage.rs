@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -190,6 +191,9 @@ pub enum StorageError {
     /// The upload task stopped without reporting (its runtime shut down).
     #[error("upload of {target} ended without completing")]
     UploadLost { target: String },
+    /// The upload was given up (see [`LandingWriter::cancel_flag`]) and aborted.
+    #[error("upload of {target} cancelled")]
+    Cancelled { target: String },
 }
 
 impl StorageError {
@@ -598,6 +602,7 @@ pub struct LandingWriter {
     done: Option<oneshot::Receiver<Result<UploadKind, StorageError>>>,
     target: String,
     bytes: u64,
+    cancelled: Arc<AtomicBool>,
 }
 
 struct UploadMsgDebug(UploadMsg);
@@ -628,7 +633,15 @@ impl LandingWriter {
         // queued, one uploading.
         let (tx, rx) = mpsc::channel(1);
         let (done_tx, done_rx) = oneshot::channel();
-        let task = runtime.spawn(upload(store, path, rx, done_tx, target.clone()));
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let task = runtime.spawn(upload(
+            store,
+            path,
+            rx,
+            done_tx,
+            target.clone(),
+            Arc::clone(&cancelled),
+        ));
         let writer = LandingWriter {
             buf: Vec::with_capacity(part_size.min(1 << 20)),
             part_size,
@@ -636,8 +649,17 @@ impl LandingWriter {
             done: Some(done_rx),
             target,
             bytes: 0,
+            cancelled,
         };
         (writer, task)
+    }
+
+    /// A flag that, once set, makes the upload abort instead of completing
+    /// (checked before the single PUT and before completing a multipart
+    /// upload): for a caller that gave up on this object (the invocation's
+    /// deadline) while the writer is busy on another thread.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancelled)
     }
 
     /// Bytes written so far.
@@ -715,6 +737,7 @@ async fn upload(
     mut rx: mpsc::Receiver<UploadMsgDebug>,
     done: oneshot::Sender<Result<UploadKind, StorageError>>,
     target: String,
+    cancelled: Arc<AtomicBool>,
 ) {
     let mut multipart: Option<Box<dyn MultipartUpload>> = None;
     let mut in_flight = FuturesUnordered::new();
@@ -743,6 +766,11 @@ async fn upload(
                         parts += 1;
                     }
                 }
+                Some(UploadMsg::Finish(_)) if cancelled.load(Ordering::Relaxed) => {
+                    return Err(StorageError::Cancelled {
+                        target: target.clone(),
+                    });
+                }
                 Some(UploadMsg::Finish(bytes)) => match multipart.as_mut() {
                     None => {
                         let _: PutResult = store
@@ -760,6 +788,11 @@ async fn upload(
                             result.map_err(|e| {
                                 StorageError::store("uploading a part of", &target, e)
                             })?;
+                        }
+                        if cancelled.load(Ordering::Relaxed) {
+                            return Err(StorageError::Cancelled {
+                                target: target.clone(),
+                            });
                         }
                         upload.complete().await.map_err(|e| {
                             StorageError::store("completing the upload of", &target, e)

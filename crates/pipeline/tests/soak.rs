@@ -447,12 +447,20 @@ async fn soak(objects: usize, one_in: u64, counter: &RetryCounter) {
         )
         .await;
         summaries.extend(runs.into_iter().map(Result::unwrap));
-        if queued(&client, &queue_url).await == 0 {
+        let left = queued(&client, &queue_url).await;
+        eprintln!(
+            "round {rounds} ended after {:.0} s: {} messages received so far, {left} left in the queue",
+            run_started.elapsed().as_secs_f64(),
+            summaries.iter().map(|s| s.received).sum::<u64>()
+        );
+        if left == 0 {
             break;
         }
+        // A generous limit (a second per object) so that a stuck run stops.
         assert!(
-            run_started.elapsed() < Duration::from_secs(600),
-            "the queue did not drain in 10 minutes"
+            run_started.elapsed() < Duration::from_secs(60 + objects as u64),
+            "the queue did not drain in {} s",
+            60 + objects
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -367,7 +367,9 @@ impl<R: Read> Framer<R> {
                 limit: self.max_frame,
             });
             self.index += 1;
-            self.state = State::Skipping(size as u64 + length);
+            // Saturating: a prefix can claim up to 2^64 - 1 bytes, and a
+            // wrapped sum would resume framing inside the skipped frame.
+            self.state = State::Skipping((size as u64).saturating_add(length));
             return Err(error);
         }
         // `length` <= max_frame, which fits memory by the caller's choice.

@@ -232,14 +232,14 @@ pub fn run(data: &[u8]) -> Outcome {
                 e.offset,
                 context()
             );
-            if let Err(c) = &check {
-                assert_eq!(
-                    (c.kind.clone(), c.offset),
-                    (e.kind.clone(), e.offset),
-                    "check and transcode fail differently: {}",
-                    context()
-                );
-            }
+            // Both reject the message, but with several problems in one
+            // message they may name different ones: `check` reads in wire
+            // order and reports the first structural problem; `transcode`
+            // validates some values (map keys, strings behind the slow path)
+            // after the structure that follows them, and it also rejects
+            // what only printing finds (a FieldMask path that does not
+            // round-trip), which `check` does not look at. Found by
+            // fuzzing; see fuzz/README.md.
         }
     }
     if alloc::installed() {
@@ -260,6 +260,10 @@ pub fn run(data: &[u8]) -> Outcome {
     let theirs: Value = parse(&theirs).expect("prost-reflect writes JSON");
     let corpus = schemas::corpus();
     let scan = crate::wire::scan(corpus.schema.pool(), &ty.desc, wire);
+    if scan.mistyped_map {
+        outcome.allowed.push(Allowed::MapWireType);
+        return outcome;
+    }
     if let Err(e) = &result {
         let field_mask = matches!(
             &e.kind,

@@ -67,6 +67,8 @@ pub struct Scan {
     pub loose_maps: BTreeSet<String>,
     /// Every path of every `FieldMask`.
     pub field_mask_paths: Vec<Vec<u8>>,
+    /// A map field occurs with a wire type other than length-delimited.
+    pub mistyped_map: bool,
 }
 
 /// Walks a message of type `desc`.
@@ -113,6 +115,15 @@ fn walk(pool: &DescriptorPool, desc: &MessageDescriptor, buf: &[u8], depth: u32,
     }
     let mut pos = 0;
     while pos < buf.len() {
+        // Before the value: a mistyped map field may well be truncated
+        // as what its wire type says.
+        let mut peek = pos;
+        if let Some(tag) = varint(buf, &mut peek)
+            && tag & 7 != 2
+            && u32::try_from(tag >> 3).is_ok_and(|n| desc.get_field(n).is_some_and(|f| f.is_map()))
+        {
+            found.mistyped_map = true;
+        }
         let Some((n, wt, v)) = field(buf, &mut pos) else {
             return;
         };

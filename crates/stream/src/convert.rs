@@ -1,19 +1,30 @@
-//! The conversion pipeline: input bytes → NDJSON, on two threads, in
-//! bounded memory.
+//! The conversion pipeline: input bytes → NDJSON, on several threads, in
+//! order, in bounded memory.
 //!
 //! ```text
-//!  reader thread                       calling thread
-//!  read → decompress → 256 KiB chunk ──▶ frame → transcode → 1 MiB buffer → write
-//!                 ▲  (channel of 4)            │
-//!                 └──── recycled chunks ◀──────┘
+//!  reader thread                       transcoding threads      calling thread
+//!  read → decompress → frame ─┬─ batch ──▶ JSON lines ──┐
+//!                             ├─ batch ──▶ JSON lines ──┼──▶ in input order → write
+//!                             └─ …                      ┘
 //! ```
 //!
-//! Memory is bounded by the channel (at most 4 chunks in flight plus a few
-//! recycled ones), the framer's buffer (one frame, at most the frame limit,
-//! plus the 1 MiB detection window at the start) and the output buffer (1
-//! MiB plus the JSON of one message). None of it grows with the input.
+//! The reader thread decompresses and frames the input and gathers whole
+//! frames into batches of about [`BATCH`] bytes; the transcoding threads
+//! (one per core the process may run on, at most [`MAX_THREADS`]) turn
+//! batches into JSON lines; the calling thread writes the batches' lines in
+//! input order. Decompression is inherently sequential, so it gets a thread
+//! of its own, and transcoding spreads over the cores that are left: on two
+//! cores both are busy whichever of the two is the slower step.
+//!
+//! Memory is bounded by a budget of [`BUDGET`] bytes of batched input in
+//! flight (from the moment the reader sends a batch until its lines are
+//! written), or one batch when a single frame is larger than that; the
+//! framer's buffer (one frame, at most the frame limit, plus the 1 MiB
+//! detection window at the start); and each batch's JSON. None of it grows
+//! with the input.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -81,12 +92,37 @@ pub struct ConvertReport {
 /// How many skipped frames' errors a [`ConvertReport`] keeps.
 pub const MAX_REPORTED_SKIPS: usize = 10;
 
-/// Size of the chunks passed from the reader thread.
-const CHUNK: usize = 256 * 1024;
-/// Chunks in flight between the threads.
-const CHANNEL_DEPTH: usize = 4;
-/// Output is written in pieces of about this size.
-const OUTPUT_BUFFER: usize = 1 << 20;
+/// A batch is sent once its frames hold this many bytes (or at the end of
+/// the input, or after a frame error). Large enough that passing it between
+/// threads costs well under 1% of transcoding it; small enough to stay in
+/// a core's cache from decompression to transcoding.
+pub const BATCH: usize = 256 * 1024;
+
+/// A batch is also sent once it holds this many frames (and errors), so
+/// that a stream of empty frames, or of frames the framer skips, cannot
+/// grow one without bound.
+const BATCH_FRAMES: usize = 4096;
+
+/// The most input bytes in batches that are sent and not yet written (a
+/// batch larger than this, holding one large frame, waits until it is the
+/// only one). Room for [`BUDGET_UNITS`] batches of [`BATCH`] bytes: enough
+/// to keep every transcoding thread busy while the writer catches up.
+pub const BUDGET: usize = BUDGET_UNITS * BUDGET_UNIT;
+
+/// The budget is counted in units of this size (a batch takes at least
+/// one).
+const BUDGET_UNIT: usize = 1 << 20;
+const BUDGET_UNITS: usize = 8;
+
+/// The budget units a batch of `bytes` takes: at least one, at most all.
+fn budget_units(bytes: usize) -> usize {
+    bytes.div_ceil(BUDGET_UNIT).clamp(1, BUDGET_UNITS)
+}
+
+/// The most transcoding threads a conversion starts. Decompression runs on
+/// one thread and transcoding a batch takes at most a few times as long as
+/// inflating it, so more threads than this would only wait.
+pub const MAX_THREADS: usize = 4;
 
 /// Converts inputs of one message type to NDJSON; see the
 /// [module docs](self).
@@ -94,32 +130,95 @@ const OUTPUT_BUFFER: usize = 1 << 20;
 pub struct Converter {
     plan: Plan,
     options: ConvertOptions,
+    threads: NonZeroUsize,
 }
 
 /// What the reader thread learned.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ReadSummary {
-    compression: Option<Compression>,
+    compression: Compression,
+    framing: Framing,
+    framing_reason: String,
     bytes_in: u64,
     bytes_decompressed: u64,
 }
 
 /// What the writing side learned.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct WriteSummary {
-    framing: Framing,
-    framing_reason: String,
     messages: u64,
     skipped: u64,
     first_skipped: Vec<ConvertError>,
     bytes_out: u64,
 }
 
+/// Frames on their way from the reader thread to a transcoding thread, in
+/// stream order, with the frame errors among them where they occurred.
+#[derive(Debug, Default)]
+struct Batch {
+    /// The frames' bytes, one after the other.
+    data: Vec<u8>,
+    items: Vec<Item>,
+}
+
+#[derive(Debug)]
+enum Item {
+    /// A frame: `data[previous frame's end..end]`.
+    Frame {
+        index: u64,
+        /// Where its bytes start in the decompressed stream.
+        offset: u64,
+        end: usize,
+    },
+    /// An error of the input (reading, decompression, framing) at this
+    /// point of the stream.
+    Error(ConvertError),
+}
+
+/// A batch's JSON lines, on their way to the calling thread.
+#[derive(Debug)]
+struct Lines {
+    /// One line per message converted.
+    json: Vec<u8>,
+    messages: u64,
+    /// The batch's errors, in stream order.
+    failures: Vec<Failure>,
+    /// Budget units the batch holds until its lines are written.
+    units: usize,
+}
+
+/// An error among a batch's lines: `json[..json_len]` (`messages` lines)
+/// came before it.
+#[derive(Debug)]
+struct Failure {
+    json_len: usize,
+    messages: u64,
+    error: ConvertError,
+}
+
 impl Converter {
     /// A converter that writes messages with `plan` and reads inputs as
-    /// `options` say.
+    /// `options` say, transcoding on as many threads as the process may run
+    /// on (see [`Converter::with_threads`]).
     pub fn new(plan: Plan, options: ConvertOptions) -> Converter {
-        Converter { plan, options }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, NonZeroUsize::get)
+            .min(MAX_THREADS);
+        Converter {
+            plan,
+            options,
+            threads: NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN),
+        }
+    }
+
+    /// Transcodes on `threads` threads (besides the reader thread and the
+    /// calling thread, which writes). Default: the number of cores the
+    /// process may run on (its CPU affinity and cgroup quota, as
+    /// [`std::thread::available_parallelism`] reports them), at most
+    /// [`MAX_THREADS`]: the output is the same whatever the number.
+    pub fn with_threads(mut self, threads: NonZeroUsize) -> Converter {
+        self.threads = threads;
+        self
     }
 
     /// The options this converter reads with.
@@ -127,13 +226,19 @@ impl Converter {
         &self.options
     }
 
+    /// The number of transcoding threads a conversion starts.
+    pub fn threads(&self) -> NonZeroUsize {
+        self.threads
+    }
+
     /// Blocking. Reads `input` (compressed or not), writes one JSON object
     /// and `\n` per message to `output`, in order, then flushes it.
     ///
-    /// Reading and decompression run on a second thread; framing,
-    /// transcoding and writing on the calling thread. On error, the lines of
-    /// the messages before the failing one have been written (and flushed);
-    /// nothing after it.
+    /// Reading, decompression and framing run on one thread, transcoding
+    /// on [`Converter::threads`] others, and writing on the calling thread
+    /// (see the [module docs](self)). On error, the lines of the messages
+    /// before the failing one have been written (and flushed); nothing
+    /// after it.
     ///
     /// # Errors
     ///
@@ -149,32 +254,71 @@ impl Converter {
         mut output: W,
         progress: &Progress,
     ) -> Result<ConvertReport, ConvertError> {
-        let (full_tx, full_rx) = crossbeam_channel::bounded(CHANNEL_DEPTH);
-        let (free_tx, free_rx) = crossbeam_channel::bounded(CHANNEL_DEPTH + 2);
+        let threads = self.threads.get();
+        // The budget: one token per unit, taken by the reader for each batch
+        // it sends and given back by the writer once the batch's lines are
+        // out. The writer holds the only sender, so when it stops, the
+        // reader's wait ends too.
+        let (give_back, tokens) = crossbeam_channel::bounded(BUDGET_UNITS);
+        for _ in 0..BUDGET_UNITS {
+            let _ = give_back.try_send(());
+        }
+        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(BUDGET_UNITS);
+        let (order_tx, order_rx) = crossbeam_channel::bounded(BUDGET_UNITS);
+        // Buffers go back to where they are filled, to be reused (dropped
+        // instead when the way back is full).
+        let (free_batches_tx, free_batches_rx) = crossbeam_channel::bounded(BUDGET_UNITS + threads);
+        let (free_json_tx, free_json_rx) = crossbeam_channel::bounded(BUDGET_UNITS + threads);
         let options = self.options;
+        let plan = &self.plan;
         std::thread::scope(|scope| {
-            let reader =
-                scope.spawn(move || read_stage(input, options, full_tx, free_rx, progress));
-            let chunks = ChunkReader {
-                full: full_rx,
-                free: free_tx,
-                chunk: Vec::new(),
-                pos: 0,
-                done: false,
-            };
-            // `write_stage` owns (and on return drops) the chunk reader, so an
-            // early error disconnects the channel and the reader thread
-            // stops at its next send.
-            let written = self.write_stage(chunks, &mut output, progress);
+            let reader = scope.spawn(move || {
+                let stages = ReadStage {
+                    tokens,
+                    jobs: jobs_tx,
+                    order: order_tx,
+                    free: free_batches_rx,
+                    progress,
+                };
+                stages.run(input, options, plan)
+            });
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let jobs = jobs_rx.clone();
+                    let free_batches = free_batches_tx.clone();
+                    let free_json = free_json_rx.clone();
+                    scope.spawn(move || {
+                        transcode_stage(plan, options, &jobs, &free_batches, &free_json)
+                    })
+                })
+                .collect();
+            drop((jobs_rx, free_batches_tx, free_json_rx));
+            // `write_stage` owns (and on return drops) the receiving ends,
+            // so an early error disconnects the channels: the reader thread
+            // stops at its next send or wait for budget, and the
+            // transcoding threads when the reader is gone.
+            let written = write_stage(
+                order_rx,
+                give_back,
+                free_json_tx,
+                options,
+                &mut output,
+                progress,
+            );
+            for worker in workers {
+                if let Err(panic) = worker.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
             let read = match reader.join() {
                 Ok(read) => read,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
             let written = written?;
             Ok(ConvertReport {
-                compression: read.compression.unwrap_or(Compression::None),
-                framing: written.framing,
-                framing_reason: written.framing_reason,
+                compression: read.compression,
+                framing: read.framing,
+                framing_reason: read.framing_reason,
                 messages: written.messages,
                 skipped: written.skipped,
                 first_skipped: written.first_skipped,
@@ -184,122 +328,114 @@ impl Converter {
             })
         })
     }
+}
 
-    fn write_stage<R: Read, W: Write>(
-        &self,
-        chunks: R,
-        output: &mut W,
-        progress: &Progress,
-    ) -> Result<WriteSummary, ConvertError> {
-        let limits = self.options.limits;
-        let mut framer = Framer::new(chunks, self.options.framing, limits.max_frame_bytes)
-            .detect_with(self.plan.clone());
-        let framing = framer.resolve()?;
-        let framing_reason = framer
-            .detection()
-            .map_or_else(|| "explicit".to_owned(), |d| d.reason.clone());
-        let mut summary = WriteSummary {
-            framing,
-            framing_reason,
-            messages: 0,
-            skipped: 0,
-            first_skipped: Vec::new(),
-            bytes_out: 0,
-        };
-        let mut out = Vec::with_capacity(OUTPUT_BUFFER + 64 * 1024);
-        let result = loop {
-            let error = match framer.next_frame() {
-                Ok(None) => break Ok(()),
-                Ok(Some(frame)) => match self.plan.transcode(frame.data, &mut out) {
-                    Ok(()) => {
-                        out.push(b'\n');
-                        summary.messages += 1;
-                        progress.messages.fetch_add(1, Ordering::Relaxed);
-                        if out.len() >= OUTPUT_BUFFER {
-                            if let Err(e) = output.write_all(&out) {
-                                break Err(ConvertError::Write(e));
-                            }
-                            summary.bytes_out += out.len() as u64;
-                            out.clear();
-                        }
-                        continue;
-                    }
-                    Err(source) => ConvertError::Transcode {
-                        index: frame.index,
-                        offset: frame.data_offset,
-                        source,
-                    },
-                },
-                Err(e) => e,
-            };
-            let skippable = match &error {
-                ConvertError::Transcode { .. } => true,
-                ConvertError::Frame { kind, .. } => kind.is_recoverable(),
-                _ => false,
-            };
-            if !(skippable && self.options.skip_invalid) {
-                break Err(error);
-            }
-            summary.skipped += 1;
-            if summary.first_skipped.len() < MAX_REPORTED_SKIPS {
-                summary.first_skipped.push(error);
-            }
-        };
-        if let Err(e @ ConvertError::Write(_)) = result {
-            // Part of `out` may have been written: writing it again would
-            // duplicate lines.
-            return Err(e);
-        }
-        // The lines before an error are written too: what was converted is
-        // kept, in order, and the error says where it stopped.
-        let flushed = output
-            .write_all(&out)
-            .and_then(|()| output.flush())
-            .map_err(ConvertError::Write);
-        summary.bytes_out += out.len() as u64;
-        result?;
-        flushed?;
-        Ok(summary)
+/// Whether `error` may be skipped (counted and reported) when
+/// [`ConvertOptions::skip_invalid`] is on: a message that does not decode,
+/// or a frame the framer can read past.
+fn skippable(error: &ConvertError) -> bool {
+    match error {
+        ConvertError::Transcode { .. } => true,
+        ConvertError::Frame { kind, .. } => kind.is_recoverable(),
+        _ => false,
     }
 }
 
-/// The reader thread: decompresses `input` into chunks until the end, an
-/// error (sent as the last item) or the consumer hanging up.
-fn read_stage<R: Read>(
-    input: R,
-    options: ConvertOptions,
-    full: Sender<Result<Vec<u8>, ConvertError>>,
-    free: Receiver<Vec<u8>>,
-    progress: &Progress,
-) -> ReadSummary {
-    let mut summary = ReadSummary::default();
-    let limit = options.limits.max_decompressed_bytes;
-    let mut decompressor = match Decompressor::new(input, options.compression, limit) {
-        Ok(d) => d,
-        Err(e) => {
-            let _ = full.send(Err(e));
-            return summary;
-        }
-    };
-    summary.compression = Some(decompressor.compression());
-    loop {
-        // A recycled chunk when one is back, else a new one: at most
-        // CHANNEL_DEPTH in the channel, one here, one being framed and the
-        // recycling channel's few.
-        let mut chunk = free.try_recv().unwrap_or_default();
-        chunk.resize(CHUNK, 0);
-        let mut filled = 0;
-        let status = loop {
-            if filled == CHUNK {
-                break Ok(false);
+/// A batch for a transcoding thread, and where its lines go.
+type Job = (Batch, Sender<Lines>);
+
+/// The reader thread's channels.
+struct ReadStage<'p> {
+    tokens: Receiver<()>,
+    jobs: Sender<Job>,
+    /// One receiver per batch, in stream order, for the writer.
+    order: Sender<Receiver<Lines>>,
+    free: Receiver<Batch>,
+    progress: &'p Progress,
+}
+
+impl ReadStage<'_> {
+    /// Decompresses and frames `input` into batches until the end, an error
+    /// that ends the stream (sent as the last item) or the writer hanging
+    /// up.
+    fn run<R: Read>(self, input: R, options: ConvertOptions, plan: &Plan) -> ReadSummary {
+        let mut summary = ReadSummary {
+            compression: Compression::None,
+            framing: options.framing,
+            framing_reason: "explicit".to_owned(),
+            bytes_in: 0,
+            bytes_decompressed: 0,
+        };
+        let limits = options.limits;
+        let decompressor =
+            match Decompressor::new(input, options.compression, limits.max_decompressed_bytes) {
+                Ok(d) => d,
+                Err(e) => {
+                    let mut batch = Batch::default();
+                    batch.items.push(Item::Error(e));
+                    self.send(batch);
+                    return summary;
+                }
+            };
+        summary.compression = decompressor.compression();
+        let mut framer = Framer::new(decompressor, options.framing, limits.max_frame_bytes)
+            .detect_with(plan.clone());
+        let mut batch = Batch::default();
+        let mut more = match framer.resolve() {
+            Ok(framing) => {
+                summary.framing = framing;
+                if let Some(d) = framer.detection() {
+                    summary.framing_reason.clone_from(&d.reason);
+                }
+                true
             }
-            match decompressor.read_decompressed(&mut chunk[filled..]) {
-                Ok(0) => break Ok(true),
-                Ok(n) => filled += n,
-                Err(e) => break Err(e),
+            Err(e) => {
+                batch.items.push(Item::Error(e));
+                false
             }
         };
-        let (bytes_in, bytes_out) = (decompressor.bytes_in(), decompressor.bytes_out());
+        while more {
+            match framer.next_frame() {
+                Ok(Some(frame)) => {
+                    batch.data.extend_from_slice(frame.data);
+                    batch.items.push(Item::Frame {
+                        index: frame.index,
+                        offset: frame.data_offset,
+                        end: batch.data.len(),
+                    });
+                }
+                Ok(None) => more = false,
+                Err(e) => {
+                    // Reading on after an error makes sense only when the
+                    // writer will skip it.
+                    more = options.skip_invalid && skippable(&e);
+                    batch.items.push(Item::Error(e));
+                }
+            }
+            if more && batch.data.len() < BATCH && batch.items.len() < BATCH_FRAMES {
+                continue;
+            }
+            self.count(&framer, &mut summary);
+            if !more {
+                break;
+            }
+            let next = self.free.try_recv().unwrap_or_default();
+            if !self.send(std::mem::replace(&mut batch, next)) {
+                return summary; // the writer stopped
+            }
+        }
+        if !batch.items.is_empty() {
+            self.send(batch);
+        }
+        summary
+    }
+
+    /// Adds what the decompressor counted since the last call to the
+    /// progress counters and the summary.
+    fn count<R: Read>(&self, framer: &Framer<Decompressor<R>>, summary: &mut ReadSummary) {
+        let d = framer.get_ref();
+        let (bytes_in, bytes_out) = (d.bytes_in(), d.bytes_out());
+        let progress = self.progress;
         progress
             .bytes_in
             .fetch_add(bytes_in - summary.bytes_in, Ordering::Relaxed);
@@ -308,65 +444,146 @@ fn read_stage<R: Read>(
             .fetch_add(bytes_out - summary.bytes_decompressed, Ordering::Relaxed);
         summary.bytes_in = bytes_in;
         summary.bytes_decompressed = bytes_out;
-        chunk.truncate(filled);
-        if filled > 0 && full.send(Ok(chunk)).is_err() {
-            return summary; // the consumer stopped
-        }
-        match status {
-            Ok(false) => {}
-            Ok(true) => return summary,
-            Err(e) => {
-                let _ = full.send(Err(e));
-                return summary;
+    }
+
+    /// Takes budget for `batch` and sends it off; `false` when the writer
+    /// has stopped.
+    fn send(&self, batch: Batch) -> bool {
+        for _ in 0..budget_units(batch.data.len()) {
+            if self.tokens.recv().is_err() {
+                return false;
             }
         }
+        let (lines_tx, lines_rx) = crossbeam_channel::bounded(1);
+        // The writer learns the order first, then a transcoding thread gets
+        // the batch: the writer waits only for batches already sent.
+        // (When the transcoding threads are gone, which only a panic does,
+        // the failed send drops `lines_tx`, and the writer stops there.)
+        self.order.send(lines_rx).is_ok() && self.jobs.send((batch, lines_tx)).is_ok()
     }
 }
 
-/// The calling thread's view of the channel: a [`Read`] over the chunks,
-/// giving each back for reuse once read.
-struct ChunkReader {
-    full: Receiver<Result<Vec<u8>, ConvertError>>,
-    free: Sender<Vec<u8>>,
-    chunk: Vec<u8>,
-    pos: usize,
-    done: bool,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.chunk.len() {
-            if self.done {
-                return Ok(0);
-            }
-            if self.chunk.capacity() > 0 {
-                // Dropped instead when the recycling channel is full.
-                let _ = self.free.try_send(std::mem::take(&mut self.chunk));
-            }
-            self.pos = 0;
-            match self.full.recv() {
-                Ok(Ok(chunk)) => self.chunk = chunk,
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e.into_io());
-                }
-                // The reader thread finished: the end of the input. (Had it
-                // panicked, `convert` re-raises the panic after joining.)
-                Err(_) => {
-                    self.done = true;
-                    return Ok(0);
-                }
-            }
-        }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+/// A transcoding thread: batches in, JSON lines out, until the reader
+/// thread is done.
+fn transcode_stage(
+    plan: &Plan,
+    options: ConvertOptions,
+    jobs: &Receiver<Job>,
+    free_batches: &Sender<Batch>,
+    free_json: &Receiver<Vec<u8>>,
+) {
+    while let Ok((mut batch, reply)) = jobs.recv() {
+        let json = free_json.try_recv().unwrap_or_default();
+        let lines = transcode_batch(plan, options.skip_invalid, &mut batch, json);
+        // The writer may have stopped: then nobody wants the lines.
+        let _ = reply.send(lines);
+        batch.data.clear();
+        batch.items.clear();
+        let _ = free_batches.try_send(batch);
     }
 }
 
+/// Transcodes the frames of `batch` into `json`, one line each, noting
+/// errors where they occur; without `skip_invalid`, stops at the first.
+fn transcode_batch(plan: &Plan, skip_invalid: bool, batch: &mut Batch, mut json: Vec<u8>) -> Lines {
+    json.clear();
+    json.reserve(batch.data.len() * 2);
+    let mut lines = Lines {
+        json,
+        messages: 0,
+        failures: Vec::new(),
+        units: budget_units(batch.data.len()),
+    };
+    let mut start = 0;
+    for item in batch.items.drain(..) {
+        let error = match item {
+            Item::Frame { index, offset, end } => {
+                let frame = &batch.data[start..end];
+                start = end;
+                match plan.transcode(frame, &mut lines.json) {
+                    Ok(()) => {
+                        lines.json.push(b'\n');
+                        lines.messages += 1;
+                        continue;
+                    }
+                    Err(source) => ConvertError::Transcode {
+                        index,
+                        offset,
+                        source,
+                    },
+                }
+            }
+            Item::Error(e) => e,
+        };
+        let stop = !(skip_invalid && skippable(&error));
+        lines.failures.push(Failure {
+            json_len: lines.json.len(),
+            messages: lines.messages,
+            error,
+        });
+        if stop {
+            break;
+        }
+    }
+    lines
+}
+
+/// The calling thread: writes each batch's lines in stream order.
+fn write_stage<W: Write>(
+    order: Receiver<Receiver<Lines>>,
+    give_back: Sender<()>,
+    free_json: Sender<Vec<u8>>,
+    options: ConvertOptions,
+    output: &mut W,
+    progress: &Progress,
+) -> Result<WriteSummary, ConvertError> {
+    let mut summary = WriteSummary::default();
+    let mut result = Ok(());
+    'batches: while let Ok(pending) = order.recv() {
+        let Ok(lines) = pending.recv() else {
+            // A transcoding thread dropped the batch: it panicked, and
+            // `convert` re-raises the panic after joining it.
+            break;
+        };
+        let mut written = lines.json.len();
+        let mut messages = lines.messages;
+        for failure in lines.failures {
+            if options.skip_invalid && skippable(&failure.error) {
+                summary.skipped += 1;
+                if summary.first_skipped.len() < MAX_REPORTED_SKIPS {
+                    summary.first_skipped.push(failure.error);
+                }
+            } else {
+                written = failure.json_len;
+                messages = failure.messages;
+                result = Err(failure.error);
+                break;
+            }
+        }
+        // The lines before an error are written too: what was converted is
+        // kept, in order, and the error says where it stopped.
+        if let Err(e) = output.write_all(&lines.json[..written]) {
+            // Part of it may have been written: nothing more, and no flush.
+            return Err(ConvertError::Write(e));
+        }
+        summary.bytes_out += written as u64;
+        summary.messages += messages;
+        progress.messages.fetch_add(messages, Ordering::Relaxed);
+        if result.is_err() {
+            break 'batches;
+        }
+        for _ in 0..lines.units {
+            let _ = give_back.try_send(());
+        }
+        let _ = free_json.try_send(lines.json);
+    }
+    output.flush().map_err(ConvertError::Write)?;
+    result.map(|()| summary)
+}
 #[cfg(test)]
 mod tests {
+    use std::io;
+
     use super::*;
     use crate::testing::{
         ShortReads, click_plan, clicks, frame_fixed32, frame_varint, gzip, zstd_frame,
@@ -440,6 +657,129 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Messages enough for many batches: ~6 MB, each a little different.
+    fn many_clicks() -> Vec<Vec<u8>> {
+        clicks(300).into_iter().cycle().take(60_000).collect()
+    }
+
+    fn convert_on(
+        threads: usize,
+        input: &[u8],
+        options: ConvertOptions,
+    ) -> (Vec<u8>, Result<ConvertReport, ConvertError>) {
+        let mut out = Vec::new();
+        let threads = NonZeroUsize::new(threads).unwrap();
+        let result = Converter::new(click_plan(), options)
+            .with_threads(threads)
+            .convert(input, &mut out, &Progress::default());
+        (out, result)
+    }
+
+    #[test]
+    fn output_is_in_input_order_whatever_the_threads() {
+        let messages = many_clicks();
+        let input = gzip(&frame_varint(&messages));
+        let expected = expected_ndjson(&messages);
+        for threads in [1, 2, 3, 8] {
+            let (out, report) = convert_on(threads, &input, ConvertOptions::default());
+            let report = report.unwrap();
+            assert!(out == expected, "{threads} threads");
+            assert_eq!(report.messages, messages.len() as u64);
+        }
+    }
+
+    #[test]
+    fn stops_at_a_bad_message_in_a_later_batch_on_several_threads() {
+        let mut messages = many_clicks();
+        messages[45_001] = vec![0x0f];
+        let input = frame_varint(&messages);
+        let offset = frame_varint(&messages[..45_001]).len() as u64 + 1;
+        for threads in [1, 3] {
+            let (out, result) = convert_on(threads, &input, ConvertOptions::default());
+            let err = result.unwrap_err();
+            assert!(
+                matches!(err, ConvertError::Transcode { index: 45_001, offset: o, .. } if o == offset),
+                "{err}"
+            );
+            assert!(
+                out == expected_ndjson(&messages[..45_001]),
+                "{threads} threads"
+            );
+        }
+    }
+
+    #[test]
+    fn skips_bad_messages_in_every_batch_on_several_threads() {
+        let mut messages = many_clicks();
+        let bad: [usize; 4] = [7, 20_000, 20_001, 59_999];
+        for &i in &bad {
+            messages[i] = vec![0x0a, 0x05];
+        }
+        let input = frame_varint(&messages);
+        let options = ConvertOptions {
+            skip_invalid: true,
+            ..ConvertOptions::default()
+        };
+        let good: Vec<Vec<u8>> = messages
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !bad.contains(i))
+            .map(|(_, m)| m.clone())
+            .collect();
+        let (out, report) = convert_on(2, &input, options);
+        let report = report.unwrap();
+        assert_eq!(report.skipped, 4);
+        let indexes: Vec<_> = report
+            .first_skipped
+            .iter()
+            .map(|e| e.message_index())
+            .collect();
+        assert_eq!(indexes, bad.map(|i| Some(i as u64)));
+        assert!(out == expected_ndjson(&good));
+    }
+
+    #[test]
+    fn frames_larger_than_a_batch_and_the_budget() {
+        // Messages of 3 MiB and 9 MiB (over the whole budget) among small
+        // ones: each waits its turn, and the output is complete.
+        let big = |n: usize| {
+            let mut m = vec![0x0a];
+            prost::encoding::encode_varint(n as u64, &mut m);
+            m.extend(std::iter::repeat_n(b'x', n));
+            m
+        };
+        let mut messages = clicks(50);
+        messages.insert(10, big(3 << 20));
+        messages.insert(30, big(9 << 20));
+        messages.insert(31, big(3 << 20));
+        let input = frame_varint(&messages);
+        let (out, report) = convert_on(2, &input, ConvertOptions::default());
+        assert_eq!(report.unwrap().messages, 53);
+        assert!(out == expected_ndjson(&messages));
+    }
+
+    #[test]
+    fn endless_empty_frames_are_batched_by_count() {
+        // Zero-length frames add no bytes to a batch: the count alone must
+        // send it, or the writer would never see one. Stopped by the cap.
+        let options = ConvertOptions {
+            framing: Framing::Varint,
+            limits: Limits {
+                max_decompressed_bytes: 1 << 20,
+                ..Limits::default()
+            },
+            ..ConvertOptions::default()
+        };
+        let mut out = Vec::new();
+        let err = Converter::new(click_plan(), options)
+            .convert(std::io::repeat(0), &mut out, &Progress::default())
+            .unwrap_err();
+        assert!(matches!(err, ConvertError::TooLarge { .. }), "{err}");
+        // A `{}` line per zero byte read before the cap.
+        assert!(!out.is_empty() && out.len() <= 3 << 20, "{}", out.len());
+        assert!(out.chunks(3).all(|line| line == b"{}\n"));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`framing`]: single, varint- or fixed32-prefixed messages, capped and
 //!   split-proof ([`Framing`], [`Framer`]);
 //! - [`detect`]: which framing parses cleanly against the schema, and why;
-//! - [`convert`]: the two-thread pipeline from bytes to NDJSON
+//! - [`convert`]: the pipeline from bytes to NDJSON (decompression on one
+//!   thread, transcoding on the others, output in order)
 //!   ([`Converter`]);
 //! - [`compress`]: gzip or zstd for the output ([`compress_writer`]);
 //! - [`inspect`]: what an object is, for `protoland inspect`.

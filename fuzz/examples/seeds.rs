@@ -1,6 +1,7 @@
 //! Writes the seed corpora under `fuzz/corpus/<target>/` (run by
 //! `fuzz/run --seeds`; the files are committed). Inputs found by fuzzing
-//! and kept as regressions (`regress-*`) are left alone.
+//! and kept (`regress-*`: crashes; `found-*`: from `fuzz/run --merge`) are
+//! left alone.
 //!
 //! - transcode: messages of every corpus type from the differential
 //!   generator (`testdata/differential/generate.py`, Google's `protobuf`
@@ -100,7 +101,7 @@ fn write(target: &str, seeds: &BTreeMap<String, Vec<u8>>) {
         let keep = path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("regress-"));
+            .is_some_and(|n| n.starts_with("regress-") || n.starts_with("found-"));
         if !keep {
             std::fs::remove_file(&path).expect("removing an old seed");
         }

@@ -16,17 +16,23 @@ use protoland_pipeline::config::SchemaSource;
 use protoland_pipeline::{Pipeline, Settings};
 use serde_json::Value;
 use tokio::time::Instant;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // S3 over TLS goes through rustls with ring (Cargo.toml says why); the
+    // HTTP client takes the process's provider, so install it before any
+    // client is built. An error means one is installed already: keep it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
         .with_target(false)
         .with_current_span(false)
+        .finish()
+        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .init();
 
     let embedded = embedded::embedded_schema().map(|(name, bytes)| SchemaSource::Bytes {
@@ -56,6 +62,17 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+}
+
+/// `RUST_LOG` as `tracing_subscriber`'s `Targets`: a level (`debug`) and
+/// `target=level` directives (`info,protoland_pipeline=debug`), `info` when
+/// unset or unreadable. `Targets` rather than `EnvFilter`, whose span and
+/// field filters need a regex engine that only this would link (see
+/// docs/deploy.md, "Package size").
+fn log_filter(rust_log: Option<&str>) -> Targets {
+    rust_log
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(Level::INFO))
 }
 
 /// Epoch milliseconds before 2001: no real deadline is that old.
@@ -88,5 +105,21 @@ mod tests {
         let emulator = left(deadline(600_000, now));
         assert!(emulator > Duration::from_secs(599) && emulator <= Duration::from_secs(600));
         assert_eq!(left(deadline(1_709_847_700_000, now)), Duration::ZERO);
+    }
+
+    #[test]
+    fn reads_log_levels_and_per_target_directives() {
+        let filter = log_filter(Some("warn,protoland_pipeline=debug"));
+        assert!(filter.would_enable("protoland_pipeline::handler", &Level::DEBUG));
+        assert!(!filter.would_enable("hyper", &Level::INFO));
+        assert!(filter.would_enable("hyper", &Level::WARN));
+        let level = log_filter(Some("debug"));
+        assert!(level.would_enable("anything", &Level::DEBUG));
+        assert!(!level.would_enable("anything", &Level::TRACE));
+        for unset_or_bad in [None, Some("=nonsense=")] {
+            let filter = log_filter(unset_or_bad);
+            assert!(filter.would_enable("anything", &Level::INFO));
+            assert!(!filter.would_enable("anything", &Level::DEBUG));
+        }
     }
 }

@@ -105,6 +105,10 @@ fn function(moto: &Moto, runtime_port: u16, extra: &[(&str, &str)]) -> Command {
 
 #[test]
 fn answers_fixtures_through_the_runtime_emulator() {
+    // This test's own S3 clients (seeding and reading moto) are built with
+    // the function's dependencies: rustls with ring as the provider, which
+    // the process must install, as the function's `main` does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let moto = Moto::start();
     moto.create_buckets(&["raw-bucket", "landing"]);
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -16,6 +16,11 @@
 //! under `valgrind --tool=callgrind`; default all three),
 //! `PROTOLAND_BENCH_DUMP=FILE` (also write the messages, varint-delimited,
 //! and `FILE.binpb`, the schema, to time other implementations).
+//! `PROTOLAND_BENCH_FILE=PATH` with `PROTOLAND_BENCH_SCHEMA=PROTO` and
+//! `PROTOLAND_BENCH_MESSAGE=NAME`: the messages of a varint-delimited file
+//! (gzip'd or not; e.g. one of `bench/out/data`, up to
+//! `PROTOLAND_BENCH_MB`) instead of generated ones, to measure or profile
+//! another schema (`perf record` works on the bench profile's binary).
 //! One thread. Each round runs the three on the same bytes, taking turns
 //! every ~128 KB (who goes first rotates), timed by the wall clock. Reported:
 //! every round's figures, their medians, and — the headline, the steadiest
@@ -332,19 +337,11 @@ fn main() {
     );
     let run = |name: &str| only.split(',').any(|o| o == name);
 
-    let schema = Schema::from_proto_source("bench/clickstream.proto", SCHEMA).unwrap();
-    let desc = schema.message("bench.ClickEvent").unwrap();
-
-    // The messages, back to back, and where each one is.
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let mut data = Vec::with_capacity(target + 4096);
-    let mut spans = Vec::new();
-    while data.len() < target {
-        let m = event(&schema, &mut rng, spans.len() as i64);
-        let start = data.len();
-        m.encode(&mut data).unwrap();
-        spans.push((start, data.len()));
-    }
+    let file = std::env::var("PROTOLAND_BENCH_FILE").ok();
+    let (schema, desc, data, spans) = match &file {
+        Some(path) => messages_of_file(path, target),
+        None => generated(seed, target),
+    };
     let plan = Plan::new(&desc, JsonOptions::default());
     if let Ok(path) = std::env::var("PROTOLAND_BENCH_DUMP") {
         // The messages, varint-delimited, and the schema as a descriptor
@@ -368,9 +365,10 @@ fn main() {
     gz.write_all(&data).unwrap();
     let gz = gz.finish().unwrap();
     println!(
-        "{} clickstream messages, {:.1} MB of protobuf ({} bytes each on average), {:.1} MB gzip'd; \
+        "{} {} messages, {:.1} MB of protobuf ({} bytes each on average), {:.1} MB gzip'd; \
          {} slices of ~{} KB, {rounds} rounds",
         spans.len(),
+        desc.full_name(),
         data.len() as f64 / 1e6,
         data.len() / spans.len(),
         gz.len() as f64 / 1e6,
@@ -456,6 +454,61 @@ fn main() {
         }
         println!("Plan::check: {:.1} MB/s", mbps(data.len(), fastest));
     }
+}
+
+/// The generated clickstream messages, back to back, and where each one is.
+fn generated(
+    seed: u64,
+    target: usize,
+) -> (Schema, MessageDescriptor, Vec<u8>, Vec<(usize, usize)>) {
+    let schema = Schema::from_proto_source("bench/clickstream.proto", SCHEMA).unwrap();
+    let desc = schema.message("bench.ClickEvent").unwrap();
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut data = Vec::with_capacity(target + 4096);
+    let mut spans = Vec::new();
+    while data.len() < target {
+        let m = event(&schema, &mut rng, spans.len() as i64);
+        let start = data.len();
+        m.encode(&mut data).unwrap();
+        spans.push((start, data.len()));
+    }
+    (schema, desc, data, spans)
+}
+
+/// The messages of a varint-delimited file (gzip'd or not), up to about
+/// `target` bytes, back to back, and where each one is.
+fn messages_of_file(
+    path: &str,
+    target: usize,
+) -> (Schema, MessageDescriptor, Vec<u8>, Vec<(usize, usize)>) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("PROTOLAND_BENCH_FILE needs {name}"))
+    };
+    let proto = std::fs::canonicalize(var("PROTOLAND_BENCH_SCHEMA")).unwrap();
+    let include = proto.parent().unwrap().to_path_buf();
+    let schema = Schema::load([&proto], [include]).unwrap();
+    let desc = schema.message(&var("PROTOLAND_BENCH_MESSAGE")).unwrap();
+    let raw = std::fs::read(path).unwrap();
+    let framed = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut framed = Vec::new();
+        MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut framed)
+            .unwrap();
+        framed
+    } else {
+        raw
+    };
+    let mut rest = framed.as_slice();
+    let mut data = Vec::with_capacity(target.min(framed.len()));
+    let mut spans = Vec::new();
+    while !rest.is_empty() && data.len() < target {
+        let len = prost::encoding::decode_varint(&mut rest).unwrap() as usize;
+        let start = data.len();
+        data.extend_from_slice(&rest[..len]);
+        rest = &rest[len..];
+        spans.push((start, data.len()));
+    }
+    (schema, desc, data, spans)
 }
 
 /// Splits the messages into runs of about `size` bytes.

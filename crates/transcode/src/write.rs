@@ -449,7 +449,7 @@ pub(crate) fn f64(out: &mut Vec<u8>, v: f64) {
         return;
     }
     if v.is_finite() {
-        let mut b = ryu::Buffer::new();
+        let mut b = zmij::Buffer::new();
         shortest(out, b.format_finite(v).as_bytes());
     } else {
         non_finite(out, v.is_nan(), v < 0.0);
@@ -457,16 +457,18 @@ pub(crate) fn f64(out: &mut Vec<u8>, v: f64) {
 }
 
 /// Writes `v` if it has at most two decimals (prices, percentages: the
-/// common case in event data), without ryu: when `k / 100.0 == v` for the
+/// common case in event data), without zmij: when `k / 100.0 == v` for the
 /// integer `k = round(v * 100)`, the text of `k / 100` parses back to `v`
 /// exactly (both are the double nearest to the rational `k / 100`: the
 /// division is correctly rounded). Returns whether it wrote.
 #[inline]
 fn cents(out: &mut Vec<u8>, v: f64) -> bool {
     let k = (v * 100.0).round();
-    // |k| < 2^53 keeps k exact; v == 0.0 keeps -0.0 on ryu's path.
-    // (NaN and the infinities fail `k.abs() < 9.0e15`.)
-    let exact = k.abs() < 9.0e15 && k / 100.0 == v;
+    // |k| < 10^15 keeps k exact, and the text at most 15 significant
+    // digits, which no other double's shortest text has (DBL_DIG): so it is
+    // the shortest text of `v` too. v == 0.0 keeps -0.0 on zmij's path.
+    // (NaN and the infinities fail `k.abs() < 1e15`.)
+    let exact = k.abs() < 1e15 && k / 100.0 == v;
     if !exact || v == 0.0 {
         return false;
     }
@@ -492,31 +494,26 @@ fn cents(out: &mut Vec<u8>, v: f64) -> bool {
 #[inline]
 pub(crate) fn f32(out: &mut Vec<u8>, v: f32) {
     if v.is_finite() {
-        let mut b = ryu::Buffer::new();
+        let mut b = zmij::Buffer::new();
         shortest(out, b.format_finite(v).as_bytes());
     } else {
         non_finite(out, v.is_nan(), v < 0.0);
     }
 }
 
-/// Rewrites ryu's text (`1.0`, `1e21`, `1.5e-7`) in the chosen style:
-/// no `.0` on integral values, a sign on every exponent.
-#[inline]
+/// Appends zmij's text of a finite float in this module's style. zmij
+/// writes the shortest digits that round-trip, the same text as ryu (the
+/// tests check it) except that its exponents already carry a sign
+/// (`1e+16`, `1.5e-7`); integral values come with `.0`, which goes
+/// (`1.0` → `1`), except in `-0.0`.
+#[inline(always)]
 fn shortest(out: &mut Vec<u8>, s: &[u8]) {
-    match memchr::memchr(b'e', s) {
-        None => match s.strip_suffix(b".0") {
-            Some(b"-0") | None => out.extend_from_slice(s),
-            Some(integral) => out.extend_from_slice(integral),
-        },
-        Some(e) => {
-            out.extend_from_slice(&s[..=e]);
-            let exp = &s[e + 1..];
-            if exp.first() != Some(&b'-') {
-                out.push(b'+');
-            }
-            out.extend_from_slice(exp);
-        }
-    }
+    let n = match s {
+        b"-0.0" => 4,
+        [.., b'.', b'0'] => s.len() - 2,
+        _ => s.len(),
+    };
+    out.extend_from_slice(&s[..n]);
 }
 
 #[cfg(test)]
@@ -754,11 +751,45 @@ mod tests {
         assert_eq!(s(|o| f64(o, 1e13)), "10000000000000");
     }
 
-    /// ryu's text in the chosen style, for comparison.
+    /// ryu's text in the chosen style (without a trailing `.0`, with a
+    /// signed exponent): the reference zmij's text is checked against.
+    fn ryu_text(s: &str) -> String {
+        match s.split_once('e') {
+            Some((digits, exp)) if !exp.starts_with('-') => format!("{digits}e+{exp}"),
+            Some(_) => s.to_owned(),
+            None => match s.strip_suffix(".0") {
+                Some("-0") | None => s.to_owned(),
+                Some(integral) => integral.to_owned(),
+            },
+        }
+    }
+
     fn shortest_text(v: f64) -> String {
-        let mut out = Vec::new();
-        shortest(&mut out, ryu::Buffer::new().format_finite(v).as_bytes());
-        String::from_utf8(out).expect("ascii")
+        ryu_text(ryu::Buffer::new().format_finite(v))
+    }
+
+    #[test]
+    fn float_text_is_ryus_shortest_text_in_the_chosen_style() {
+        let mut doubles = vec![0.0, -0.0, 1.0, 0.1, 1e15, 1e16, 1e21, 1e-5, 1e-7, 5e-324];
+        doubles.extend([f64::MAX, f64::MIN_POSITIVE, 123_456.0, 0.000_012_345]);
+        doubles.extend((-30..30).flat_map(|e| [10f64.powi(e), 1.25 * 10f64.powi(e)]));
+        // Spread over every exponent.
+        doubles.extend(
+            (0..u64::MAX)
+                .step_by(0x0000_1234_5678_9abd)
+                .map(f64::from_bits),
+        );
+        for v in doubles.into_iter().filter(|v| v.is_finite()) {
+            assert_eq!(s(|o| f64(o, v)), shortest_text(v), "{v:e}");
+        }
+        let mut floats = vec![0.0f32, -0.0, 1.0, 0.1, 1e7, 1e8, 1e9, 1e16, 1e-5, 1e-7];
+        floats.extend([f32::MAX, f32::MIN_POSITIVE, f32::from_bits(1)]);
+        floats.extend((-30..30).map(|e| 10f32.powi(e)));
+        floats.extend((0..u32::MAX).step_by(1_234_567).map(f32::from_bits));
+        for v in floats.into_iter().filter(|v| v.is_finite()) {
+            let text = s(|o| f32(o, v));
+            assert_eq!(text, ryu_text(ryu::Buffer::new().format_finite(v)), "{v:e}");
+        }
     }
 
     #[test]

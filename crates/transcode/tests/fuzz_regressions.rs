@@ -1,0 +1,163 @@
+//! Inputs found by fuzzing (issue 7, `fuzz/`, target `transcode`), kept as
+//! tests of the behaviour they probed, each checked against Google's
+//! `json_format` (through `testdata/differential/oracle.py`, with the
+//! Python of `scripts/test`): protoland accepts exactly what Google
+//! accepts, prints the same JSON under every option set, and `check`
+//! agrees with `transcode` on accepting.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use protoland_schema::Schema;
+use protoland_transcode::{JsonOptions, Plan};
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> PathBuf {
+    let path = std::env::var_os("PROTOLAND_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    assert!(
+        path.exists(),
+        "no Python with Google's protobuf at {} (set PROTOLAND_PYTHON, or run scripts/test to create .venv)",
+        path.display()
+    );
+    path
+}
+
+fn schema() -> Schema {
+    let dir = workspace().join("testdata/schemas");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "proto"))
+        .collect();
+    files.sort();
+    Schema::load(&files, [&dir]).expect("testdata/schemas compiles")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Google's outcome for each of the 8 option sets (bit 0 proto_names,
+/// bit 1 emit_defaults, bit 2 enum_numbers): the JSON, or `None` when it
+/// does not parse or print the message.
+fn google(schema: &Schema, type_name: &str, wire: &[u8]) -> Vec<Option<Value>> {
+    let dir = std::env::temp_dir().join(format!(
+        "protoland-fuzz-regressions-{}-{}",
+        std::process::id(),
+        hex(wire).len()
+    ));
+    std::fs::create_dir_all(&dir).expect("creating a temporary directory");
+    let set = dir.join("corpus.binpb");
+    std::fs::write(&set, schema.encode_descriptor_set()).expect("writing the descriptor set");
+    let script = workspace().join("testdata/differential/oracle.py");
+    let output = Command::new(python())
+        .arg(&script)
+        .arg(&set)
+        .arg(type_name)
+        .arg(hex(wire))
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e} (run scripts/test)", script.display()));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "{} failed (run scripts/test if Google's protobuf is missing):\n{}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("the oracle prints UTF-8");
+    if text.starts_with("parse error:") {
+        return vec![None; 8];
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 8, "unexpected oracle output:\n{text}");
+    lines
+        .iter()
+        .map(|line| {
+            let result = line.get(41..).unwrap_or("").trim();
+            if result.starts_with("error: ") {
+                None
+            } else {
+                Some(serde_json::from_str(result).expect("Google prints JSON"))
+            }
+        })
+        .collect()
+}
+
+fn agrees_with_google(type_name: &str, wire: &[u8]) {
+    let schema = schema();
+    let desc = schema.message(type_name).expect("type in testdata/schemas");
+    let expected = google(&schema, type_name, wire);
+    for (bits, expected) in expected.iter().enumerate() {
+        let options = JsonOptions {
+            proto_names: bits & 1 != 0,
+            emit_defaults: bits & 2 != 0,
+            enum_numbers: bits & 4 != 0,
+        };
+        let plan = Plan::new(&desc, options);
+        let mut out = Vec::new();
+        let ours = plan.transcode(wire, &mut out);
+        match (expected, &ours) {
+            (None, Ok(())) => panic!(
+                "{type_name} {options:?}: protoland prints what Google rejects: {}",
+                String::from_utf8_lossy(&out)
+            ),
+            (Some(json), Err(e)) => {
+                panic!("{type_name} {options:?}: protoland fails ({e}) where Google prints {json}")
+            }
+            (Some(json), Ok(())) => {
+                let ours: Value = serde_json::from_slice(&out).expect("protoland prints JSON");
+                assert_eq!(&ours, json, "{type_name} {options:?}");
+            }
+            (None, Err(_)) => {}
+        }
+        assert_eq!(
+            plan.check(wire).is_ok(),
+            ours.is_ok(),
+            "{type_name} {options:?}: check and transcode disagree on accepting"
+        );
+    }
+}
+
+/// A map field's tag with the fixed64 wire type and one byte after it:
+/// Google reads a (truncated) unknown fixed64 field and rejects the
+/// message; prost-reflect ignores the wire type and reads an entry
+/// (`{"kFixed64":{"0":""}}`), which the fuzz target now tolerates.
+#[test]
+fn map_field_with_a_truncated_fixed64_wire_type_is_rejected() {
+    agrees_with_google("protoland.test.maps.Keys", &[0x41, 0x00]);
+}
+
+/// The same tag with all 8 bytes: an unknown field, not a map entry.
+#[test]
+fn map_field_with_a_complete_fixed64_wire_type_is_an_unknown_field() {
+    agrees_with_google("protoland.test.maps.Keys", &[0x41, 0, 0, 0, 0, 0, 0, 0, 0]);
+}
+
+/// Several problems in one message (an invalid UTF-8 map key first, a bad
+/// varint after it): `check` names the first and `transcode` a later one;
+/// both reject, as Google does.
+#[test]
+fn message_with_invalid_utf8_key_and_bad_varint_is_rejected_by_check_and_transcode() {
+    let input = std::fs::read(workspace().join("fuzz/corpus/transcode/regress-check-first-error"))
+        .expect("reading the fuzz regression input");
+    // The fuzz input's first two bytes pick the type and the options.
+    agrees_with_google("protoland.test.wkt.MapValues", &input[2..]);
+}
+
+/// A FieldMask path with an uppercase letter, then field number 0:
+/// `transcode` names the path (what printing would refuse), `check` the
+/// field number after it; both reject, as Google does.
+#[test]
+fn field_mask_with_uppercase_path_and_field_zero_is_rejected() {
+    let input = std::fs::read(
+        workspace().join("fuzz/corpus/transcode/regress-field-mask-error-before-check"),
+    )
+    .expect("reading the fuzz regression input");
+    agrees_with_google("google.protobuf.FieldMask", &input[2..]);
+}

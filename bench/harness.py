@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -657,13 +658,13 @@ class Bench:
                 AWS_REGION="us-east-1",
                 AWS_DEFAULT_REGION="us-east-1",
                 AWS_EC2_METADATA_DISABLED="true",
-                PROTOLAND_SCHEMA=str(DATASETS["clicks"]["schema"]),
-                PROTOLAND_MESSAGE=DATASETS["clicks"]["message"],
-                PROTOLAND_LANDING="s3://landing/ndjson/",
-                PROTOLAND_FRAMING="varint",
             )
-            r = measure([([self.bin("protoland"), "worker", "--queue-url", queue, "--until-empty"], None)],
-                        env=env, timeout=1800, rss=True)
+            argv = [
+                self.bin("protoland"), "worker", "--queue-url", queue, "--until-empty", "--wait-seconds", "1",
+                "-s", str(DATASETS["clicks"]["schema"]), "-m", DATASETS["clicks"]["message"],
+                "-f", "varint", "--landing", "s3://landing/ndjson", "--metrics", "off",
+            ]
+            r = measure([(argv, None)], env=env, timeout=1800, rss=True)
             listing = s3.list_objects_v2(Bucket="landing").get("Contents", [])
             left = int(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"].get(
                 "ApproximateNumberOfMessages", "0"))
@@ -673,14 +674,22 @@ class Bench:
             if r.peak_rss_kib is None:
                 self.not_measured(key, "could not sample /proc/<pid>/status (VmHWM)")
                 return
-            if not listing:
-                self.not_measured(key, "the worker exited 0 but wrote no landing object: " + tail(r.stderr))
+            if len(listing) != 1:
+                self.not_measured(key, f"the worker exited 0 but landed {len(listing)} objects: " + tail(r.stderr))
+                return
+            # The landing object must hold one line per message (it is
+            # gzip'd by default): read it back as a stream and count.
+            body = s3.get_object(Bucket="landing", Key=listing[0]["Key"])["Body"]
+            lines = count_lines(body, gzipped=listing[0]["Key"].endswith(".gz"))
+            if lines != big["messages"]:
+                self.not_measured(key, f"the landing object has {lines} lines for {big['messages']} messages")
                 return
             self.results["memory_worker"] = {
                 "object": f"s3://raw/{key_name}",
                 "uncompressed_bytes": big["uncompressed_bytes"],
                 "compressed_bytes": size,
                 "landing": [{"key": o["Key"], "bytes": o["Size"]} for o in listing],
+                "landing_lines": lines,
                 "queue_left": left,
                 "peak_rss_mib": r.peak_rss_kib / 1024 if r.peak_rss_kib else None,
                 "wall": r.wall,
@@ -943,6 +952,28 @@ def wait_http(url: str, seconds: float) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def count_lines(stream, *, gzipped: bool) -> int:
+    """Newlines in a (gzip'd) byte stream with a `read(n)` method, read in
+    pieces so that a 1 GiB object never sits in memory."""
+    inflate = zlib.decompressobj(wbits=31) if gzipped else None
+    lines = 0
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        if inflate is None:
+            lines += chunk.count(b"\n")
+            continue
+        while chunk:
+            lines += inflate.decompress(chunk).count(b"\n")
+            chunk = inflate.unused_data
+            if chunk:  # the next gzip member
+                inflate = zlib.decompressobj(wbits=31)
+    if inflate is not None:
+        lines += inflate.flush().count(b"\n")
+    return lines
 
 
 def s3_event(bucket: str, key: str, size: int) -> dict:

@@ -235,7 +235,9 @@ def write(results: dict, out_dir: Path, targets: dict) -> None:
             f"`protoland worker --until-empty` against moto's S3 + SQS on loopback, one object "
             f"(`{wk['object']}`, {wk['compressed_bytes'] / MB:.0f} MB gzip'd, "
             f"{wk['uncompressed_bytes'] / (1 << 30):.2f} GiB decompressed): peak RSS **{wk['peak_rss_mib']:.1f} MiB**, "
-            f"{wk['wall']:.0f} s; landing: {landing}; messages left on the queue: {wk['queue_left']}."
+            f"{wk['wall']:.0f} s; landing: {landing}, {wk.get('landing_lines', 0):,} lines (one per message); "
+            f"messages left on the queue: {wk['queue_left']}. The Lambda function runs the same handler "
+            f"in the {targets['worker_rss_mib']:g} MiB it is deployed with."
         )
     md.append("")
 

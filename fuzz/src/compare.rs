@@ -428,7 +428,15 @@ impl Comparer<'_> {
                 float(ours, theirs, path, desc.full_name().ends_with("FloatValue"))
             }
             "google.protobuf.Value" | "google.protobuf.Struct" | "google.protobuf.ListValue" => {
-                structural(ours, theirs, path)
+                // A `Struct.fields` entry with unknown fields, anywhere in
+                // this message: Google drops it, prost-reflect prints it.
+                let loose = self.loose_maps.contains("google.protobuf.Struct.fields");
+                let mut dropped = false;
+                structural(ours, theirs, path, loose, &mut dropped)?;
+                if dropped {
+                    self.allow(Allowed::MapEntryUnknownFields);
+                }
+                Ok(())
             }
             "google.protobuf.Any" => self.any(ours, theirs, path),
             // Timestamp, Duration, FieldMask, Empty, the other wrappers:
@@ -521,7 +529,11 @@ fn float(ours: &Value, theirs: &Value, path: &str, f32_width: bool) -> Result {
 
 /// JSON without a descriptor (`Struct`, `Value`, `ListValue`): numbers as
 /// 64-bit values, everything else exactly.
-fn structural(ours: &Value, theirs: &Value, path: &str) -> Result {
+///
+/// With `loose`, an object member that only prost-reflect prints is a
+/// `Struct.fields` entry Google dropped (see
+/// [`Allowed::MapEntryUnknownFields`]); `dropped` records that one was.
+fn structural(ours: &Value, theirs: &Value, path: &str, loose: bool, dropped: &mut bool) -> Result {
     match (ours, theirs) {
         (Value::Number(_), Value::Number(_)) => float(ours, theirs, path, false),
         (Value::Array(a), Value::Array(b)) => {
@@ -533,7 +545,7 @@ fn structural(ours: &Value, theirs: &Value, path: &str) -> Result {
                 );
             }
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                structural(x, y, &format!("{path}[{i}]"))?;
+                structural(x, y, &format!("{path}[{i}]"), loose, dropped)?;
             }
             Ok(())
         }
@@ -544,7 +556,8 @@ fn structural(ours: &Value, theirs: &Value, path: &str) -> Result {
             for key in keys {
                 let here = format!("{path}[{key:?}]");
                 match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) => structural(x, y, &here)?,
+                    (Some(x), Some(y)) => structural(x, y, &here, loose, dropped)?,
+                    (None, Some(_)) if loose => *dropped = true,
                     (x, y) => {
                         return diff(
                             &here,

@@ -73,6 +73,22 @@ pub enum Allowed {
     /// the two parses have nothing in common. The values are not compared
     /// when the wire bytes hold such a tag (at any depth).
     MapWireType,
+    /// A tag or a length prefix written as a varint of more than 5 bytes
+    /// (overlong, like the tag `88 80 80 80 84 80 00` or the length
+    /// `80 80 80 80 80 80 80 80 80 00`): Google's parser reads tags and
+    /// lengths as 32-bit varints of at most 5 bytes and rejects the
+    /// message, and so does protoland; prost-reflect reads them as 64-bit
+    /// varints and accepts any whose value fits. Allowed only when
+    /// protoland rejects and such a varint is in the message.
+    LongVarint,
+    /// A `Timestamp` or `Duration` out of ProtoJSON's range (nanos outside
+    /// `[0, 999999999]`, like `10 c0 84 f2 be a8 9a 3d`: nanos -2015591872;
+    /// seconds past year 9999; a Duration whose seconds and nanos differ in
+    /// sign): Google's printer refuses it ("Timestamp is not valid"), so
+    /// protoland fails; prost-reflect normalizes and prints
+    /// (`"1969-12-31T23:59:57.984408128Z"`). Allowed only when protoland's
+    /// error is about a Timestamp or a Duration.
+    TimeOutOfRange,
 }
 
 pub struct Comparer<'a> {

@@ -265,6 +265,18 @@ pub fn run(data: &[u8]) -> Outcome {
         return outcome;
     }
     if let Err(e) = &result {
+        if scan.long_varint {
+            outcome.allowed.push(Allowed::LongVarint);
+            return outcome;
+        }
+        if matches!(
+            &e.kind,
+            ErrorKind::InvalidWellKnown { type_name, .. }
+                if type_name.ends_with("Timestamp") || type_name.ends_with("Duration")
+        ) {
+            outcome.allowed.push(Allowed::TimeOutOfRange);
+            return outcome;
+        }
         let field_mask = matches!(
             &e.kind,
             ErrorKind::InvalidWellKnown { type_name, .. } if type_name.ends_with("FieldMask")

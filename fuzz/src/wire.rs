@@ -20,6 +20,11 @@ fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
+thread_local! {
+    /// Set by [`field`] when a length prefix is a varint over 5 bytes.
+    static LONG_LENGTH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// One field: number, wire type and the value's bytes (for groups, the
 /// body).
 fn field<'a>(buf: &'a [u8], pos: &mut usize) -> Option<(u32, u8, &'a [u8])> {
@@ -34,7 +39,12 @@ fn field<'a>(buf: &'a [u8], pos: &mut usize) -> Option<(u32, u8, &'a [u8])> {
         1 => *pos = pos.checked_add(8).filter(|&p| p <= buf.len())?,
         5 => *pos = pos.checked_add(4).filter(|&p| p <= buf.len())?,
         2 => {
-            let len = usize::try_from(varint(buf, pos)?).ok()?;
+            let before = *pos;
+            let len = varint(buf, pos)?;
+            if *pos - before > 5 {
+                LONG_LENGTH.set(true);
+            }
+            let len = usize::try_from(len).ok()?;
             let s = *pos;
             *pos = s.checked_add(len).filter(|&p| p <= buf.len())?;
             return Some((number, wt, &buf[s..*pos]));
@@ -69,12 +79,17 @@ pub struct Scan {
     pub field_mask_paths: Vec<Vec<u8>>,
     /// A map field occurs with a wire type other than length-delimited.
     pub mistyped_map: bool,
+    /// A tag (field key) or a length prefix is a varint longer than 5
+    /// bytes.
+    pub long_varint: bool,
 }
 
 /// Walks a message of type `desc`.
 pub fn scan(pool: &DescriptorPool, desc: &MessageDescriptor, buf: &[u8]) -> Scan {
     let mut found = Scan::default();
+    LONG_LENGTH.set(false);
     walk(pool, desc, buf, 0, &mut found);
+    found.long_varint |= LONG_LENGTH.get();
     found
 }
 
@@ -118,7 +133,11 @@ fn walk(pool: &DescriptorPool, desc: &MessageDescriptor, buf: &[u8], depth: u32,
         // Before the value: a mistyped map field may well be truncated
         // as what its wire type says.
         let mut peek = pos;
-        if let Some(tag) = varint(buf, &mut peek)
+        let tag = varint(buf, &mut peek);
+        if peek - pos > 5 {
+            found.long_varint = true;
+        }
+        if let Some(tag) = tag
             && tag & 7 != 2
             && u32::try_from(tag >> 3).is_ok_and(|n| desc.get_field(n).is_some_and(|f| f.is_map()))
         {

@@ -282,27 +282,33 @@ impl Pipeline {
             limits: settings.limits,
             ..ConvertOptions::default()
         };
-        let mut compile = async |source: &SchemaSource, message: &str, var: &'static str| {
-            let key = source.to_string();
-            if !schemas.contains_key(&key) {
-                let schema = load_schema(source, &settings.includes, &stores)
-                    .await
-                    .map_err(|message| invalid(var, message))?;
-                schemas.insert(key.clone(), schema);
-            }
-            let schema = &schemas[&key];
-            let descriptor = schema
-                .message(message)
-                .map_err(|e| invalid(var, format!("{e} (schema {source})")))?;
-            let plan = Plan::new(&descriptor, settings.json);
-            Ok::<_, ConfigError>(Arc::new(Route {
-                message: message.to_owned(),
-                converter: Converter::new(plan, options),
-            }))
-        };
+        // `vars`: the variables to blame for a schema that does not load and
+        // for a message type it does not have.
+        let mut compile =
+            async |source: &SchemaSource, message: &str, vars: (&'static str, &'static str)| {
+                let (schema_var, message_var) = vars;
+                let key = source.to_string();
+                if !schemas.contains_key(&key) {
+                    let schema = load_schema(source, &settings.includes, &stores)
+                        .await
+                        .map_err(|message| invalid(schema_var, message))?;
+                    schemas.insert(key.clone(), schema);
+                }
+                let schema = &schemas[&key];
+                let descriptor = schema
+                    .message(message)
+                    .map_err(|e| invalid(message_var, format!("{e} (schema {source})")))?;
+                let plan = Plan::new(&descriptor, settings.json);
+                Ok::<_, ConfigError>(Arc::new(Route {
+                    message: message.to_owned(),
+                    converter: Converter::new(plan, options),
+                }))
+            };
 
         let default_route = match (&settings.message, &settings.schema) {
-            (Some(message), Some(schema)) => Some(compile(schema, message, vars::MESSAGE).await?),
+            (Some(message), Some(schema)) => {
+                Some(compile(schema, message, (vars::SCHEMA, vars::MESSAGE)).await?)
+            }
             _ => None,
         };
         let mut routes = Vec::with_capacity(settings.routes.len());
@@ -314,7 +320,7 @@ impl Pipeline {
                     hint: "a route names no schema of its own",
                 })?,
             };
-            routes.push(compile(&schema, &route.message, vars::ROUTES).await?);
+            routes.push(compile(&schema, &route.message, (vars::ROUTES, vars::ROUTES)).await?);
         }
         Ok(Pipeline {
             inner: Arc::new(Inner {
@@ -1052,5 +1058,49 @@ mod tests {
             read.to_string(),
             "converting s3://raw/a.pb: reading the input failed: Generic S3 error: connection reset"
         );
+    }
+
+    /// `Pipeline::start`'s configuration error for these variables (a local
+    /// landing directory; nothing else is read).
+    fn start_error(vars: &[(&str, &str)]) -> ConfigError {
+        let landing = std::env::temp_dir().join("protoland-start-error-test");
+        let landing = landing.to_string_lossy().into_owned();
+        let lookup = |var: &str| {
+            if var == vars::LANDING {
+                return Some(landing.clone());
+            }
+            vars.iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let settings = Settings::from_lookup(lookup, None).expect("valid settings");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        match runtime.block_on(Pipeline::start(settings, "test")) {
+            Ok(_) => panic!("{vars:?} started"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_schema_that_does_not_load_is_blamed_on_the_schema_variable() {
+        let err = start_error(&[
+            (vars::SCHEMA, "no/such/schema.proto"),
+            (vars::MESSAGE, "acme.Click"),
+        ]);
+        assert_eq!(err.var(), vars::SCHEMA, "{err}");
+    }
+
+    #[test]
+    fn an_unknown_message_type_is_blamed_on_the_message_variable() {
+        let schema = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/schema/acme/clicks.proto"
+        );
+        let err = start_error(&[(vars::SCHEMA, schema), (vars::MESSAGE, "acme.clicks.Clik")]);
+        assert_eq!(err.var(), vars::MESSAGE, "{err}");
+        assert!(err.to_string().contains("acme.clicks.Click"), "{err}");
     }
 }

@@ -41,6 +41,7 @@
 pub mod backfill;
 pub mod config;
 pub mod events;
+mod glob;
 pub mod handler;
 pub mod landing;
 pub mod metrics;

@@ -13,7 +13,7 @@
 //! no route matches uses `PROTOLAND_MESSAGE` when it is set, and is a bad
 //! object otherwise. A route without `@SCHEMA` uses `PROTOLAND_SCHEMA`.
 
-use globset::{Glob, GlobBuilder, GlobMatcher};
+use crate::glob::Glob;
 
 /// One route as written.
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct RouteSpec {
 #[derive(Debug, Clone)]
 enum Matcher {
     Prefix(String),
-    Glob(GlobMatcher),
+    Glob(Glob),
 }
 
 /// Why a routes setting does not parse.
@@ -100,15 +100,12 @@ pub fn parse_routes(text: &str) -> Result<Vec<RouteSpec>, RouteError> {
             return Err(RouteError::EmptyMessage { index, route });
         }
         let matcher = if pattern.contains(['*', '?', '[', '{']) {
-            let glob: Glob = GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| RouteError::BadGlob {
-                    index,
-                    pattern: pattern.to_owned(),
-                    message: e.kind().to_string(),
-                })?;
-            Matcher::Glob(glob.compile_matcher())
+            let glob = Glob::new(pattern).map_err(|message| RouteError::BadGlob {
+                index,
+                pattern: pattern.to_owned(),
+                message,
+            })?;
+            Matcher::Glob(glob)
         } else {
             Matcher::Prefix(pattern.to_owned())
         };

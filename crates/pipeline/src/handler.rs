@@ -282,6 +282,13 @@ impl Pipeline {
             limits: settings.limits,
             ..ConvertOptions::default()
         };
+        // Objects already convert in parallel (`PROTOLAND_CONCURRENCY`):
+        // share the cores between them rather than giving each object a
+        // transcoding thread per core, so memory (each thread holds a batch
+        // of input and its JSON) grows with the cores, not cores x objects.
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let threads = std::num::NonZeroUsize::new(cores / settings.concurrency.max(1))
+            .unwrap_or(std::num::NonZeroUsize::MIN);
         // `vars`: the variables to blame for a schema that does not load and
         // for a message type it does not have.
         let mut compile =
@@ -301,7 +308,7 @@ impl Pipeline {
                 let plan = Plan::new(&descriptor, settings.json);
                 Ok::<_, ConfigError>(Arc::new(Route {
                     message: message.to_owned(),
-                    converter: Converter::new(plan, options),
+                    converter: Converter::new(plan, options).with_threads(threads),
                 }))
             };
 

@@ -394,6 +394,13 @@ impl Comparer<'_> {
         if ours == theirs {
             return Ok(());
         }
+        // A singular closed enum set twice, the last time to an undeclared
+        // value: Google keeps that occurrence as an unknown field, so the
+        // earlier declared value stays; prost-reflect keeps the last one.
+        if closed_unknown(e, theirs) {
+            self.allow(Allowed::ClosedEnumUnknown);
+            return Ok(());
+        }
         if e.full_name() == "google.protobuf.NullValue"
             && self.enum_numbers
             && theirs.is_null()

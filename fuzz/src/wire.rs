@@ -21,14 +21,20 @@ fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
 }
 
 thread_local! {
-    /// Set by [`field`] when a length prefix is a varint over 5 bytes.
-    static LONG_LENGTH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set by [`field`] when a tag or a length prefix is a varint over 5
+    /// bytes, wherever the walk reads one (FieldMask, Any, map entries and
+    /// groups included).
+    static LONG_VARINT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// One field: number, wire type and the value's bytes (for groups, the
 /// body).
 fn field<'a>(buf: &'a [u8], pos: &mut usize) -> Option<(u32, u8, &'a [u8])> {
+    let before = *pos;
     let tag = varint(buf, pos)?;
+    if *pos - before > 5 {
+        LONG_VARINT.set(true);
+    }
     let number = u32::try_from(tag >> 3).ok()?;
     let wt = (tag & 7) as u8;
     let start = *pos;
@@ -42,7 +48,7 @@ fn field<'a>(buf: &'a [u8], pos: &mut usize) -> Option<(u32, u8, &'a [u8])> {
             let before = *pos;
             let len = varint(buf, pos)?;
             if *pos - before > 5 {
-                LONG_LENGTH.set(true);
+                LONG_VARINT.set(true);
             }
             let len = usize::try_from(len).ok()?;
             let s = *pos;
@@ -87,9 +93,9 @@ pub struct Scan {
 /// Walks a message of type `desc`.
 pub fn scan(pool: &DescriptorPool, desc: &MessageDescriptor, buf: &[u8]) -> Scan {
     let mut found = Scan::default();
-    LONG_LENGTH.set(false);
+    LONG_VARINT.set(false);
     walk(pool, desc, buf, 0, &mut found);
-    found.long_varint |= LONG_LENGTH.get();
+    found.long_varint |= LONG_VARINT.get();
     found
 }
 
@@ -133,11 +139,7 @@ fn walk(pool: &DescriptorPool, desc: &MessageDescriptor, buf: &[u8], depth: u32,
         // Before the value: a mistyped map field may well be truncated
         // as what its wire type says.
         let mut peek = pos;
-        let tag = varint(buf, &mut peek);
-        if peek - pos > 5 {
-            found.long_varint = true;
-        }
-        if let Some(tag) = tag
+        if let Some(tag) = varint(buf, &mut peek)
             && tag & 7 != 2
             && u32::try_from(tag >> 3).is_ok_and(|n| desc.get_field(n).is_some_and(|f| f.is_map()))
         {

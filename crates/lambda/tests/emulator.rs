@@ -7,14 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use protoland_pipeline::testing::{
-    CLICK_MESSAGE, Moto, click, expected_ndjson, frame, free_port, get, keys, put, store,
-    venv_tool, wait_for_port, workspace_root,
+    CLICK_MESSAGE, Moto, click, expected_ndjson, frame, free_port, get, gunzip, gzip, keys, put,
+    store, venv_tool, wait_for_port, workspace_root,
 };
 use protoland_stream::Framing;
 use serde_json::{Value, json};
@@ -55,20 +54,6 @@ fn invoke(port: u16, name: &str) -> Result<Value, String> {
         return Err(format!("{stdout}{stderr}"));
     }
     serde_json::from_str(stdout.trim()).map_err(|e| format!("{name}: `{stdout}` is not JSON: {e}"))
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn gunzip(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(data)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
 }
 
 /// The function's command, configured for moto and the emulator on `runtime_port`.

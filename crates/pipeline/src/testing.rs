@@ -113,6 +113,29 @@ pub fn frame(messages: &[Vec<u8>], framing: Framing) -> Vec<u8> {
     out
 }
 
+/// `data` as one gzip member (default level).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    gzip_at(data, flate2::Compression::default())
+}
+
+/// `data` as one gzip member at `level`.
+pub fn gzip_at(data: &[u8], level: flate2::Compression) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Decompresses every gzip member of `data` (panics on corrupt data).
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
 /// The expected landing object content: the transcoder's output per message.
 pub fn expected_ndjson(messages: &[Vec<u8>]) -> Vec<u8> {
     let plan = click_plan();

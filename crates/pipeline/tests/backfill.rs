@@ -4,24 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Read;
-
 use protoland_pipeline::Pipeline;
 use protoland_pipeline::backfill::{self, BackfillOptions};
 use protoland_pipeline::config::Settings;
 use protoland_pipeline::storage::Location;
 use protoland_pipeline::testing::{
-    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, keys, put, store,
+    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, keys,
+    put, store,
 };
 use protoland_stream::Framing;
-
-fn gunzip(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(data)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
 
 fn settings(landing: Location) -> Settings {
     let mut s = Settings::new(landing);

@@ -11,7 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +22,8 @@ use protoland_pipeline::handler::{Pipeline, Response};
 use protoland_pipeline::routes::parse_routes;
 use protoland_pipeline::storage::{Location, StorageOptions};
 use protoland_pipeline::testing::{
-    Fault, FaultKind, FaultProxy, Moto, click, expected_ndjson, frame, get, keys, notification,
-    put, sqs_event, store, string_field, varint,
+    Fault, FaultKind, FaultProxy, Moto, click, expected_ndjson, frame, get, gunzip, gzip, keys,
+    notification, put, sqs_event, store, string_field, varint,
 };
 use protoland_stream::Framing;
 use serde_json::{Value, json};
@@ -121,20 +121,6 @@ impl Buckets {
             .into_result()
             .unwrap_err()
     }
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn gunzip(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(data)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
 }
 
 fn response_json(response: &Response) -> Value {

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::time::Duration;
 
 use protoland_pipeline::config::{BadObjectPolicy, Settings};
@@ -15,25 +15,11 @@ use protoland_pipeline::handler::{Pipeline, Response};
 use protoland_pipeline::storage::{Location, StorageOptions};
 use protoland_pipeline::testing::{
     CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
-    frame, get, keys, put, store,
+    frame, get, gunzip, gzip, keys, put, store,
 };
 use protoland_pipeline::worker::{self, WorkerOptions};
 use protoland_stream::Framing;
 use serde_json::json;
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn gunzip(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(data)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
 
 fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
     let mut s = Settings::new(Location::parse("s3://landing/ndjson").unwrap());

@@ -15,7 +15,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,7 +26,7 @@ use protoland_pipeline::handler::Pipeline;
 use protoland_pipeline::storage::Location;
 use protoland_pipeline::testing::{
     CLICK_MESSAGE, FaultKind, FaultProxy, Moto, RandomFaults, click, click_schema_source,
-    expected_ndjson, frame, get, keys, put, store, string_field, varint,
+    expected_ndjson, frame, get, gunzip, gzip_at, keys, put, store, string_field, varint,
 };
 use protoland_pipeline::worker::{self, WorkerOptions};
 use protoland_stream::Framing;
@@ -100,20 +99,6 @@ fn messages(i: usize) -> Vec<Vec<u8>> {
     (0..count).map(|j| click(base + j as u64, pad)).collect()
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
-
-fn gunzip(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(data)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
-
 /// Key and bytes of object `i`.
 fn object(i: usize) -> (String, Vec<u8>) {
     let m = messages(i);
@@ -123,7 +108,7 @@ fn object(i: usize) -> (String, Vec<u8>) {
             let data = match c {
                 // A gzip cut in half.
                 0 => {
-                    let z = gzip(&frame(&good, Framing::Varint));
+                    let z = gzip_at(&frame(&good, Framing::Varint), flate2::Compression::fast());
                     z[..z.len() / 2].to_vec()
                 }
                 // Invalid UTF-8 in message 20's url.
@@ -152,7 +137,7 @@ fn object(i: usize) -> (String, Vec<u8>) {
         Kind::Single => (format!("soak/{i:05}-single.pb"), frame(&m, Framing::Single)),
         Kind::Gzip | Kind::Medium => (
             format!("soak/{i:05}-gzip.pb.gz"),
-            gzip(&frame(&m, Framing::Varint)),
+            gzip_at(&frame(&m, Framing::Varint), flate2::Compression::fast()),
         ),
         Kind::Zstd => (
             format!("soak/{i:05}-zstd.bin.zst"),
@@ -160,8 +145,11 @@ fn object(i: usize) -> (String, Vec<u8>) {
         ),
         Kind::MultiMember => {
             let (a, b) = m.split_at(m.len() / 2);
-            let mut data = gzip(&frame(a, Framing::Varint));
-            data.extend(gzip(&frame(b, Framing::Varint)));
+            let mut data = gzip_at(&frame(a, Framing::Varint), flate2::Compression::fast());
+            data.extend(gzip_at(
+                &frame(b, Framing::Varint),
+                flate2::Compression::fast(),
+            ));
             (format!("soak/{i:05}-members.pb.gz"), data)
         }
         Kind::Plain | Kind::Large => (format!("soak/{i:05}-plain.pb"), frame(&m, Framing::Varint)),

@@ -801,7 +801,7 @@ impl Pipeline {
             Err(e) => {
                 return Err(ObjectError::Panic {
                     source_url: source_url.to_owned(),
-                    message: join_error_text(e),
+                    message: panic_message(e),
                 });
             }
         };
@@ -968,18 +968,28 @@ fn with_causes(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// A task's end for an error text: `panic: <message>` or why it stopped.
 fn join_error_text(e: tokio::task::JoinError) -> String {
     if e.is_panic() {
-        let payload = e.into_panic();
-        if let Some(s) = payload.downcast_ref::<&str>() {
-            format!("panic: {s}")
-        } else if let Some(s) = payload.downcast_ref::<String>() {
-            format!("panic: {s}")
-        } else {
-            "panic".to_owned()
-        }
+        format!("panic: {}", panic_message(e))
     } else {
         e.to_string()
+    }
+}
+
+/// The panic message of a task that panicked (for another end, why it
+/// stopped).
+fn panic_message(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return e.to_string();
+    }
+    let payload = e.into_panic();
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
     }
 }
 

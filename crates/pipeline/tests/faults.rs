@@ -946,7 +946,7 @@ fn panic_in_one_object_fails_only_its_message() {
         assert_eq!(
             b.direct_failure(&pipeline, &key).await,
             format!(
-                "1 of 1 objects failed:\n{source}: converting {source} panicked: panic: test-support panic hook for {source}"
+                "1 of 1 objects failed:\n{source}: converting {source} panicked: test-support panic hook for {source}"
             )
         );
         // The pipeline goes on serving.

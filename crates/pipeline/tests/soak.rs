@@ -99,6 +99,11 @@ fn messages(i: usize) -> Vec<Vec<u8>> {
     (0..count).map(|j| click(base + j as u64, pad)).collect()
 }
 
+/// One gzip member at the fastest level (the soak makes thousands).
+fn gzip(data: &[u8]) -> Vec<u8> {
+    gzip_at(data, flate2::Compression::fast())
+}
+
 /// Key and bytes of object `i`.
 fn object(i: usize) -> (String, Vec<u8>) {
     let m = messages(i);
@@ -108,7 +113,7 @@ fn object(i: usize) -> (String, Vec<u8>) {
             let data = match c {
                 // A gzip cut in half.
                 0 => {
-                    let z = gzip_at(&frame(&good, Framing::Varint), flate2::Compression::fast());
+                    let z = gzip(&frame(&good, Framing::Varint));
                     z[..z.len() / 2].to_vec()
                 }
                 // Invalid UTF-8 in message 20's url.
@@ -137,7 +142,7 @@ fn object(i: usize) -> (String, Vec<u8>) {
         Kind::Single => (format!("soak/{i:05}-single.pb"), frame(&m, Framing::Single)),
         Kind::Gzip | Kind::Medium => (
             format!("soak/{i:05}-gzip.pb.gz"),
-            gzip_at(&frame(&m, Framing::Varint), flate2::Compression::fast()),
+            gzip(&frame(&m, Framing::Varint)),
         ),
         Kind::Zstd => (
             format!("soak/{i:05}-zstd.bin.zst"),
@@ -145,11 +150,8 @@ fn object(i: usize) -> (String, Vec<u8>) {
         ),
         Kind::MultiMember => {
             let (a, b) = m.split_at(m.len() / 2);
-            let mut data = gzip_at(&frame(a, Framing::Varint), flate2::Compression::fast());
-            data.extend(gzip_at(
-                &frame(b, Framing::Varint),
-                flate2::Compression::fast(),
-            ));
+            let mut data = gzip(&frame(a, Framing::Varint));
+            data.extend(gzip(&frame(b, Framing::Varint)));
             (format!("soak/{i:05}-members.pb.gz"), data)
         }
         Kind::Plain | Kind::Large => (format!("soak/{i:05}-plain.pb"), frame(&m, Framing::Varint)),

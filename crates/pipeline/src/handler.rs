@@ -55,7 +55,8 @@ struct Inner {
     settings: Settings,
     stores: Stores,
     landing: Arc<dyn ObjectStore>,
-    quarantine: Arc<dyn ObjectStore>,
+    /// The quarantine store, under the quarantine policy only.
+    quarantine: Option<Arc<dyn ObjectStore>>,
     default_route: Option<Arc<Route>>,
     routes: Vec<Arc<Route>>,
     mode: &'static str,
@@ -271,9 +272,16 @@ impl Pipeline {
         let landing = stores
             .open(&settings.landing)
             .map_err(|e| invalid(vars::LANDING, e))?;
-        let quarantine = stores
-            .open(&settings.quarantine)
-            .map_err(|e| invalid(vars::QUARANTINE, e))?;
+        // Opened under the quarantine policy only: a local landing directory
+        // gets no empty `_quarantine/` when reports are never written.
+        let quarantine = match settings.on_bad_object {
+            BadObjectPolicy::Quarantine => Some(
+                stores
+                    .open(&settings.quarantine)
+                    .map_err(|e| invalid(vars::QUARANTINE, e))?,
+            ),
+            BadObjectPolicy::Fail => None,
+        };
 
         let mut schemas: HashMap<String, Schema> = HashMap::new();
         let options = ConvertOptions {
@@ -688,9 +696,18 @@ impl Pipeline {
             }
             let text = error.to_string();
             if class == ErrorClass::BadObject
-                && settings.on_bad_object == BadObjectPolicy::Quarantine
+                && let Some(store) = &self.inner.quarantine
             {
-                return match self.quarantine(object, &source_url, &error).await {
+                return match quarantine(
+                    settings,
+                    store,
+                    object,
+                    source.is_some(),
+                    &source_url,
+                    &error,
+                )
+                .await
+                {
                     Ok(report) => {
                         tracing::warn!(source = %source_url, report = %report, error = %text, "bad object quarantined");
                         ObjectOutcome::Quarantined {
@@ -826,55 +843,63 @@ impl Pipeline {
             upload,
         })
     }
+}
 
-    /// Writes the JSON error report of a bad object; returns where.
-    async fn quarantine(
-        &self,
-        object: &ObjectRef,
-        source_url: &str,
-        error: &ObjectError,
-    ) -> Result<String, StorageError> {
-        let settings = &self.inner.settings;
-        let relative = format!("{}/{}.error.json", object.bucket, object.key);
-        let key = match settings.quarantine.prefix() {
-            "" => relative,
-            prefix => format!("{prefix}/{relative}"),
-        };
-        let target = settings.quarantine.display_key(&key);
-        let (index, offset, field_path) = match error {
-            ObjectError::Convert { error, .. } => (
-                error.message_index(),
-                error.offset(),
-                error.field_path().map(str::to_owned),
-            ),
-            _ => (None, None, None),
-        };
-        let report = serde_json::json!({
-            "source": source_url,
-            "bucket": object.bucket,
-            "key": object.key,
-            "versionId": object.version_id,
-            "error": error.to_string(),
-            "messageIndex": index,
-            "byteOffset": offset,
-            "fieldPath": field_path,
-            "eventTime": object.event_time.map(|t| t.to_rfc3339()),
-            "time": Utc::now().to_rfc3339(),
-        });
-        let mut body = serde_json::to_vec_pretty(&report).unwrap_or_default();
-        body.push(b'\n');
-        let path = object_path(&key)?;
-        self.inner
-            .quarantine
-            .put(&path, PutPayload::from(body))
-            .await
-            .map_err(|error| StorageError::Store {
-                action: "writing the quarantine report",
-                target: target.clone(),
-                error,
-            })?;
-        Ok(target)
-    }
+/// Writes the JSON error report of a bad object into `store` (the
+/// quarantine location's); returns where. Reports mirror the sources:
+/// `<bucket>/<key>.error.json` for an S3 object, `<key>.error.json` (its
+/// path under the directory being backfilled) for a local file, as its
+/// landing key is.
+async fn quarantine(
+    settings: &Settings,
+    store: &Arc<dyn ObjectStore>,
+    object: &ObjectRef,
+    local: bool,
+    source_url: &str,
+    error: &ObjectError,
+) -> Result<String, StorageError> {
+    let relative = if local {
+        format!("{}.error.json", object.key)
+    } else {
+        format!("{}/{}.error.json", object.bucket, object.key)
+    };
+    let key = match settings.quarantine.prefix() {
+        "" => relative,
+        prefix => format!("{prefix}/{relative}"),
+    };
+    let target = settings.quarantine.display_key(&key);
+    let (index, offset, field_path) = match error {
+        ObjectError::Convert { error, .. } => (
+            error.message_index(),
+            error.offset(),
+            error.field_path().map(str::to_owned),
+        ),
+        _ => (None, None, None),
+    };
+    let report = serde_json::json!({
+        "source": source_url,
+        "bucket": object.bucket,
+        "key": object.key,
+        "versionId": object.version_id,
+        "error": error.to_string(),
+        "messageIndex": index,
+        "byteOffset": offset,
+        "fieldPath": field_path,
+        "eventTime": object.event_time.map(|t| t.to_rfc3339()),
+        "time": Utc::now().to_rfc3339(),
+    });
+    let mut body = serde_json::to_vec_pretty(&report).unwrap_or_default();
+    body.push(b'\n');
+    let path = object_path(&key)?;
+    store
+        .put(&path, PutPayload::from(body))
+        .await
+        .map_err(|error| StorageError::Store {
+            action: "writing the quarantine report",
+            target: target.clone(),
+            error,
+        })?;
+    Ok(target)
 }
 
 /// What makes two records name the same object: bucket, key, version.

@@ -6,7 +6,7 @@
 
 use protoland_pipeline::Pipeline;
 use protoland_pipeline::backfill::{self, BackfillOptions};
-use protoland_pipeline::config::Settings;
+use protoland_pipeline::config::{BadObjectPolicy, Settings};
 use protoland_pipeline::storage::Location;
 use protoland_pipeline::testing::{
     CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, keys,
@@ -28,6 +28,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// The names in a directory, sorted.
+fn dir_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
@@ -72,6 +82,8 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     );
     let landed = std::fs::read(landing.join("clicks/2024/a b.ndjson.gz")).unwrap();
     assert!(gunzip(&landed) == expected_ndjson(&messages));
+    // Only what landed: no empty `_quarantine/` under the `fail` policy.
+    assert_eq!(dir_names(&landing), ["clicks"]);
     assert!(
         gunzip(&std::fs::read(landing.join("clicks/one.ndjson.gz")).unwrap())
             == expected_ndjson(&messages[..1])
@@ -98,6 +110,49 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
         std::fs::read(landing.join("clicks/2024/a b.ndjson.gz")).unwrap(),
         landed,
         "same bytes"
+    );
+}
+
+#[test]
+fn quarantines_a_bad_local_object_under_the_landing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let landing = dir.path().join("landing");
+    std::fs::create_dir_all(&raw).unwrap();
+    let messages: Vec<Vec<u8>> = (0..3).map(|i| click(i, 4)).collect();
+    std::fs::write(raw.join("good.pb"), frame(&messages, Framing::Varint)).unwrap();
+    std::fs::write(raw.join("bad.pb"), b"\xff\xfe not protobuf").unwrap();
+    let mut s = settings(Location::Local {
+        root: landing.clone(),
+    });
+    s.on_bad_object = BadObjectPolicy::Quarantine;
+    let rt = runtime();
+    let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
+    let options = BackfillOptions {
+        force: false,
+        concurrency: None,
+    };
+    let source = Location::Local { root: raw.clone() };
+    let summary = rt
+        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (
+            summary.stats.objects,
+            summary.stats.quarantined,
+            summary.stats.failures
+        ),
+        (1, 1, 0),
+        "{summary:?}"
+    );
+    assert_eq!(dir_names(&landing), ["_quarantine", "good.ndjson.gz"]);
+    let report = landing.join("_quarantine/bad.pb.error.json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["key"], "bad.pb", "{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains("bad.pb"),
+        "{report}"
     );
 }
 

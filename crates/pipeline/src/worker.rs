@@ -65,6 +65,12 @@ pub struct WorkerSummary {
     pub deleted: u64,
     pub failed: u64,
     pub stats: BatchStats,
+    /// With `until_empty`: the messages the queue still counted in flight
+    /// (or delayed) when the worker stopped, if its attributes could be
+    /// read. Not zero when another consumer holds some, or a receive's
+    /// answer was lost: they return after their visibility timeout, and a
+    /// later run converts them.
+    pub in_flight_at_exit: Option<u64>,
 }
 
 /// Why the worker stopped early.
@@ -177,7 +183,16 @@ pub async fn run(
         };
         if messages.is_empty() {
             if options.until_empty {
-                tracing::info!("queue is empty; stopping");
+                summary.in_flight_at_exit = in_flight(client, queue_url).await;
+                match summary.in_flight_at_exit {
+                    Some(n) if n > 0 => tracing::warn!(
+                        in_flight = n,
+                        "no message to receive; stopping with messages still in flight \
+                         (held by another consumer, or a receive whose answer was lost: \
+                         they return after the visibility timeout for a later run)"
+                    ),
+                    _ => tracing::info!("queue is empty; stopping"),
+                }
                 break;
             }
             continue;
@@ -237,6 +252,31 @@ pub async fn run(
         "worker stopped"
     );
     Ok(summary)
+}
+
+/// Messages in flight or delayed in the queue (not visible to a receive),
+/// or `None` when its attributes cannot be read (logged; the run's outcome
+/// does not depend on it).
+async fn in_flight(client: &Client, queue_url: &str) -> Option<u64> {
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .inspect_err(|e| {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "reading the queue's in-flight count failed");
+        })
+        .ok()?;
+    let values = attributes.attributes()?;
+    [
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+    ]
+    .iter()
+    .map(|name| values.get(name).and_then(|v| v.parse::<u64>().ok()))
+    .sum()
 }
 
 /// Keeps extending the visibility of a batch in progress: every third of

@@ -158,6 +158,7 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
             );
         }
         assert_eq!(summary.stats.objects, 4);
+        assert_eq!(summary.in_flight_at_exit, Some(0), "{summary:?}");
         assert!(
             summary.stats.bytes_out > 10 << 20,
             "the large object went multipart: {summary:?}"
@@ -486,6 +487,46 @@ fn reads_s3_urls_through_a_blocking_reader() {
     assert!(
         protoland_pipeline::storage::UrlReader::open("s3://raw", moto.storage_options()).is_err()
     );
+}
+
+#[test]
+fn worker_until_empty_reports_the_messages_another_consumer_holds() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        let (queue_url, _) = moto.notifying_queue("raw", "held-events", 5, 60);
+        let client = moto.sqs_client();
+        // Drop the s3:TestEvent sent when the notification was configured.
+        let _ = client.purge_queue().queue_url(&queue_url).send().await;
+        let raw = store(&moto, "raw");
+        put(&raw, "clicks/held.pb", click(1, 1)).await;
+        // Another consumer holds the first notification for a minute.
+        let held = client
+            .receive_message()
+            .queue_url(&queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(held.messages().len(), 1, "{held:?}");
+        put(&raw, "clicks/free.pb", click(2, 1)).await;
+
+        let pipeline = Pipeline::start(settings(&moto, moto.storage_options()), "worker")
+            .await
+            .unwrap();
+        let mut options = WorkerOptions::new(queue_url.clone());
+        options.until_empty = true;
+        options.wait_time = Duration::from_secs(1);
+        let summary = worker::run(&pipeline, &client, &options, std::future::pending())
+            .await
+            .unwrap();
+        assert_eq!((summary.received, summary.deleted), (1, 1), "{summary:?}");
+        assert_eq!(summary.in_flight_at_exit, Some(1), "{summary:?}");
+        assert_eq!(
+            keys(&store(&moto, "landing")).await,
+            ["ndjson/clicks/free.ndjson.gz"]
+        );
+    });
 }
 
 #[test]

@@ -489,15 +489,23 @@ fn reads_s3_urls_through_a_blocking_reader() {
     );
 }
 
+/// Buckets `raw` and `landing`, and a queue `name` that `raw`'s
+/// notifications feed (5 receives, then its dead-letter queue), emptied of
+/// the s3:TestEvent sent when the notification was configured. Returns the
+/// queue's URL and a client.
+async fn raw_queue(moto: &Moto, name: &str, visibility_s: u32) -> (String, aws_sdk_sqs::Client) {
+    moto.create_buckets(&["raw", "landing"]);
+    let (queue_url, _) = moto.notifying_queue("raw", name, 5, visibility_s);
+    let client = moto.sqs_client();
+    let _ = client.purge_queue().queue_url(&queue_url).send().await;
+    (queue_url, client)
+}
+
 #[test]
 fn worker_until_empty_reports_the_messages_another_consumer_holds() {
     runtime_test(async {
         let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
-        let (queue_url, _) = moto.notifying_queue("raw", "held-events", 5, 60);
-        let client = moto.sqs_client();
-        // Drop the s3:TestEvent sent when the notification was configured.
-        let _ = client.purge_queue().queue_url(&queue_url).send().await;
+        let (queue_url, client) = raw_queue(&moto, "held-events", 60).await;
         let raw = store(&moto, "raw");
         put(&raw, "clicks/held.pb", click(1, 1)).await;
         // Another consumer holds the first notification for a minute.
@@ -533,10 +541,9 @@ fn worker_until_empty_reports_the_messages_another_consumer_holds() {
 fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
     runtime_test(async {
         let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
         // A 3 s visibility timeout and a conversion held up for 7 s: without
         // the heartbeat another consumer would receive the message.
-        let (queue_url, _) = moto.notifying_queue("raw", "slow-events", 5, 3);
+        let (queue_url, client) = raw_queue(&moto, "slow-events", 3).await;
         let proxy = FaultProxy::start(moto.port).await;
         proxy.add(Fault {
             method: "GET",
@@ -544,9 +551,6 @@ fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
             kind: FaultKind::Delay(Duration::from_secs(7)),
             times: 1,
         });
-        let client = moto.sqs_client();
-        // Drop the s3:TestEvent sent when the notification was configured.
-        let _ = client.purge_queue().queue_url(&queue_url).send().await;
         put(&store(&moto, "raw"), "clicks/slow.pb", click(1, 1)).await;
 
         let pipeline = Pipeline::start(
@@ -608,10 +612,7 @@ fn converts_an_object_named_twice_in_a_batch_once() {
 fn worker_finishes_the_batch_in_progress_on_shutdown() {
     runtime_test(async {
         let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
-        let (queue_url, _) = moto.notifying_queue("raw", "stop-events", 5, 30);
-        let client = moto.sqs_client();
-        let _ = client.purge_queue().queue_url(&queue_url).send().await;
+        let (queue_url, client) = raw_queue(&moto, "stop-events", 30).await;
         let proxy = FaultProxy::start(moto.port).await;
         proxy.add(Fault {
             method: "GET",

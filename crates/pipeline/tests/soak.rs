@@ -1,15 +1,17 @@
 //! The bounded soak of issue 7: objects of mixed sizes, framings and
 //! compressions (some corrupt) land in a bucket whose notifications feed a
-//! queue; the SQS worker drains it through the fault-injecting proxy, which
-//! fails a fraction of all S3 requests (500, 503 SlowDown, dropped
-//! connections, bodies cut mid-stream). At the end: every good object's
+//! queue; the SQS worker drains it through fault-injecting proxies, which
+//! fail a fraction of all S3 requests (500, 503 SlowDown, dropped
+//! connections, bodies cut mid-stream) and of the worker's SQS requests
+//! (500, 503, dropped connections, answers lost after SQS acted). At the end: every good object's
 //! landing object is exactly the transcoder's NDJSON, every bad object's
 //! notification is in the dead-letter queue, nothing else landed, no
 //! multipart upload is open, and memory stayed within a bound derived from
 //! the design (see `memory_bound`).
 //!
 //! Sized for CI by default; `PROTOLAND_SOAK_OBJECTS=N` runs more (and
-//! `PROTOLAND_SOAK_FAULT_ONE_IN=K` sets the fault rate to 1 request in K).
+//! `PROTOLAND_SOAK_FAULT_ONE_IN=K` sets the S3 fault rate to 1 request in K,
+//! `PROTOLAND_SOAK_SQS_FAULT_ONE_IN=K` the SQS one).
 //! The figures are printed at the end (run with `--nocapture`).
 
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
@@ -26,7 +28,8 @@ use protoland_pipeline::handler::Pipeline;
 use protoland_pipeline::storage::Location;
 use protoland_pipeline::testing::{
     CLICK_MESSAGE, FaultKind, FaultProxy, Moto, RandomFaults, click, click_schema_source,
-    expected_ndjson, frame, get, gunzip, gzip_at, keys, put, store, string_field, varint,
+    expected_ndjson, frame, get, gunzip, gzip_at, keys, put, sqs_client_for, store, string_field,
+    varint,
 };
 use protoland_pipeline::worker::{self, WorkerOptions};
 use protoland_stream::Framing;
@@ -35,6 +38,8 @@ use protoland_stream::Framing;
 const DEFAULT_OBJECTS: usize = 300;
 /// One S3 request in this many gets a fault by default.
 const DEFAULT_FAULT_ONE_IN: u64 = 12;
+/// One SQS request of the workers in this many gets a fault by default.
+const DEFAULT_SQS_FAULT_ONE_IN: u64 = 8;
 /// Workers draining the queue at once, and objects each converts at once.
 /// One worker: moto's SQS is not safe under concurrent receives (two
 /// receives moving the same message to the dead-letter queue fail with 500
@@ -203,8 +208,8 @@ fn memory_bound_kib() -> u64 {
 struct RetryCounter {
     /// object_store retrying one HTTP request (`Encountered …`).
     request_retries: AtomicU64,
-    /// The AWS SDK retrying an SQS request (moto's threaded server answers
-    /// some concurrent SQS requests with 500).
+    /// The AWS SDK retrying an SQS request (the injected faults; moto's
+    /// threaded server also answers some concurrent SQS requests with 500).
     sqs_retries: AtomicU64,
     /// The pipeline retrying a whole object (`transient failure; retrying`).
     object_retries: AtomicU64,
@@ -267,9 +272,10 @@ impl tracing::Subscriber for RetryCounter {
 }
 
 #[test]
-fn soak_through_the_worker_with_s3_faults() {
+fn soak_through_the_worker_with_s3_and_sqs_faults() {
     let objects: usize = env_number("PROTOLAND_SOAK_OBJECTS", DEFAULT_OBJECTS);
     let one_in: u64 = env_number("PROTOLAND_SOAK_FAULT_ONE_IN", DEFAULT_FAULT_ONE_IN);
+    let sqs_one_in: u64 = env_number("PROTOLAND_SOAK_SQS_FAULT_ONE_IN", DEFAULT_SQS_FAULT_ONE_IN);
     let counter = Arc::new(RetryCounter::default());
     tracing::subscriber::set_global_default(ArcSubscriber(Arc::clone(&counter))).unwrap();
     tokio::runtime::Builder::new_multi_thread()
@@ -277,7 +283,7 @@ fn soak_through_the_worker_with_s3_faults() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(soak(objects, one_in, &counter));
+        .block_on(soak(objects, (one_in, sqs_one_in), &counter));
 }
 
 /// `Arc<RetryCounter>` as the global subscriber (kept for reading).
@@ -327,7 +333,9 @@ async fn queued(client: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
         .sum()
 }
 
-async fn soak(objects: usize, one_in: u64, counter: &RetryCounter) {
+/// `one_in`: the S3 and the SQS fault rates.
+async fn soak(objects: usize, one_in: (u64, u64), counter: &RetryCounter) {
+    let (one_in, sqs_one_in) = one_in;
     let started = Instant::now();
     let moto = Moto::start();
     moto.create_buckets(&["raw", "landing"]);
@@ -408,6 +416,27 @@ async fn soak(objects: usize, one_in: u64, counter: &RetryCounter) {
     s.concurrency = CONCURRENCY;
     let pipeline = Pipeline::start(s, "worker").await.unwrap();
 
+    // The workers' SQS client goes through a proxy of its own (the test's
+    // bookkeeping uses `client`, straight to moto). Faults before SQS acts
+    // (500, 503, a dropped connection) are retried by the SDK and, past its
+    // attempts, by the worker (a receive) or by redelivery (a delete, after
+    // the visibility timeout: converted again to the same bytes). An answer
+    // cut after SQS acted loses a receive (its messages come back after the
+    // visibility timeout, see `drain`) or a delete's reply (the SDK's retry
+    // deletes again).
+    let sqs_proxy = FaultProxy::start(moto.port).await;
+    sqs_proxy.set_random(Some(RandomFaults {
+        one_in: sqs_one_in,
+        kinds: vec![
+            ("POST", FaultKind::Status(500)),
+            ("POST", FaultKind::SlowDown),
+            ("POST", FaultKind::Drop),
+            ("POST", FaultKind::CutBody { after: 0 }),
+        ],
+        seed: 11,
+    }));
+    let worker_client = sqs_client_for(&format!("http://127.0.0.1:{}", sqs_proxy.port));
+
     let baseline = rss_kib();
     let samples: Arc<Mutex<Vec<u64>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
@@ -437,15 +466,20 @@ async fn soak(objects: usize, one_in: u64, counter: &RetryCounter) {
     loop {
         rounds += 1;
         let runs = futures::future::join_all(
-            (0..WORKERS).map(|_| worker::run(&pipeline, &client, &options, std::future::pending())),
+            (0..WORKERS)
+                .map(|_| worker::run(&pipeline, &worker_client, &options, std::future::pending())),
         )
         .await;
         summaries.extend(runs.into_iter().map(Result::unwrap));
         let left = queued(&client, &queue_url).await;
         eprintln!(
-            "round {rounds} ended after {:.0} s: {} messages received so far, {left} left in the queue",
+            "round {rounds} ended after {:.0} s: {} messages received so far, {left} left in the queue ({:?} in flight as the workers stopped)",
             run_started.elapsed().as_secs_f64(),
-            summaries.iter().map(|s| s.received).sum::<u64>()
+            summaries.iter().map(|s| s.received).sum::<u64>(),
+            summaries
+                .iter()
+                .map(|s| s.in_flight_at_exit)
+                .collect::<Vec<_>>()
         );
         if left == 0 {
             break;
@@ -519,6 +553,7 @@ async fn soak(objects: usize, one_in: u64, counter: &RetryCounter) {
         "soak: {objects} objects ({} good, {} corrupt; {} MiB in, {} messages out, {} MiB landed), \
          {rounds} worker rounds, {batches} batches, {received} messages received ({} redeliveries), {deleted} deleted, {} dead letters; \
          {} S3 requests through the proxy, {} faults injected {:?}; \
+         {} SQS requests of the workers through theirs, {} faults injected {:?}; \
          retries: {} S3 requests (object_store), {} whole objects (pipeline), {} SQS requests (SDK); {} object failures reported; \
          setup {:.1} s, workers {:.1} s, total {:.1} s; \
          RSS baseline {} MiB, peak {} MiB (first half {} MiB, second half {} MiB), bound {} MiB",
@@ -532,6 +567,9 @@ async fn soak(objects: usize, one_in: u64, counter: &RetryCounter) {
         proxy.requests(),
         proxy.injected(),
         proxy.injected_by_kind(),
+        sqs_proxy.requests(),
+        sqs_proxy.injected(),
+        sqs_proxy.injected_by_kind(),
         counter.request_retries.load(Ordering::Relaxed),
         counter.object_retries.load(Ordering::Relaxed),
         counter.sqs_retries.load(Ordering::Relaxed),
@@ -548,7 +586,8 @@ async fn soak(objects: usize, one_in: u64, counter: &RetryCounter) {
     // At least once: a message whose delete answer was lost is converted
     // again (to the same bytes) and deleted again.
     assert!(deleted >= good.len() as u64, "every good message deleted");
-    assert!(proxy.injected() > 0, "faults were injected");
+    assert!(proxy.injected() > 0, "S3 faults were injected");
+    assert!(sqs_proxy.injected() > 0, "SQS faults were injected");
     assert!(
         peak <= baseline + memory_bound_kib(),
         "RSS peaked at {peak} KiB, over the baseline {baseline} KiB + the bound {} KiB",

@@ -4,7 +4,10 @@
 //! runs, from `.proto` source files (compiled in-process by [protox], no
 //! `protoc` needed) or from binary `FileDescriptorSet`s (what
 //! `protoc --descriptor_set_out --include_imports` and `buf build -o x.binpb`
-//! write). The well-known types (`google/protobuf/*.proto`) are always
+//! write). Sources may be proto2 or proto3; editions files (`edition =
+//! "2023";`, 2024, 2026) load from a descriptor set only, since protox
+//! cannot parse them, and [`features`] says how their fields and enums
+//! behave. The well-known types (`google/protobuf/*.proto`) are always
 //! present, so `import "google/protobuf/timestamp.proto"` works without an
 //! include path and an `Any` holding a `Duration` resolves even when the
 //! user's schema never imports it.

@@ -18,11 +18,6 @@
 //!   [`crate::features`] reads what proto2 cannot say: implicit presence,
 //!   open enums and UTF-8 verification.
 //!
-//! Extensions of `google.protobuf.FeatureSet` (the language features of
-//! `cpp_features.proto`, `java_features.proto`, …) are dropped: they only
-//! steer code generators, and the `FeatureSet` of the pool's
-//! `descriptor.proto` is too old to be extended.
-//!
 //! The editions file as given is kept so that
 //! [`Schema::encode_descriptor_set`](crate::Schema::encode_descriptor_set)
 //! hands other programs the real thing.
@@ -349,7 +344,6 @@ fn lower_file(file: &mut FileProto) {
     for e in &mut file.enum_type {
         lower_enum(e, features);
     }
-    file.extension.retain(|x| !extends_feature_set(x));
     for x in &mut file.extension {
         lower_field(x, features, FieldScope::Extension);
     }
@@ -417,7 +411,6 @@ fn lower_message(m: &mut MessageProto, outer: FeatureSet, scope: &str) {
         };
         lower_field(f, parent, scope);
     }
-    m.extension.retain(|x| !extends_feature_set(x));
     for x in &mut m.extension {
         lower_field(x, features, FieldScope::Extension);
     }
@@ -427,10 +420,6 @@ fn lower_message(m: &mut MessageProto, outer: FeatureSet, scope: &str) {
     for n in &mut m.nested_type {
         lower_message(n, features, &full_name);
     }
-}
-
-fn extends_feature_set(x: &FieldProto) -> bool {
-    x.extendee.as_deref() == Some(".google.protobuf.FeatureSet")
 }
 
 fn lower_field(f: &mut FieldProto, outer: FeatureSet, scope: FieldScope) {
@@ -743,11 +732,12 @@ mod tests {
             name: Some("choice".to_owned()),
             options: None,
         }];
-        // An extension of FeatureSet (as cpp_features.proto declares) is
-        // dropped rather than failing to link.
+        // An editions file may extend FeatureSet with its own language
+        // features, as cpp_features.proto does.
+        file.dependency = vec!["google/protobuf/descriptor.proto".to_owned()];
         file.extension = vec![FieldProto {
             extendee: Some(".google.protobuf.FeatureSet".to_owned()),
-            ..message_field("cpp", 1000, ".ed.M", None)
+            ..message_field("lang", 1000, ".ed.M", None)
         }];
         file.message_type = vec![m];
         let schema = load(&file).unwrap();
@@ -768,7 +758,41 @@ mod tests {
         let ajar = schema.pool().get_enum_by_name("ed.Ajar").unwrap();
         assert!(features::enum_is_closed(&shut));
         assert!(!features::enum_is_closed(&ajar));
-        assert!(schema.pool().get_extension_by_name("ed.cpp").is_none());
+        assert!(schema.pool().get_extension_by_name("ed.lang").is_some());
+    }
+
+    #[test]
+    fn refuses_json_name_conflicts_as_google_does() {
+        // protoc only warns under `json_format = LEGACY_BEST_EFFORT`, but
+        // Google's Python runtime refuses the file ("duplicate json_name"),
+        // and so does prost-reflect.
+        let mut file = editions_file(EDITION_2023, None);
+        let mut m = message(
+            "C",
+            vec![
+                FieldProto {
+                    json_name: Some("fooBar".to_owned()),
+                    ..field("foo_bar", 1, TYPE_INT32, None)
+                },
+                FieldProto {
+                    json_name: Some("fooBar".to_owned()),
+                    ..field("fooBar", 2, TYPE_INT32, None)
+                },
+            ],
+        );
+        m.options = Some(
+            MessageOptionsView {
+                map_entry: None,
+                features: Some(features(|f| f.json_format = Some(2))),
+            }
+            .encode_to_vec(),
+        );
+        file.message_type = vec![m];
+        let err = load(&file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loading descriptor set (bytes): a field with JSON name 'fooBar' is already defined"
+        );
     }
 
     #[test]

@@ -57,6 +57,8 @@ SWEEP_TYPES = [
     'protoland.test.proto2.Defaults',
     'protoland.test.proto2.Repeated2',
     'protoland.test.maps.Keys',
+    'protoland.test.editions.Explicit',
+    'protoland.test.editions.Implicit',
 ]
 
 
@@ -199,6 +201,8 @@ def depth_cases(writer, types):
         'protoland.test.proto2.Deep': lambda d: nest(
             d // 2, lambda b: W.group_field(1, W.len_field(2, b)),
             W.group_field(1, b'') if d % 2 else b''),
+        # Mixed.recursive: an editions DELIMITED field, a group per step.
+        'protoland.test.editions.Mixed': lambda d: nest(d, lambda b: W.group_field(22, b)),
         # ListValue -> Value -> ListValue ...: two levels per step.
         'google.protobuf.ListValue': lambda d: nest(
             d // 2, lambda b: W.len_field(1, W.len_field(6, b)),

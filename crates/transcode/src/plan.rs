@@ -14,8 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use prost_reflect::{
-    Cardinality, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind as PbKind,
-    MessageDescriptor, Syntax,
+    Cardinality, DescriptorPool, EnumDescriptor, FieldDescriptor, Kind as PbKind, MessageDescriptor,
 };
 
 use crate::transcode;
@@ -202,15 +201,16 @@ pub(crate) struct FieldPlan {
     pub(crate) wire_type: u8,
     /// Repeated scalar: a LEN record holds packed elements.
     pub(crate) packable: bool,
-    /// Singular without presence (proto3 implicit): a default value is not
-    /// printed.
+    /// Singular without presence (proto3, editions `IMPLICIT`): a default
+    /// value is not printed.
     pub(crate) implicit: bool,
     pub(crate) oneof: u32,
     /// A singular field outside oneofs and not a closed enum: what the fast
     /// path's inline loop handles (see `Walker::fields_fast`).
     pub(crate) fast: bool,
-    /// `string` whose UTF-8 Google's parser verifies (proto3); for proto2
-    /// strings invalid UTF-8 prints as Python prints the raw bytes.
+    /// `string` whose UTF-8 Google's parser verifies (proto3, editions
+    /// `VERIFY`); for proto2 (and editions `NONE`) strings invalid UTF-8
+    /// prints as Python prints the raw bytes.
     pub(crate) utf8: bool,
     pub(crate) special: Special,
     /// A repeated extension: any occurrence, even an empty packed record,
@@ -292,7 +292,8 @@ impl TypePlan {
 
 #[derive(Debug)]
 pub(crate) struct EnumPlan {
-    /// proto2 enums: numbers the schema does not declare are unknown fields.
+    /// proto2 (and editions `CLOSED`) enums: numbers the schema does not
+    /// declare are unknown fields.
     pub(crate) closed: bool,
     /// `google.protobuf.NullValue`: prints `null`.
     pub(crate) null_value: bool,
@@ -455,6 +456,10 @@ impl Builder {
             } else {
                 f.json_name().to_owned()
             };
+            // Proto2, proto3 or editions: presence, UTF-8 checks and
+            // closed enums come from the schema's resolved features; a
+            // DELIMITED editions field is a group (`is_group`).
+            let features = protoland_schema::features::field(&f);
             let kind = self.kind(&f.kind(), f.is_group());
             let card = field_card(&f);
             let special = match (m.full_name(), f.number()) {
@@ -466,9 +471,9 @@ impl Builder {
                 number: f.number(),
                 kind,
                 card,
-                implicit: card == Card::Singular && !f.supports_presence(),
+                implicit: card == Card::Singular && !features.explicit_presence,
                 oneof,
-                utf8: f.parent_file().syntax() == Syntax::Proto3,
+                utf8: features.utf8_verified,
                 special,
                 name,
                 bare,
@@ -488,7 +493,7 @@ impl Builder {
                 card,
                 implicit: false,
                 oneof: NO_ONEOF,
-                utf8: x.parent_file().syntax() == Syntax::Proto3,
+                utf8: protoland_schema::features::extension(&x).utf8_verified,
                 special: Special::None,
                 name: format!("[{}]", x.full_name()),
                 bare: false,
@@ -662,7 +667,7 @@ fn compile_enum(e: &EnumDescriptor) -> EnumPlan {
         (Vec::new(), values)
     };
     EnumPlan {
-        closed: e.parent_file().syntax() == Syntax::Proto2,
+        closed: protoland_schema::features::enum_is_closed(e),
         null_value: e.full_name() == "google.protobuf.NullValue",
         min,
         dense: dense.into(),

@@ -1,7 +1,9 @@
 //! Differential test: protoland's transcoder against Google's `json_format`.
 //!
 //! The corpus in `testdata/schemas` is compiled with protoland's schema
-//! loader; its descriptor set goes to `testdata/differential/generate.py`,
+//! loader (the editions files in `testdata/schemas/editions` first with
+//! `grpc_tools.protoc`, since protox cannot parse them, and loaded as a
+//! descriptor set); its descriptor set goes to `testdata/differential/generate.py`,
 //! which uses Google's `protobuf` package (upb) to build random messages,
 //! wire-level variants and invalid inputs, and records for each what
 //! `json_format` prints with every combination of the three JSON options, or
@@ -87,6 +89,10 @@ fn corpus() -> (Schema, Vec<String>) {
         .filter(|p| p.extension().is_some_and(|x| x == "proto"))
         .collect();
     files.sort();
+    // Editions files go through a descriptor set built by protoc, as users
+    // load them (protox cannot parse editions).
+    let build = TempDir::new();
+    files.push(editions_descriptor_set(&dir, &build.0));
     let schema = Schema::load(&files, [&dir]).expect("the corpus compiles");
     let mut types: Vec<String> = schema
         .user_messages()
@@ -94,6 +100,33 @@ fn corpus() -> (Schema, Vec<String>) {
         .collect();
     types.extend(WELL_KNOWN.iter().map(|s| (*s).to_owned()));
     (schema, types)
+}
+
+/// Compiles `testdata/schemas/editions/*.proto` with the protoc of
+/// `grpcio-tools` (installed by `scripts/test`) into `out/editions.binpb`.
+fn editions_descriptor_set(schemas: &Path, out: &Path) -> PathBuf {
+    let mut protos: Vec<String> = std::fs::read_dir(schemas.join("editions"))
+        .expect("reading testdata/schemas/editions")
+        .map(|entry| entry.expect("directory entry").file_name())
+        .map(|name| format!("editions/{}", name.to_string_lossy()))
+        .filter(|name| name.ends_with(".proto"))
+        .collect();
+    protos.sort();
+    let set = out.join("editions.binpb");
+    let output = Command::new(python())
+        .args(["-m", "grpc_tools.protoc", "--include_imports"])
+        .arg(format!("--proto_path={}", schemas.display()))
+        .arg(format!("--descriptor_set_out={}", set.display()))
+        .args(&protos)
+        .output()
+        .unwrap_or_else(|e| panic!("running grpc_tools.protoc: {e} (run scripts/test)"));
+    assert!(
+        output.status.success(),
+        "grpc_tools.protoc failed ({}) on {protos:?} (if grpcio-tools is missing, run scripts/test):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    set
 }
 
 fn options(bits: usize) -> JsonOptions {

@@ -26,6 +26,8 @@
 mod compare;
 #[path = "differential/json.rs"]
 mod json;
+#[path = "differential/setup.rs"]
+mod setup;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -33,9 +35,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use protoland_schema::Schema;
-use protoland_transcode::{JsonOptions, Plan};
+use protoland_transcode::Plan;
 
 use compare::{Comparer, Diff};
+use setup::{corpus_files, options, python, workspace};
 
 const DEFAULT_SEED: &str = "protoland";
 const DEFAULT_COUNT: usize = 3000;
@@ -65,30 +68,8 @@ const WELL_KNOWN: [&str; 17] = [
 /// transcode appends and leaves the buffer alone on error.
 const SENTINEL: &[u8] = b"<before>";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    let path = std::env::var_os("PROTOLAND_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "no Python with Google's protobuf at {} (set PROTOLAND_PYTHON, or run scripts/test to create .venv)",
-        path.display()
-    );
-    path
-}
-
 fn corpus() -> (Schema, Vec<String>) {
-    let dir = workspace().join("testdata/schemas");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "proto"))
-        .collect();
-    files.sort();
+    let (dir, mut files) = corpus_files();
     // Editions files go through a descriptor set built by protoc, as users
     // load them (protox cannot parse editions).
     let build = TempDir::new();
@@ -127,14 +108,6 @@ fn editions_descriptor_set(schemas: &Path, out: &Path) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     set
-}
-
-fn options(bits: usize) -> JsonOptions {
-    JsonOptions {
-        proto_names: bits & 1 != 0,
-        emit_defaults: bits & 2 != 0,
-        enum_numbers: bits & 4 != 0,
-    }
 }
 
 fn option_names(bits: usize) -> String {

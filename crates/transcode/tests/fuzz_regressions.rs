@@ -5,37 +5,21 @@
 //! accepts, prints the same JSON under every option set, and `check`
 //! agrees with `transcode` on accepting.
 
-use std::path::{Path, PathBuf};
+#[path = "differential/setup.rs"]
+mod setup;
+
 use std::process::Command;
 
 use protoland_schema::Schema;
-use protoland_transcode::{JsonOptions, Plan};
+use protoland_transcode::Plan;
 use serde_json::Value;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use setup::{corpus_files, options, python, workspace};
 
-fn python() -> PathBuf {
-    let path = std::env::var_os("PROTOLAND_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    assert!(
-        path.exists(),
-        "no Python with Google's protobuf at {} (set PROTOLAND_PYTHON, or run scripts/test to create .venv)",
-        path.display()
-    );
-    path
-}
-
+/// The corpus the fuzz target uses: `testdata/schemas` compiled with protox
+/// (not the editions files, which the fuzz target does not load).
 fn schema() -> Schema {
-    let dir = workspace().join("testdata/schemas");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "proto"))
-        .collect();
-    files.sort();
+    let (dir, files) = corpus_files();
     Schema::load(&files, [&dir]).expect("testdata/schemas compiles")
 }
 
@@ -94,11 +78,7 @@ fn agrees_with_google(type_name: &str, wire: &[u8]) {
     let desc = schema.message(type_name).expect("type in testdata/schemas");
     let expected = google(&schema, type_name, wire);
     for (bits, expected) in expected.iter().enumerate() {
-        let options = JsonOptions {
-            proto_names: bits & 1 != 0,
-            emit_defaults: bits & 2 != 0,
-            enum_numbers: bits & 4 != 0,
-        };
+        let options = options(bits);
         let plan = Plan::new(&desc, options);
         let mut out = Vec::new();
         let ours = plan.transcode(wire, &mut out);

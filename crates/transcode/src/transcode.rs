@@ -1342,7 +1342,12 @@ impl<'a> Walker<'a, '_> {
                     st.run_len = 0;
                     st.last = num;
                 }
-                if wt == LEN && f.packable {
+                if wt == LEN
+                    && f.packable
+                    && self.packed_numbers(f, v, out, st).map_err(|e| name(e, f))?
+                {
+                    // (Written.)
+                } else if wt == LEN && f.packable {
                     let buf = self.buf;
                     packed(buf, f.kind, v, |e| {
                         if self.unknown_closed(f.kind, e) {
@@ -1362,7 +1367,8 @@ impl<'a> Walker<'a, '_> {
                     }
                     open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
                     match f.kind {
-                        Kind::Message(ty) | Kind::Group(ty) => {
+                        Kind::Message(ty) => self.submessage(ty, v.start, v.end, depth + 1, out),
+                        Kind::Group(ty) => {
                             self.message(ty, Src::One(v.start, v.end), depth + 1, out)
                         }
                         Kind::String => self.string(v, f.utf8, out),
@@ -1418,6 +1424,52 @@ impl<'a> Walker<'a, '_> {
             }
         }
         Ok(p)
+    }
+
+    /// Writes the elements of a packed record of a number field (not an
+    /// enum, which has names and closed values to check) with a loop per
+    /// kind: the element's writer is chosen once per record, not once per
+    /// element as [`packed`] and [`Walker::scalar`] would. Returns `false`,
+    /// having done nothing, for the other kinds.
+    #[inline(never)]
+    fn packed_numbers(
+        &self,
+        f: &FieldPlan,
+        v: Val,
+        out: &mut Vec<u8>,
+        st: &mut Fast<'_>,
+    ) -> R<bool> {
+        if f.special != Special::None {
+            return Ok(false);
+        }
+        let (buf, e) = (self.buf, (f, out, st));
+        match f.kind {
+            Kind::Float => fixed_elements(buf, v, e, |o, b| write::f32(o, f32::from_le_bytes(b))),
+            Kind::Fixed32 => fixed_elements(buf, v, e, |o, b| write::int(o, u32::from_le_bytes(b))),
+            Kind::SFixed32 => {
+                fixed_elements(buf, v, e, |o, b| write::int(o, i32::from_le_bytes(b)))
+            }
+            Kind::Double => fixed_elements(buf, v, e, |o, b| write::f64(o, f64::from_le_bytes(b))),
+            Kind::Fixed64 => fixed_elements(buf, v, e, |o, b| {
+                write::quoted_int(o, u64::from_le_bytes(b))
+            }),
+            Kind::SFixed64 => fixed_elements(buf, v, e, |o, b| {
+                write::quoted_int(o, i64::from_le_bytes(b))
+            }),
+            Kind::Int32 => varint_elements(buf, v, e, |o, x| write::int(o, x as u32 as i32)),
+            Kind::UInt32 => varint_elements(buf, v, e, |o, x| write::int(o, x as u32)),
+            Kind::SInt32 => {
+                varint_elements(buf, v, e, |o, x| write::int(o, wire::unzigzag32(x as u32)))
+            }
+            Kind::Int64 => varint_elements(buf, v, e, |o, x| write::quoted_int(o, x as i64)),
+            Kind::UInt64 => varint_elements(buf, v, e, write::quoted_int),
+            Kind::SInt64 => {
+                varint_elements(buf, v, e, |o, x| write::quoted_int(o, wire::unzigzag64(x)))
+            }
+            Kind::Bool => varint_elements(buf, v, e, |o, x| write::bool(o, x != 0)),
+            _ => return Ok(false),
+        }?;
+        Ok(true)
     }
 
     /// The commonest map entry, `map<string, string>` in the usual encoding
@@ -2019,6 +2071,69 @@ fn oneof_claim(oneofs: &mut u64, o: u32) -> R<()> {
 #[inline(always)]
 fn mark(bits: &mut [u64], base: usize, fi: usize) {
     bits[base + fi / 64] |= 1 << (fi % 64);
+}
+
+/// The array being written by [`Walker::packed_numbers`]: the field, the
+/// output and the fast path's state.
+type Elements<'x, 'a> = (&'x FieldPlan, &'x mut Vec<u8>, &'x mut Fast<'a>);
+
+/// Writes the elements of packed fixed-size values `v` with `write`.
+#[inline(always)]
+fn fixed_elements<const N: usize>(
+    buf: &[u8],
+    v: Val,
+    (f, out, st): Elements<'_, '_>,
+    mut write: impl FnMut(&mut Vec<u8>, [u8; N]),
+) -> R<()> {
+    let bytes = &buf[v.start..v.end];
+    let (elements, rest) = bytes.as_chunks::<N>();
+    if !rest.is_empty() {
+        return Err(Fault::new(
+            ErrorKind::PackedLength {
+                length: bytes.len(),
+                element_size: N,
+            },
+            v.start,
+        ));
+    }
+    let Some((first, others)) = elements.split_first() else {
+        return Ok(());
+    };
+    open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+    write(out, *first);
+    for &e in others {
+        out.push(b',');
+        write(out, e);
+    }
+    st.run_len += elements.len() as u32;
+    Ok(())
+}
+
+/// Writes the elements of packed varints `v` with `write`.
+#[inline(always)]
+fn varint_elements(
+    buf: &[u8],
+    v: Val,
+    (f, out, st): Elements<'_, '_>,
+    mut write: impl FnMut(&mut Vec<u8>, u64),
+) -> R<()> {
+    let data = &buf[..v.end];
+    let mut p = v.start;
+    while p < v.end {
+        let x = wire::varint(data, &mut p)?;
+        if st.run_open {
+            // (An open array is empty only when a repeated extension's
+            // empty record opened it; see `open_element`.)
+            if out.last() != Some(&b'[') {
+                out.push(b',');
+            }
+        } else {
+            open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+        }
+        write(out, x);
+        st.run_len += 1;
+    }
+    Ok(())
 }
 
 /// Before an element of a repeated or map field: the key and opening

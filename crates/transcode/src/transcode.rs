@@ -1118,8 +1118,9 @@ impl<'a> Walker<'a, '_> {
 
     /// The fast path (see the module docs); returns whether anything was
     /// written. The loop handles the common field inline (singular, the
-    /// expected wire type, in order, no oneof or closed enum, no repeated
-    /// field open); everything else goes through [`Walker::field`].
+    /// expected wire type, in order, no oneof or closed enum; one after a
+    /// repeated field closes its array first), and the next element of a
+    /// repeated message; everything else goes through [`Walker::field`].
     fn fields_fast(
         &mut self,
         t: &'a TypePlan,
@@ -1161,8 +1162,29 @@ impl<'a> Walker<'a, '_> {
             };
             let f = &t.fields[fi];
             if wt != f.wire_type || !f.fast || num <= st.last || st.run != NO_FIELD {
-                p = self.field(t, fi, wt, at, data, p, depth, out, &mut st)?;
-                continue;
+                if st.run == fi as u32
+                    && f.card == Card::Repeated
+                    && wt == LEN
+                    && let Kind::Message(ty) = f.kind
+                {
+                    // The next element of a repeated message (what
+                    // `field` does, without the call and its checks).
+                    let e = wire::length(data, &mut p, at).map_err(|e| name(e, f))?;
+                    open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+                    self.submessage(ty, p, e, depth + 1, out)
+                        .map_err(|e| e.in_field(format_args!("{}[{}]", f.name, st.run_len)))?;
+                    st.run_len += 1;
+                    st.wrote = true;
+                    p = e;
+                    continue;
+                }
+                if !(st.run != NO_FIELD && num > st.last && wt == f.wire_type && f.fast) {
+                    p = self.field(t, fi, wt, at, data, p, depth, out, &mut st)?;
+                    continue;
+                }
+                // A singular field after a repeated one ends its run; then
+                // the usual way.
+                self.close_run(t, out, &mut st);
             }
             match wt {
                 LEN => {

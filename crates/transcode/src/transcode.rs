@@ -1119,8 +1119,9 @@ impl<'a> Walker<'a, '_> {
     /// The fast path (see the module docs); returns whether anything was
     /// written. The loop handles the common field inline (singular, the
     /// expected wire type, in order, no oneof or closed enum; one after a
-    /// repeated field closes its array first), and the next element of a
-    /// repeated message; everything else goes through [`Walker::field`].
+    /// repeated field closes its array first), and the elements of repeated
+    /// messages and packed numbers; everything else goes through
+    /// [`Walker::field`].
     fn fields_fast(
         &mut self,
         t: &'a TypePlan,
@@ -1162,19 +1163,40 @@ impl<'a> Walker<'a, '_> {
             };
             let f = &t.fields[fi];
             if wt != f.wire_type || !f.fast || num <= st.last || st.run != NO_FIELD {
-                if st.run == fi as u32
-                    && f.card == Card::Repeated
-                    && wt == LEN
-                    && let Kind::Message(ty) = f.kind
-                {
-                    // The next element of a repeated message (what
-                    // `field` does, without the call and its checks).
+                // Repeated messages and packed numbers, the usual repeated
+                // fields (what `field` does, without the call and its
+                // checks): the first record opens the array, the next ones
+                // continue it.
+                let message = matches!(f.kind, Kind::Message(_)) && f.card == Card::Repeated;
+                let numbers = f.packable
+                    && !f.present_when_empty
+                    && f.special == Special::None
+                    && !matches!(f.kind, Kind::Enum(_));
+                if wt == LEN && (message || numbers) && (st.run == fi as u32 || num > st.last) {
                     let e = wire::length(data, &mut p, at).map_err(|e| name(e, f))?;
-                    open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
-                    self.submessage(ty, p, e, depth + 1, out)
-                        .map_err(|e| e.in_field(format_args!("{}[{}]", f.name, st.run_len)))?;
-                    st.run_len += 1;
-                    st.wrote = true;
+                    if st.run != fi as u32 {
+                        self.close_run(t, out, &mut st);
+                        st.run = fi as u32;
+                        st.run_len = 0;
+                        st.last = num;
+                    }
+                    if let Kind::Message(ty) = f.kind {
+                        open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+                        self.submessage(ty, p, e, depth + 1, out)
+                            .map_err(|e| e.in_field(format_args!("{}[{}]", f.name, st.run_len)))?;
+                        st.run_len += 1;
+                    } else {
+                        let v = Val {
+                            bits: 0,
+                            start: p,
+                            end: e,
+                        };
+                        let written = self
+                            .packed_numbers(f, v, out, &mut st)
+                            .map_err(|e| name(e, f))?;
+                        debug_assert!(written, "packed_numbers takes every packable number");
+                    }
+                    st.wrote |= st.run_open;
                     p = e;
                     continue;
                 }

@@ -871,27 +871,30 @@ impl<'a> Walker<'a, '_> {
     fn seconds_nanos(&mut self, src: Src, depth: u32) -> R<(i64, i32)> {
         // The usual encoding: seconds then nanos, once each, or either
         // alone.
+        // (Straight-line code: as a closure called twice, LLVM kept it
+        // out of line.)
         if let Src::One(start, end) = src {
             let data = &self.buf[..end];
             let mut p = start;
-            let mut malformed = false;
-            let mut field = |tag: u8| -> Option<u64> {
-                if data.get(p) != Some(&tag) {
-                    return None;
-                }
+            let (mut seconds, mut nanos) = (0, 0);
+            let mut ok = true;
+            if data.get(p) == Some(&0x08) {
                 p += 1;
-                let v = wire::varint(data, &mut p).ok();
-                malformed |= v.is_none();
-                v
-            };
-            let seconds = field(0x08);
-            let nanos = field(0x10);
+                match wire::varint(data, &mut p) {
+                    Ok(v) => seconds = v,
+                    Err(_) => ok = false,
+                }
+            }
+            if ok && data.get(p) == Some(&0x10) {
+                p += 1;
+                match wire::varint(data, &mut p) {
+                    Ok(v) => nanos = v,
+                    Err(_) => ok = false,
+                }
+            }
             // (Anything else, errors included, takes the general way.)
-            if p == end && !malformed {
-                return Ok((
-                    seconds.unwrap_or(0) as i64,
-                    nanos.unwrap_or(0) as u32 as i32,
-                ));
+            if ok && p == end {
+                return Ok((seconds as i64, nanos as u32 as i32));
             }
         }
         let (mut seconds, mut nanos) = (0i64, 0i32);

@@ -1243,42 +1243,13 @@ impl<'a> Walker<'a, '_> {
                         .map_err(|e| name(e, f))?;
                     }
                 }
-                VARINT => {
-                    let s = p;
-                    let bits =
-                        wire::varint(data, &mut p).map_err(|e| name(e.truncated_at(at), f))?;
-                    let v = Val {
-                        bits,
-                        start: s,
-                        end: p,
-                    };
-                    if f.implicit && is_default(f.kind, v) {
+                VARINT | I64 | I32 => {
+                    if !self
+                        .number(f, data, &mut p, at, out, st.comma)
+                        .map_err(|e| name(e, f))?
+                    {
                         continue;
                     }
-                    f.write_key(out, st.comma);
-                    self.scalar(f, f.kind, v, out).map_err(|e| name(e, f))?;
-                }
-                I64 | I32 => {
-                    let s = p;
-                    let bits = if wt == I64 {
-                        u64::from_le_bytes(
-                            wire::fixed::<8>(data, &mut p, at).map_err(|e| name(e, f))?,
-                        )
-                    } else {
-                        u64::from(u32::from_le_bytes(
-                            wire::fixed::<4>(data, &mut p, at).map_err(|e| name(e, f))?,
-                        ))
-                    };
-                    let v = Val {
-                        bits,
-                        start: s,
-                        end: p,
-                    };
-                    if f.implicit && is_default(f.kind, v) {
-                        continue;
-                    }
-                    f.write_key(out, st.comma);
-                    self.scalar(f, f.kind, v, out).map_err(|e| name(e, f))?;
                 }
                 _ => {
                     // A group (the only other wire type a field expects).
@@ -1303,6 +1274,73 @@ impl<'a> Walker<'a, '_> {
             self.s.bits.truncate(st.bits_base);
         }
         Ok(st.wrote)
+    }
+
+    /// Reads the value of a singular number field `f` (the wire type its
+    /// kind expects; the value at `*p`, its tag at `at`) and writes the key
+    /// and the value, unless it is the default of a field without presence.
+    /// Returns whether it wrote. One dispatch on the kind for reading,
+    /// checking and writing (the general way is one on the wire type, one
+    /// for the default and one in [`Walker::scalar`]).
+    #[inline(always)]
+    fn number(
+        &self,
+        f: &FieldPlan,
+        data: &[u8],
+        p: &mut usize,
+        at: usize,
+        out: &mut Vec<u8>,
+        comma: bool,
+    ) -> R<bool> {
+        let varint = |p: &mut usize| wire::varint(data, p).map_err(|e| e.truncated_at(at));
+        let fixed32 = |p: &mut usize| wire::fixed::<4>(data, p, at).map(u32::from_le_bytes);
+        let fixed64 = |p: &mut usize| wire::fixed::<8>(data, p, at).map(u64::from_le_bytes);
+        // Reads `bits`; unless they are zero (after the conversion upb
+        // applies, see `is_default`) in a field without presence, which is
+        // not printed, writes the key and `value`.
+        macro_rules! number {
+            ($bits:expr, |$b:ident| $value:expr) => {{
+                let $b = $bits;
+                if f.implicit && $b == 0 {
+                    return Ok(false);
+                }
+                f.write_key(out, comma);
+                $value;
+            }};
+        }
+        match f.kind {
+            Kind::Double if f.special == Special::None => {
+                number!(fixed64(p)?, |b| write::f64(out, f64::from_bits(b)))
+            }
+            Kind::Float => number!(fixed32(p)?, |b| write::f32(out, f32::from_bits(b))),
+            Kind::Fixed32 => number!(fixed32(p)?, |b| write::int(out, b)),
+            Kind::SFixed32 => number!(fixed32(p)?, |b| write::int(out, b as i32)),
+            Kind::Fixed64 => number!(fixed64(p)?, |b| write::quoted_int(out, b)),
+            Kind::SFixed64 => number!(fixed64(p)?, |b| write::quoted_int(out, b as i64)),
+            Kind::Int32 => number!(varint(p)? as u32, |b| write::int(out, b as i32)),
+            Kind::UInt32 => number!(varint(p)? as u32, |b| write::int(out, b)),
+            Kind::SInt32 => {
+                number!(varint(p)? as u32, |b| write::int(out, wire::unzigzag32(b)))
+            }
+            Kind::Int64 => number!(varint(p)?, |b| write::quoted_int(out, b as i64)),
+            Kind::UInt64 => number!(varint(p)?, |b| write::quoted_int(out, b)),
+            Kind::SInt64 => number!(varint(p)?, |b| write::quoted_int(out, wire::unzigzag64(b))),
+            Kind::Bool => number!(varint(p)?, |b| write::bool(out, b != 0)),
+            Kind::Enum(e) => {
+                number!(varint(p)? as u32, |b| self.enum_value(f, e, b as i32, out))
+            }
+            kind => {
+                // `Value.number_value`, which `scalar` checks. (Depth 0:
+                // no group here.)
+                let v = value(data, p, f.number, f.wire_type, at, 0)?;
+                if f.implicit && is_default(kind, v) {
+                    return Ok(false);
+                }
+                f.write_key(out, comma);
+                self.scalar(f, kind, v, out)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Ends the current run of a repeated or map field (fast path).

@@ -217,9 +217,13 @@ pub(crate) struct FieldPlan {
     /// makes upb list it, so it prints (as `[]` when it has no elements).
     pub(crate) present_when_empty: bool,
     /// `"name":` and `,"name":`, escaped (nothing and `,` for the bare
-    /// members of well-known types), as words; see [`FieldPlan::write_key`].
-    key_words: [Box<[u64]>; 2],
+    /// members of well-known types), in fixed-size arrays when they fit (the
+    /// rest filler) so that writing one is a single store; see
+    /// [`FieldPlan::write_key`].
+    key_text: [[u8; KEY_TEXT]; 2],
     key_lens: [usize; 2],
+    /// `,"name":` when longer than [`KEY_TEXT`] bytes.
+    long_key: Box<[u8]>,
     /// The name as printed, for error paths.
     pub(crate) name: Box<str>,
     /// What [`JsonOptions::emit_defaults`] prints when the field is absent.
@@ -231,7 +235,12 @@ impl FieldPlan {
     #[inline(always)]
     pub(crate) fn write_key(&self, out: &mut Vec<u8>, comma: bool) {
         let i = usize::from(comma);
-        crate::write::words(out, &self.key_words[i], self.key_lens[i]);
+        let n = self.key_lens[i];
+        if n <= KEY_TEXT {
+            crate::write::put(out, self.key_text[i], n);
+        } else {
+            out.extend_from_slice(&self.long_key[1 - i..]);
+        }
     }
 
     /// The key (after a comma when `comma`) as two words and a length, when
@@ -239,13 +248,15 @@ impl FieldPlan {
     #[inline(always)]
     pub(crate) fn short_key(&self, comma: bool) -> Option<(u64, u64, usize)> {
         let i = usize::from(comma);
-        match self.key_words[i][..] {
-            [a] => Some((a, crate::write::FILLER, self.key_lens[i])),
-            [a, b] => Some((a, b, self.key_lens[i])),
-            _ => None,
-        }
+        let n = self.key_lens[i];
+        let (a, rest) = self.key_text[i].split_first_chunk::<8>()?;
+        let b = rest.first_chunk::<8>()?;
+        (n <= 16).then(|| (u64::from_le_bytes(*a), u64::from_le_bytes(*b), n))
     }
 }
+
+/// Keys up to this long (most) are written with one fixed-size store.
+const KEY_TEXT: usize = 24;
 
 #[derive(Debug)]
 pub(crate) struct TypePlan {
@@ -567,11 +578,13 @@ impl Builder {
             utf8: s.utf8,
             special: s.special,
             present_when_empty: s.extension && s.card == Card::Repeated,
-            key_words: [
-                crate::write::to_words(&key[1..]),
-                crate::write::to_words(&key),
-            ],
+            key_text: [key_text(&key[1..]), key_text(&key)],
             key_lens: [key.len() - 1, key.len()],
+            long_key: if key.len() > KEY_TEXT {
+                key.clone().into()
+            } else {
+                Box::default()
+            },
             name: if s.bare { "".into() } else { s.name.into() },
             default_json: default_json.into(),
         }
@@ -607,6 +620,16 @@ impl Builder {
             _ => b"0".to_vec(),
         }
     }
+}
+
+/// `key` in a [`KEY_TEXT`]-byte array, filler after it (nothing if it is
+/// longer: see `FieldPlan::long_key`).
+fn key_text(key: &[u8]) -> [u8; KEY_TEXT] {
+    let mut text = [b'a'; KEY_TEXT];
+    if let Some(head) = text.get_mut(..key.len()) {
+        head.copy_from_slice(key);
+    }
+    text
 }
 
 struct FieldSpec {

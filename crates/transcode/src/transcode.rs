@@ -871,27 +871,30 @@ impl<'a> Walker<'a, '_> {
     fn seconds_nanos(&mut self, src: Src, depth: u32) -> R<(i64, i32)> {
         // The usual encoding: seconds then nanos, once each, or either
         // alone.
+        // (Straight-line code: as a closure called twice, LLVM kept it
+        // out of line.)
         if let Src::One(start, end) = src {
             let data = &self.buf[..end];
             let mut p = start;
-            let mut malformed = false;
-            let mut field = |tag: u8| -> Option<u64> {
-                if data.get(p) != Some(&tag) {
-                    return None;
-                }
+            let (mut seconds, mut nanos) = (0, 0);
+            let mut ok = true;
+            if data.get(p) == Some(&0x08) {
                 p += 1;
-                let v = wire::varint(data, &mut p).ok();
-                malformed |= v.is_none();
-                v
-            };
-            let seconds = field(0x08);
-            let nanos = field(0x10);
+                match wire::varint(data, &mut p) {
+                    Ok(v) => seconds = v,
+                    Err(_) => ok = false,
+                }
+            }
+            if ok && data.get(p) == Some(&0x10) {
+                p += 1;
+                match wire::varint(data, &mut p) {
+                    Ok(v) => nanos = v,
+                    Err(_) => ok = false,
+                }
+            }
             // (Anything else, errors included, takes the general way.)
-            if p == end && !malformed {
-                return Ok((
-                    seconds.unwrap_or(0) as i64,
-                    nanos.unwrap_or(0) as u32 as i32,
-                ));
+            if ok && p == end {
+                return Ok((seconds as i64, nanos as u32 as i32));
             }
         }
         let (mut seconds, mut nanos) = (0i64, 0i32);
@@ -1118,8 +1121,10 @@ impl<'a> Walker<'a, '_> {
 
     /// The fast path (see the module docs); returns whether anything was
     /// written. The loop handles the common field inline (singular, the
-    /// expected wire type, in order, no oneof or closed enum, no repeated
-    /// field open); everything else goes through [`Walker::field`].
+    /// expected wire type, in order, no oneof or closed enum; one after a
+    /// repeated field closes its array first), and the elements of repeated
+    /// messages and packed numbers; everything else goes through
+    /// [`Walker::field`].
     fn fields_fast(
         &mut self,
         t: &'a TypePlan,
@@ -1161,8 +1166,50 @@ impl<'a> Walker<'a, '_> {
             };
             let f = &t.fields[fi];
             if wt != f.wire_type || !f.fast || num <= st.last || st.run != NO_FIELD {
-                p = self.field(t, fi, wt, at, data, p, depth, out, &mut st)?;
-                continue;
+                // Repeated messages and packed numbers, the usual repeated
+                // fields (what `field` does, without the call and its
+                // checks): the first record opens the array, the next ones
+                // continue it.
+                let message = matches!(f.kind, Kind::Message(_)) && f.card == Card::Repeated;
+                let numbers = f.packable
+                    && !f.present_when_empty
+                    && f.special == Special::None
+                    && !matches!(f.kind, Kind::Enum(_));
+                if wt == LEN && (message || numbers) && (st.run == fi as u32 || num > st.last) {
+                    let e = wire::length(data, &mut p, at).map_err(|e| name(e, f))?;
+                    if st.run != fi as u32 {
+                        self.close_run(t, out, &mut st);
+                        st.run = fi as u32;
+                        st.run_len = 0;
+                        st.last = num;
+                    }
+                    if let Kind::Message(ty) = f.kind {
+                        open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+                        self.submessage(ty, p, e, depth + 1, out)
+                            .map_err(|e| e.in_field(format_args!("{}[{}]", f.name, st.run_len)))?;
+                        st.run_len += 1;
+                    } else {
+                        let v = Val {
+                            bits: 0,
+                            start: p,
+                            end: e,
+                        };
+                        let written = self
+                            .packed_numbers(f, v, out, &mut st)
+                            .map_err(|e| name(e, f))?;
+                        debug_assert!(written, "packed_numbers takes every packable number");
+                    }
+                    st.wrote |= st.run_open;
+                    p = e;
+                    continue;
+                }
+                if !(st.run != NO_FIELD && num > st.last && wt == f.wire_type && f.fast) {
+                    p = self.field(t, fi, wt, at, data, p, depth, out, &mut st)?;
+                    continue;
+                }
+                // A singular field after a repeated one ends its run; then
+                // the usual way.
+                self.close_run(t, out, &mut st);
             }
             match wt {
                 LEN => {
@@ -1196,42 +1243,13 @@ impl<'a> Walker<'a, '_> {
                         .map_err(|e| name(e, f))?;
                     }
                 }
-                VARINT => {
-                    let s = p;
-                    let bits =
-                        wire::varint(data, &mut p).map_err(|e| name(e.truncated_at(at), f))?;
-                    let v = Val {
-                        bits,
-                        start: s,
-                        end: p,
-                    };
-                    if f.implicit && is_default(f.kind, v) {
+                VARINT | I64 | I32 => {
+                    if !self
+                        .number(f, data, &mut p, at, out, st.comma)
+                        .map_err(|e| name(e, f))?
+                    {
                         continue;
                     }
-                    f.write_key(out, st.comma);
-                    self.scalar(f, f.kind, v, out).map_err(|e| name(e, f))?;
-                }
-                I64 | I32 => {
-                    let s = p;
-                    let bits = if wt == I64 {
-                        u64::from_le_bytes(
-                            wire::fixed::<8>(data, &mut p, at).map_err(|e| name(e, f))?,
-                        )
-                    } else {
-                        u64::from(u32::from_le_bytes(
-                            wire::fixed::<4>(data, &mut p, at).map_err(|e| name(e, f))?,
-                        ))
-                    };
-                    let v = Val {
-                        bits,
-                        start: s,
-                        end: p,
-                    };
-                    if f.implicit && is_default(f.kind, v) {
-                        continue;
-                    }
-                    f.write_key(out, st.comma);
-                    self.scalar(f, f.kind, v, out).map_err(|e| name(e, f))?;
                 }
                 _ => {
                     // A group (the only other wire type a field expects).
@@ -1256,6 +1274,73 @@ impl<'a> Walker<'a, '_> {
             self.s.bits.truncate(st.bits_base);
         }
         Ok(st.wrote)
+    }
+
+    /// Reads the value of a singular number field `f` (the wire type its
+    /// kind expects; the value at `*p`, its tag at `at`) and writes the key
+    /// and the value, unless it is the default of a field without presence.
+    /// Returns whether it wrote. One dispatch on the kind for reading,
+    /// checking and writing (the general way is one on the wire type, one
+    /// for the default and one in [`Walker::scalar`]).
+    #[inline(always)]
+    fn number(
+        &self,
+        f: &FieldPlan,
+        data: &[u8],
+        p: &mut usize,
+        at: usize,
+        out: &mut Vec<u8>,
+        comma: bool,
+    ) -> R<bool> {
+        let varint = |p: &mut usize| wire::varint(data, p).map_err(|e| e.truncated_at(at));
+        let fixed32 = |p: &mut usize| wire::fixed::<4>(data, p, at).map(u32::from_le_bytes);
+        let fixed64 = |p: &mut usize| wire::fixed::<8>(data, p, at).map(u64::from_le_bytes);
+        // Reads `bits`; unless they are zero (after the conversion upb
+        // applies, see `is_default`) in a field without presence, which is
+        // not printed, writes the key and `value`.
+        macro_rules! number {
+            ($bits:expr, |$b:ident| $value:expr) => {{
+                let $b = $bits;
+                if f.implicit && $b == 0 {
+                    return Ok(false);
+                }
+                f.write_key(out, comma);
+                $value;
+            }};
+        }
+        match f.kind {
+            Kind::Double if f.special == Special::None => {
+                number!(fixed64(p)?, |b| write::f64(out, f64::from_bits(b)))
+            }
+            Kind::Float => number!(fixed32(p)?, |b| write::f32(out, f32::from_bits(b))),
+            Kind::Fixed32 => number!(fixed32(p)?, |b| write::int(out, b)),
+            Kind::SFixed32 => number!(fixed32(p)?, |b| write::int(out, b as i32)),
+            Kind::Fixed64 => number!(fixed64(p)?, |b| write::quoted_int(out, b)),
+            Kind::SFixed64 => number!(fixed64(p)?, |b| write::quoted_int(out, b as i64)),
+            Kind::Int32 => number!(varint(p)? as u32, |b| write::int(out, b as i32)),
+            Kind::UInt32 => number!(varint(p)? as u32, |b| write::int(out, b)),
+            Kind::SInt32 => {
+                number!(varint(p)? as u32, |b| write::int(out, wire::unzigzag32(b)))
+            }
+            Kind::Int64 => number!(varint(p)?, |b| write::quoted_int(out, b as i64)),
+            Kind::UInt64 => number!(varint(p)?, |b| write::quoted_int(out, b)),
+            Kind::SInt64 => number!(varint(p)?, |b| write::quoted_int(out, wire::unzigzag64(b))),
+            Kind::Bool => number!(varint(p)?, |b| write::bool(out, b != 0)),
+            Kind::Enum(e) => {
+                number!(varint(p)? as u32, |b| self.enum_value(f, e, b as i32, out))
+            }
+            kind => {
+                // `Value.number_value`, which `scalar` checks. (Depth 0:
+                // no group here.)
+                let v = value(data, p, f.number, f.wire_type, at, 0)?;
+                if f.implicit && is_default(kind, v) {
+                    return Ok(false);
+                }
+                f.write_key(out, comma);
+                self.scalar(f, kind, v, out)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Ends the current run of a repeated or map field (fast path).
@@ -1342,7 +1427,12 @@ impl<'a> Walker<'a, '_> {
                     st.run_len = 0;
                     st.last = num;
                 }
-                if wt == LEN && f.packable {
+                if wt == LEN
+                    && f.packable
+                    && self.packed_numbers(f, v, out, st).map_err(|e| name(e, f))?
+                {
+                    // (Written.)
+                } else if wt == LEN && f.packable {
                     let buf = self.buf;
                     packed(buf, f.kind, v, |e| {
                         if self.unknown_closed(f.kind, e) {
@@ -1362,7 +1452,8 @@ impl<'a> Walker<'a, '_> {
                     }
                     open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
                     match f.kind {
-                        Kind::Message(ty) | Kind::Group(ty) => {
+                        Kind::Message(ty) => self.submessage(ty, v.start, v.end, depth + 1, out),
+                        Kind::Group(ty) => {
                             self.message(ty, Src::One(v.start, v.end), depth + 1, out)
                         }
                         Kind::String => self.string(v, f.utf8, out),
@@ -1418,6 +1509,52 @@ impl<'a> Walker<'a, '_> {
             }
         }
         Ok(p)
+    }
+
+    /// Writes the elements of a packed record of a number field (not an
+    /// enum, which has names and closed values to check) with a loop per
+    /// kind: the element's writer is chosen once per record, not once per
+    /// element as [`packed`] and [`Walker::scalar`] would. Returns `false`,
+    /// having done nothing, for the other kinds.
+    #[inline(never)]
+    fn packed_numbers(
+        &self,
+        f: &FieldPlan,
+        v: Val,
+        out: &mut Vec<u8>,
+        st: &mut Fast<'_>,
+    ) -> R<bool> {
+        if f.special != Special::None {
+            return Ok(false);
+        }
+        let (buf, e) = (self.buf, (f, out, st));
+        match f.kind {
+            Kind::Float => fixed_elements(buf, v, e, |o, b| write::f32(o, f32::from_le_bytes(b))),
+            Kind::Fixed32 => fixed_elements(buf, v, e, |o, b| write::int(o, u32::from_le_bytes(b))),
+            Kind::SFixed32 => {
+                fixed_elements(buf, v, e, |o, b| write::int(o, i32::from_le_bytes(b)))
+            }
+            Kind::Double => fixed_elements(buf, v, e, |o, b| write::f64(o, f64::from_le_bytes(b))),
+            Kind::Fixed64 => fixed_elements(buf, v, e, |o, b| {
+                write::quoted_int(o, u64::from_le_bytes(b))
+            }),
+            Kind::SFixed64 => fixed_elements(buf, v, e, |o, b| {
+                write::quoted_int(o, i64::from_le_bytes(b))
+            }),
+            Kind::Int32 => varint_elements(buf, v, e, |o, x| write::int(o, x as u32 as i32)),
+            Kind::UInt32 => varint_elements(buf, v, e, |o, x| write::int(o, x as u32)),
+            Kind::SInt32 => {
+                varint_elements(buf, v, e, |o, x| write::int(o, wire::unzigzag32(x as u32)))
+            }
+            Kind::Int64 => varint_elements(buf, v, e, |o, x| write::quoted_int(o, x as i64)),
+            Kind::UInt64 => varint_elements(buf, v, e, write::quoted_int),
+            Kind::SInt64 => {
+                varint_elements(buf, v, e, |o, x| write::quoted_int(o, wire::unzigzag64(x)))
+            }
+            Kind::Bool => varint_elements(buf, v, e, |o, x| write::bool(o, x != 0)),
+            _ => return Ok(false),
+        }?;
+        Ok(true)
     }
 
     /// The commonest map entry, `map<string, string>` in the usual encoding
@@ -2019,6 +2156,69 @@ fn oneof_claim(oneofs: &mut u64, o: u32) -> R<()> {
 #[inline(always)]
 fn mark(bits: &mut [u64], base: usize, fi: usize) {
     bits[base + fi / 64] |= 1 << (fi % 64);
+}
+
+/// The array being written by [`Walker::packed_numbers`]: the field, the
+/// output and the fast path's state.
+type Elements<'x, 'a> = (&'x FieldPlan, &'x mut Vec<u8>, &'x mut Fast<'a>);
+
+/// Writes the elements of packed fixed-size values `v` with `write`.
+#[inline(always)]
+fn fixed_elements<const N: usize>(
+    buf: &[u8],
+    v: Val,
+    (f, out, st): Elements<'_, '_>,
+    mut write: impl FnMut(&mut Vec<u8>, [u8; N]),
+) -> R<()> {
+    let bytes = &buf[v.start..v.end];
+    let (elements, rest) = bytes.as_chunks::<N>();
+    if !rest.is_empty() {
+        return Err(Fault::new(
+            ErrorKind::PackedLength {
+                length: bytes.len(),
+                element_size: N,
+            },
+            v.start,
+        ));
+    }
+    let Some((first, others)) = elements.split_first() else {
+        return Ok(());
+    };
+    open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+    write(out, *first);
+    for &e in others {
+        out.push(b',');
+        write(out, e);
+    }
+    st.run_len += elements.len() as u32;
+    Ok(())
+}
+
+/// Writes the elements of packed varints `v` with `write`.
+#[inline(always)]
+fn varint_elements(
+    buf: &[u8],
+    v: Val,
+    (f, out, st): Elements<'_, '_>,
+    mut write: impl FnMut(&mut Vec<u8>, u64),
+) -> R<()> {
+    let data = &buf[..v.end];
+    let mut p = v.start;
+    while p < v.end {
+        let x = wire::varint(data, &mut p)?;
+        if st.run_open {
+            // (An open array is empty only when a repeated extension's
+            // empty record opened it; see `open_element`.)
+            if out.last() != Some(&b'[') {
+                out.push(b',');
+            }
+        } else {
+            open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
+        }
+        write(out, x);
+        st.run_len += 1;
+    }
+    Ok(())
 }
 
 /// Before an element of a repeated or map field: the key and opening

@@ -39,8 +39,43 @@ pub(crate) fn varint(data: &[u8], p: &mut usize) -> Result<u64, Fault> {
     }
 }
 
-#[inline(never)]
+/// A varint of two or more bytes. With eight bytes at hand (all but the
+/// last few bytes of a message) one of up to eight bytes is decoded from a
+/// single word without a branch per byte; longer ones, and those near the
+/// end of the data, go byte by byte.
+#[inline(always)]
 fn varint_long(data: &[u8], p: &mut usize) -> Result<u64, Fault> {
+    match word_varint(data, *p) {
+        Some((value, len)) => {
+            *p += len;
+            Ok(value)
+        }
+        None => varint_bytes(data, p),
+    }
+}
+
+/// The varint at `at` and its length when it is at most eight bytes and
+/// eight bytes can be read from `at`.
+#[inline(always)]
+fn word_varint(data: &[u8], at: usize) -> Option<(u64, usize)> {
+    let word = u64::from_le_bytes(*data.get(at..)?.first_chunk::<8>()?);
+    // The last byte is the first with its high bit clear.
+    let last = !word & 0x8080_8080_8080_8080;
+    if last == 0 {
+        return None;
+    }
+    let top = last.trailing_zeros(); // 8 * len - 1
+    // The varint's bytes without their continuation bits, then the 7-bit
+    // groups packed together: pairs, then quads, then the two halves.
+    let x = word & (u64::MAX >> (63 - top)) & 0x7f7f_7f7f_7f7f_7f7f;
+    let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    let x = (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4);
+    Some((x, (top as usize + 1) / 8))
+}
+
+#[inline(never)]
+fn varint_bytes(data: &[u8], p: &mut usize) -> Result<u64, Fault> {
     let start = *p;
     let mut value = 0u64;
     for k in 0..10 {
@@ -72,8 +107,22 @@ pub(crate) fn varint32(data: &[u8], p: &mut usize) -> Result<u32, Fault> {
     }
 }
 
-#[inline(never)]
+/// A tag or length of two or more bytes: as [`varint_long`] when at most
+/// five bytes and 32 bits, else byte by byte for the exact error.
+#[inline(always)]
 fn varint32_long(data: &[u8], p: &mut usize) -> Result<u32, Fault> {
+    if let Some((value, len)) = word_varint(data, *p)
+        && len <= 5
+        && let Ok(value) = u32::try_from(value)
+    {
+        *p += len;
+        return Ok(value);
+    }
+    varint32_bytes(data, p)
+}
+
+#[inline(never)]
+fn varint32_bytes(data: &[u8], p: &mut usize) -> Result<u32, Fault> {
     let start = *p;
     let mut value = 0u64;
     for k in 0..5 {

@@ -12,6 +12,8 @@
 //! characters below U+0020 (`\n`, `\t`, … or `\u00XX`) and leave all other
 //! UTF-8 as is.
 
+use std::mem::MaybeUninit;
+
 use base64::Engine as _;
 
 /// Appends `s` (valid UTF-8) as a JSON string, quotes included.
@@ -157,14 +159,12 @@ fn store16(out: &mut Vec<u8>, a: u64, b: u64, n: usize) {
 pub(crate) fn put<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N], n: usize) {
     out.reserve(N);
     let len = out.len();
-    let spare = &mut out.spare_capacity_mut()[..N];
-    for (slot, b) in spare.iter_mut().zip(bytes) {
-        slot.write(b);
-    }
-    // SAFETY: `reserve(N)` made room for N bytes after `len`, and the loop
-    // above initialized all N of them (`spare` is exactly those N slots:
-    // the slice above would have panicked otherwise); `n.min(N)` keeps the
-    // new length within the initialized bytes.
+    // (A copy of a constant size, which LLVM does in a few wide moves.)
+    out.spare_capacity_mut()[..N].copy_from_slice(&bytes.map(MaybeUninit::new));
+    // SAFETY: `reserve(N)` made room for N bytes after `len`, and the copy
+    // above initialized all N of them (the slice of the spare capacity is
+    // exactly those N slots: it would have panicked otherwise); `n.min(N)`
+    // keeps the new length within the initialized bytes.
     unsafe { out.set_len(len + n.min(N)) };
 }
 
@@ -411,19 +411,111 @@ pub(crate) fn base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// An integer as its sign and magnitude.
+pub(crate) trait Integer: Copy {
+    fn sign_and_magnitude(self) -> (bool, u64);
+}
+
+macro_rules! integer {
+    (signed $($t:ty),*; unsigned $($u:ty),*) => {
+        $(impl Integer for $t {
+            #[inline(always)]
+            fn sign_and_magnitude(self) -> (bool, u64) {
+                (self < 0, u64::from(self.unsigned_abs()))
+            }
+        })*
+        $(impl Integer for $u {
+            #[inline(always)]
+            fn sign_and_magnitude(self) -> (bool, u64) {
+                (false, u64::from(self))
+            }
+        })*
+    };
+}
+integer!(signed i32, i64; unsigned u32, u64);
+
+/// `"00"` to `"99"`.
+const PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
+/// How many decimal digits `v` has (1 for 0), without a loop or a call
+/// (`u64::ilog10` is both): from the bit length (log10(2) ≈ 1233 / 4096),
+/// corrected by one comparison.
+#[inline(always)]
+fn decimal_len(v: u64) -> usize {
+    const POWERS: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    // (`v | 1` has as many digits as `v`, and 0 gets one.)
+    let v = v | 1;
+    let guess = (((64 - v.leading_zeros()) * 1233) >> 12) as usize;
+    guess + usize::from(v >= POWERS[guess])
+}
+
+/// Writes the decimal digits of `v` into `text` from `at` (the 20 digits
+/// of `u64::MAX` fit from any `at <= 4`); returns where they end.
+#[inline(always)]
+fn digits(text: &mut [u8; 24], at: usize, mut v: u64) -> usize {
+    let end = at + decimal_len(v);
+    let mut i = end;
+    // Four digits a round (half the divisions of two at a time).
+    while v >= 10_000 {
+        let quad = (v % 10_000) as usize;
+        v /= 10_000;
+        let (hi, lo) = (quad / 100 * 2, quad % 100 * 2);
+        i -= 4;
+        text[i..i + 2].copy_from_slice(&PAIRS[hi..hi + 2]);
+        text[i + 2..i + 4].copy_from_slice(&PAIRS[lo..lo + 2]);
+    }
+    if v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        text[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        text[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        text[at] = b'0' + v as u8;
+    }
+    end
+}
+
+/// Appends an integer, in quotes when `quoted`. The text is built in a
+/// fixed-size array and stored whole ([`put`]): integers are the commonest
+/// values, and a call to `memcpy` per value costs more than the digits.
+#[inline(always)]
+fn integer(out: &mut Vec<u8>, negative: bool, magnitude: u64, quoted: bool) {
+    let mut text = [b'"'; 24];
+    let at = usize::from(quoted);
+    text[at] = b'-';
+    let end = digits(&mut text, at + usize::from(negative), magnitude);
+    // (The closing quote is already there: `text` starts all quotes.)
+    put(out, text, end + usize::from(quoted));
+}
+
 #[inline]
-pub(crate) fn int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
-    let mut b = itoa::Buffer::new();
-    out.extend_from_slice(b.format(v).as_bytes());
+pub(crate) fn int<I: Integer>(out: &mut Vec<u8>, v: I) {
+    let (negative, magnitude) = v.sign_and_magnitude();
+    integer(out, negative, magnitude, false);
 }
 
 /// 64-bit integers are JSON strings in ProtoJSON.
 #[inline]
-pub(crate) fn quoted_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
-    let mut b = itoa::Buffer::new();
-    out.push(b'"');
-    out.extend_from_slice(b.format(v).as_bytes());
-    out.push(b'"');
+pub(crate) fn quoted_int<I: Integer>(out: &mut Vec<u8>, v: I) {
+    let (negative, magnitude) = v.sign_and_magnitude();
+    integer(out, negative, magnitude, true);
 }
 
 #[inline]
@@ -463,7 +555,13 @@ pub(crate) fn f64(out: &mut Vec<u8>, v: f64) {
 /// division is correctly rounded). Returns whether it wrote.
 #[inline]
 fn cents(out: &mut Vec<u8>, v: f64) -> bool {
-    let k = (v * 100.0).round();
+    // Rounds to an integer by adding and taking away 1.5 * 2^52, past which
+    // a double has no fraction bits (`f64::round` is a call on x86-64
+    // without SSE4.1). Exact for |v * 100| < 2^51; larger values come out
+    // wrong but above 10^15, which the check below rejects. (How a tie
+    // rounds does not matter: at a tie `k / 100` is 0.005 away from `v`.)
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let k = (v * 100.0 + SHIFT) - SHIFT;
     // |k| < 10^15 keeps k exact, and the text at most 15 significant
     // digits, which no other double's shortest text has (DBL_DIG): so it is
     // the shortest text of `v` too. v == 0.0 keeps -0.0 on zmij's path.
@@ -473,20 +571,19 @@ fn cents(out: &mut Vec<u8>, v: f64) -> bool {
         return false;
     }
     let k = k as i64;
-    if k < 0 {
-        out.push(b'-');
-    }
-    let k = k.unsigned_abs();
-    int(out, k / 100);
-    let c = (k % 100) as usize;
-    if c != 0 {
-        const DIGITS: &[u8; 10] = b"0123456789";
-        if c.is_multiple_of(10) {
-            out.extend_from_slice(&[b'.', DIGITS[c / 10]]);
-        } else {
-            out.extend_from_slice(&[b'.', DIGITS[c / 10], DIGITS[c % 10]]);
-        }
-    }
+    // At most a sign, 13 digits, a point and two decimals.
+    let mut text = [b'-'; 24];
+    let m = k.unsigned_abs();
+    let end = digits(&mut text, usize::from(k < 0), m / 100);
+    let c = (m % 100) as usize * 2;
+    text[end] = b'.';
+    text[end + 1..end + 3].copy_from_slice(&PAIRS[c..c + 2]);
+    let len = match c {
+        0 => end,
+        _ if c.is_multiple_of(20) => end + 2,
+        _ => end + 3,
+    };
+    put(out, text, len);
     true
 }
 
@@ -513,7 +610,32 @@ fn shortest(out: &mut Vec<u8>, s: &[u8]) {
         [.., b'.', b'0'] => s.len() - 2,
         _ => s.len(),
     };
-    out.extend_from_slice(&s[..n]);
+    short_text(out, &s[..n]);
+}
+
+/// Appends `s`, at most 24 bytes (a number's text), with a few overlapping
+/// fixed-size copies and one store ([`put`]) instead of a call to `memcpy`.
+#[inline(always)]
+fn short_text(out: &mut Vec<u8>, s: &[u8]) {
+    let n = s.len();
+    let mut text = [0u8; 24];
+    if n >= 8 {
+        // The first and last eight bytes, and the eight between them when
+        // that leaves a gap.
+        text[..8].copy_from_slice(&s[..8]);
+        if n > 16 {
+            text[8..16].copy_from_slice(&s[8..16]);
+        }
+        text[n - 8..n].copy_from_slice(&s[n - 8..]);
+    } else if n >= 4 {
+        text[..4].copy_from_slice(&s[..4]);
+        text[n - 4..n].copy_from_slice(&s[n - 4..]);
+    } else {
+        for (t, &c) in text.iter_mut().zip(s) {
+            *t = c;
+        }
+    }
+    put(out, text, n);
 }
 
 #[cfg(test)]
@@ -719,6 +841,24 @@ mod tests {
         assert_eq!(s(|o| int(o, u32::MAX)), "4294967295");
         assert_eq!(s(|o| quoted_int(o, i64::MIN)), r#""-9223372036854775808""#);
         assert_eq!(s(|o| quoted_int(o, u64::MAX)), r#""18446744073709551615""#);
+    }
+
+    #[test]
+    fn prints_integers_of_every_length() {
+        let mut values = vec![0u64, u64::MAX];
+        for k in 0..20 {
+            let p = 10u64.pow(k);
+            values.extend([p - 1, p, p + 1, p.saturating_mul(7) / 3]);
+        }
+        for v in values {
+            assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
+            assert_eq!(s(|o| int(o, v)), v.to_string());
+            assert_eq!(s(|o| quoted_int(o, v)), format!("\"{v}\""));
+            let (i, u) = (v as i64, v as u32);
+            assert_eq!(s(|o| quoted_int(o, i)), format!("\"{i}\""));
+            assert_eq!(s(|o| int(o, u)), u.to_string());
+            assert_eq!(s(|o| int(o, u as i32)), (u as i32).to_string());
+        }
     }
 
     #[test]

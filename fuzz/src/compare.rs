@@ -89,6 +89,13 @@ pub enum Allowed {
     /// (`"1969-12-31T23:59:57.984408128Z"`). Allowed only when protoland's
     /// error is about a Timestamp or a Duration.
     TimeOutOfRange,
+    /// A `FieldMask` whose first paths are empty (`0a 00 0a 00`: paths
+    /// `""` and `""`): Google joins every path with `,` and prints `","`
+    /// (`",a"` for `""`, `"a"`); prost-reflect writes a comma only once its
+    /// text is not empty, so the leading empty paths leave no trace (`""`,
+    /// `"a"`). Allowed only when prost-reflect's text is protoland's
+    /// without its leading commas.
+    FieldMaskLeadingEmptyPath,
 }
 
 pub struct Comparer<'a> {
@@ -462,7 +469,16 @@ impl Comparer<'_> {
                 Ok(())
             }
             "google.protobuf.Any" => self.any(ours, theirs, path),
-            // Timestamp, Duration, FieldMask, Empty, the other wrappers:
+            "google.protobuf.FieldMask" => match (ours, theirs) {
+                (Value::String(a), Value::String(b))
+                    if a != b && a.starts_with(',') && a.trim_start_matches(',') == b =>
+                {
+                    self.allow(Allowed::FieldMaskLeadingEmptyPath);
+                    Ok(())
+                }
+                _ => exact(ours, theirs, path),
+            },
+            // Timestamp, Duration, Empty, the other wrappers:
             // one exact JSON value each.
             _ => exact(ours, theirs, path),
         }

@@ -141,3 +141,15 @@ fn field_mask_with_uppercase_path_and_field_zero_is_rejected() {
     .expect("reading the fuzz regression input");
     agrees_with_google("google.protobuf.FieldMask", &input[2..]);
 }
+
+/// Two empty FieldMask paths: Google prints `","` (every path joined with
+/// a comma); prost-reflect printed `""`, which the fuzz target now
+/// tolerates (`FieldMaskLeadingEmptyPath`).
+#[test]
+fn field_mask_with_empty_paths_prints_every_comma() {
+    let input = std::fs::read(
+        workspace().join("fuzz/corpus/transcode/regress-field-mask-leading-empty-paths"),
+    )
+    .expect("reading the fuzz regression input");
+    agrees_with_google("google.protobuf.FieldMask", &input[2..]);
+}

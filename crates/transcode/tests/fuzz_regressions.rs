@@ -73,6 +73,14 @@ fn google(schema: &Schema, type_name: &str, wire: &[u8]) -> Vec<Option<Value>> {
         .collect()
 }
 
+/// The wire bytes of a committed input of the `transcode` fuzz target
+/// (its first two bytes pick the type and the options).
+fn fuzz_input(name: &str) -> Vec<u8> {
+    let path = workspace().join("fuzz/corpus/transcode").join(name);
+    let input = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    input.get(2..).unwrap_or_default().to_vec()
+}
+
 fn agrees_with_google(type_name: &str, wire: &[u8]) {
     let schema = schema();
     let desc = schema.message(type_name).expect("type in testdata/schemas");
@@ -124,10 +132,10 @@ fn map_field_with_a_complete_fixed64_wire_type_is_an_unknown_field() {
 /// both reject, as Google does.
 #[test]
 fn message_with_invalid_utf8_key_and_bad_varint_is_rejected_by_check_and_transcode() {
-    let input = std::fs::read(workspace().join("fuzz/corpus/transcode/regress-check-first-error"))
-        .expect("reading the fuzz regression input");
-    // The fuzz input's first two bytes pick the type and the options.
-    agrees_with_google("protoland.test.wkt.MapValues", &input[2..]);
+    agrees_with_google(
+        "protoland.test.wkt.MapValues",
+        &fuzz_input("regress-check-first-error"),
+    );
 }
 
 /// A FieldMask path with an uppercase letter, then field number 0:
@@ -135,11 +143,10 @@ fn message_with_invalid_utf8_key_and_bad_varint_is_rejected_by_check_and_transco
 /// field number after it; both reject, as Google does.
 #[test]
 fn field_mask_with_uppercase_path_and_field_zero_is_rejected() {
-    let input = std::fs::read(
-        workspace().join("fuzz/corpus/transcode/regress-field-mask-error-before-check"),
-    )
-    .expect("reading the fuzz regression input");
-    agrees_with_google("google.protobuf.FieldMask", &input[2..]);
+    agrees_with_google(
+        "google.protobuf.FieldMask",
+        &fuzz_input("regress-field-mask-error-before-check"),
+    );
 }
 
 /// Two empty FieldMask paths: Google prints `","` (every path joined with
@@ -147,9 +154,8 @@ fn field_mask_with_uppercase_path_and_field_zero_is_rejected() {
 /// tolerates (`FieldMaskLeadingEmptyPath`).
 #[test]
 fn field_mask_with_empty_paths_prints_every_comma() {
-    let input = std::fs::read(
-        workspace().join("fuzz/corpus/transcode/regress-field-mask-leading-empty-paths"),
-    )
-    .expect("reading the fuzz regression input");
-    agrees_with_google("google.protobuf.FieldMask", &input[2..]);
+    agrees_with_google(
+        "google.protobuf.FieldMask",
+        &fuzz_input("regress-field-mask-leading-empty-paths"),
+    );
 }

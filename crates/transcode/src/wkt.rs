@@ -127,19 +127,12 @@ pub(crate) fn timestamp(
     Ok(())
 }
 
-/// "00" to "99".
-const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
 /// Writes `v` (below 100) as two digits at `b[at..at + 2]`.
 #[inline(always)]
 fn pair(b: &mut [u8], at: usize, v: usize) {
     let v = v.min(99);
-    b[at] = PAIRS[2 * v];
-    b[at + 1] = PAIRS[2 * v + 1];
+    b[at] = crate::write::PAIRS[2 * v];
+    b[at + 1] = crate::write::PAIRS[2 * v + 1];
 }
 
 /// Writes `.fff`, `.ffffff` or `.fffffffff` (the fewest of 3, 6 or 9

@@ -434,8 +434,8 @@ macro_rules! integer {
 }
 integer!(signed i32, i64; unsigned u32, u64);
 
-/// `"00"` to `"99"`.
-const PAIRS: &[u8; 200] = b"\
+/// `"00"` to `"99"` (also for the digits of Timestamps and Durations).
+pub(crate) const PAIRS: &[u8; 200] = b"\
     0001020304050607080910111213141516171819\
     2021222324252627282930313233343536373839\
     4041424344454647484950515253545556575859\

@@ -13,7 +13,7 @@
 use prost::Message;
 use prost_reflect::{DynamicMessage, EnumDescriptor, ExtensionDescriptor, FieldDescriptor, Syntax};
 
-use crate::editions::{self, EnumOptionsView, FeatureSet, FieldOptionsView};
+use crate::editions::{self, EnumOptionsView, FieldOptionsView};
 
 /// How a field behaves, resolved from its file's syntax or its features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,28 +33,21 @@ pub struct FieldFeatures {
 
 /// The features of a field of a message.
 pub fn field(field: &FieldDescriptor) -> FieldFeatures {
-    let resolved = if field.parent_file().syntax() == Syntax::Proto2 {
-        resolved_field_features(field.options())
-    } else {
-        None
-    };
-    from_syntax_or_features(
+    resolve(
         field.parent_file().syntax(),
         field.supports_presence(),
-        resolved,
+        || field.options(),
     )
 }
 
 /// The features of an extension field (presence is always explicit for a
 /// singular extension).
 pub fn extension(extension: &ExtensionDescriptor) -> FieldFeatures {
-    let syntax = extension.parent_file().syntax();
-    let resolved = if syntax == Syntax::Proto2 {
-        resolved_field_features(extension.options())
-    } else {
-        None
-    };
-    from_syntax_or_features(syntax, extension.supports_presence(), resolved)
+    resolve(
+        extension.parent_file().syntax(),
+        extension.supports_presence(),
+        || extension.options(),
+    )
 }
 
 /// Whether the enum is closed: a number it does not declare is kept as an
@@ -74,19 +67,17 @@ pub fn enum_is_closed(e: &EnumDescriptor) -> bool {
     }
 }
 
-/// The features the lowering wrote into a field's options, when its file
-/// was an editions file.
-fn resolved_field_features(options: DynamicMessage) -> Option<FeatureSet> {
-    FieldOptionsView::decode(options.encode_to_vec().as_slice())
-        .ok()?
-        .features
-}
-
-fn from_syntax_or_features(
+/// A field's features: from the syntax, or for an editions file (lowered
+/// to proto2) from the features the lowering wrote into its `options`.
+fn resolve(
     syntax: Syntax,
     supports_presence: bool,
-    resolved: Option<FeatureSet>,
+    options: impl FnOnce() -> DynamicMessage,
 ) -> FieldFeatures {
+    let resolved = (syntax == Syntax::Proto2)
+        .then(options)
+        .and_then(|o| FieldOptionsView::decode(o.encode_to_vec().as_slice()).ok())
+        .and_then(|view| view.features);
     match resolved {
         Some(features) => FieldFeatures {
             explicit_presence: supports_presence

@@ -322,7 +322,6 @@ fn edition_name(edition: i32) -> String {
         999 => "EDITION_PROTO3".to_owned(),
         9999 => "EDITION_UNSTABLE".to_owned(),
         0x7fff_ffff => "EDITION_MAX".to_owned(),
-        n if n > 1000 && n < 9999 => format!("{} ({n})", 2023 + (n - 1000)),
         n => n.to_string(),
     }
 }

@@ -183,7 +183,15 @@ pub async fn run(
         };
         if messages.is_empty() {
             if options.until_empty {
-                summary.in_flight_at_exit = in_flight(client, queue_url).await;
+                // Not visible to a receive: in flight or delayed. When the
+                // attributes cannot be read the run's outcome stands.
+                summary.in_flight_at_exit = queue_depth(client, queue_url)
+                    .await
+                    .inspect_err(|e| {
+                        tracing::warn!(error = %e, "reading the queue's in-flight count failed");
+                    })
+                    .ok()
+                    .map(|d| d.not_visible + d.delayed);
                 match summary.in_flight_at_exit {
                     Some(n) if n > 0 => tracing::warn!(
                         in_flight = n,
@@ -254,29 +262,55 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Messages in flight or delayed in the queue (not visible to a receive),
-/// or `None` when its attributes cannot be read (logged; the run's outcome
-/// does not depend on it).
-async fn in_flight(client: &Client, queue_url: &str) -> Option<u64> {
+/// A queue's approximate message counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Ready to be received.
+    pub visible: u64,
+    /// Received and neither deleted nor back yet (in flight).
+    pub not_visible: u64,
+    /// Sent with a delay that has not ended.
+    pub delayed: u64,
+}
+
+impl QueueDepth {
+    /// Every message in the queue, visible or not.
+    pub fn total(&self) -> u64 {
+        self.visible + self.not_visible + self.delayed
+    }
+}
+
+/// Reads a queue's approximate message counts.
+///
+/// # Errors
+///
+/// [`WorkerError`] when the attributes cannot be read.
+pub async fn queue_depth(client: &Client, queue_url: &str) -> Result<QueueDepth, WorkerError> {
     let attributes = client
         .get_queue_attributes()
         .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
         .send()
         .await
-        .inspect_err(|e| {
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "reading the queue's in-flight count failed");
-        })
-        .ok()?;
-    let values = attributes.attributes()?;
-    [
-        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-    ]
-    .iter()
-    .map(|name| values.get(name).and_then(|v| v.parse::<u64>().ok()))
-    .sum()
+        .map_err(|e| WorkerError::Sqs {
+            action: "reading the attributes of",
+            queue_url: queue_url.to_owned(),
+            message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+        })?;
+    let count = |name: QueueAttributeName| {
+        attributes
+            .attributes()
+            .and_then(|a| a.get(&name))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok(QueueDepth {
+        visible: count(QueueAttributeName::ApproximateNumberOfMessages),
+        not_visible: count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        delayed: count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+    })
 }
 
 /// Keeps extending the visibility of a batch in progress: every third of

@@ -315,22 +315,10 @@ impl tracing::Subscriber for ArcSubscriber {
 
 /// Messages in a queue, visible or in flight.
 async fn queued(client: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let attributes = client
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
-        .send()
+    worker::queue_depth(client, queue_url)
         .await
-        .unwrap();
-    attributes
-        .attributes()
-        .into_iter()
-        .flat_map(|a| a.values())
-        .map(|v| v.parse::<u64>().unwrap())
-        .sum()
+        .unwrap()
+        .total()
 }
 
 /// `one_in`: the S3 and the SQS fault rates.

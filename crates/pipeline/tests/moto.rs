@@ -129,9 +129,7 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
         let mut s = settings(&moto, moto.storage_options());
         s.part_size = 5 << 20;
         let pipeline = Pipeline::start(s, "worker").await.unwrap();
-        let mut options = WorkerOptions::new(queue_url.clone());
-        options.until_empty = true;
-        options.wait_time = Duration::from_secs(1);
+        let mut options = draining(&queue_url);
         options.retry_delay = Some(Duration::ZERO);
         let summary = worker::run(
             &pipeline,
@@ -489,6 +487,28 @@ fn reads_s3_urls_through_a_blocking_reader() {
     );
 }
 
+/// Worker options that drain `queue_url` and stop, with 1 s receives.
+fn draining(queue_url: &str) -> WorkerOptions {
+    let mut options = WorkerOptions::new(queue_url);
+    options.until_empty = true;
+    options.wait_time = Duration::from_secs(1);
+    options
+}
+
+/// One receive from `queue_url`, as another consumer would (1 s wait).
+async fn receive(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) -> aws_sdk_sqs::operation::receive_message::ReceiveMessageOutput {
+    client
+        .receive_message()
+        .queue_url(queue_url)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Buckets `raw` and `landing`, and a queue `name` that `raw`'s
 /// notifications feed (5 receives, then its dead-letter queue), emptied of
 /// the s3:TestEvent sent when the notification was configured. Returns the
@@ -509,22 +529,14 @@ fn worker_until_empty_reports_the_messages_another_consumer_holds() {
         let raw = store(&moto, "raw");
         put(&raw, "clicks/held.pb", click(1, 1)).await;
         // Another consumer holds the first notification for a minute.
-        let held = client
-            .receive_message()
-            .queue_url(&queue_url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
+        let held = receive(&client, &queue_url).await;
         assert_eq!(held.messages().len(), 1, "{held:?}");
         put(&raw, "clicks/free.pb", click(2, 1)).await;
 
         let pipeline = Pipeline::start(settings(&moto, moto.storage_options()), "worker")
             .await
             .unwrap();
-        let mut options = WorkerOptions::new(queue_url.clone());
-        options.until_empty = true;
-        options.wait_time = Duration::from_secs(1);
+        let options = draining(&queue_url);
         let summary = worker::run(&pipeline, &client, &options, std::future::pending())
             .await
             .unwrap();
@@ -559,21 +571,13 @@ fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
         )
         .await
         .unwrap();
-        let mut options = WorkerOptions::new(queue_url.clone());
-        options.until_empty = true;
-        options.wait_time = Duration::from_secs(1);
+        let options = draining(&queue_url);
         let worker = tokio::spawn({
             let client = client.clone();
             async move { worker::run(&pipeline, &client, &options, std::future::pending()).await }
         });
         tokio::time::sleep(Duration::from_millis(4500)).await;
-        let other = client
-            .receive_message()
-            .queue_url(&queue_url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
+        let other = receive(&client, &queue_url).await;
         assert!(
             other.messages().is_empty(),
             "redelivered while in progress: {other:?}"

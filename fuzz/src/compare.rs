@@ -49,9 +49,10 @@ pub enum Allowed {
     NullValueNumber,
     /// A map entry holding a field other than its key and value (an
     /// unknown field): Google's parser (upb) moves the whole entry to the
-    /// parent's unknown fields, so it is never printed; prost-reflect skips
-    /// the extra field and keeps the entry. Allowed only in map fields
-    /// where the wire bytes really hold such an entry.
+    /// parent's unknown fields, so it is never printed (and an earlier
+    /// entry with its key keeps its value); prost-reflect skips the extra
+    /// field and keeps the entry. Allowed only in map fields where the wire
+    /// bytes really hold such an entry.
     MapEntryUnknownFields,
     /// `-0.0` in a `float` or `double` field without presence: Google
     /// compares the bits with the default and prints `-0.0`; prost-reflect
@@ -329,7 +330,18 @@ impl Comparer<'_> {
             for key in keys {
                 let here = format!("{path}[{key:?}]");
                 match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) => self.value(&vkind, false, false, x, y, &here)?,
+                    (Some(x), Some(y)) => {
+                        let used = self.used.len();
+                        let same = self.value(&vkind, false, false, x, y, &here);
+                        if same.is_err() && self.loose_maps.contains(&map_name) {
+                            // A later entry with this key that Google
+                            // dropped, and prost-reflect kept.
+                            self.used.truncate(used);
+                            self.allow(Allowed::MapEntryUnknownFields);
+                        } else {
+                            same?;
+                        }
+                    }
                     (None, Some(y)) if matches!(&vkind, Kind::Enum(e) if closed_unknown(e, y)) => {
                         self.allow(Allowed::ClosedEnumUnknown);
                     }

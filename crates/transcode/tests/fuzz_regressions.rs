@@ -159,3 +159,16 @@ fn field_mask_with_empty_paths_prints_every_comma() {
         &fuzz_input("regress-field-mask-leading-empty-paths"),
     );
 }
+
+/// Two `colors` entries with the key -129: the first holds -2, the second
+/// 1 and an unknown field. Google drops the second entry (it has a field
+/// other than key and value) and prints -2; prost-reflect kept it and
+/// printed 1, which the fuzz target now tolerates
+/// (`MapEntryUnknownFields`). Found by the seeded CI run.
+#[test]
+fn map_entry_with_unknown_field_leaves_the_earlier_entry_for_its_key() {
+    agrees_with_google(
+        "protoland.test.proto2.UsesProto3",
+        &fuzz_input("regress-map-entry-dropped-same-key"),
+    );
+}

@@ -6,14 +6,22 @@
 //!   design: protoland must be at least 8 times as fast;
 //! - inflating the same messages gzip'd with flate2's zlib-rs backend
 //!   (`MultiGzDecoder`): transcoding must be at least as fast, so that in
-//!   the pipeline decompression, not JSON, is the limit.
+//!   the pipeline decompression, not JSON, is the limit;
+//! - Google's Python implementation (the `protobuf` package's upb backend,
+//!   `ParseFromString` + `json_format.MessageToJson`), in a child process
+//!   running `bench/python/slices.py`, timing itself on the same slices:
+//!   protoland must be at least 60 times as fast. It runs on every
+//!   `PROTOLAND_BENCH_PYTHON_EVERY`th slice (default 4; 0 leaves it out),
+//!   and its ratio compares protoland on those same slices. The Python is
+//!   `PROTOLAND_PYTHON` or the workspace's `.venv/bin/python` (which
+//!   `scripts/test` creates); without one the bench says so and goes on.
 //!
 //! Run with `cargo bench -p protoland-transcode --bench throughput`.
 //! Environment: `PROTOLAND_BENCH_MB` (protobuf input per round, default 50),
 //! `PROTOLAND_BENCH_ROUNDS` (default 7), `PROTOLAND_BENCH_SEED` (default 1),
 //! `PROTOLAND_BENCH_ONLY` (comma-separated subset of `protoland`,
-//! `prost-reflect`, `inflate`, or `none`: for profiling one of them, e.g.
-//! under `valgrind --tool=callgrind`; default all three),
+//! `prost-reflect`, `inflate`, `python`, or `none`: for profiling one of
+//! them, e.g. under `valgrind --tool=callgrind`; default all four),
 //! `PROTOLAND_BENCH_DUMP=FILE` (also write the messages, varint-delimited,
 //! and `FILE.binpb`, the schema, to time other implementations).
 //! `PROTOLAND_BENCH_FILE=PATH` with `PROTOLAND_BENCH_SCHEMA=PROTO` and
@@ -29,7 +37,10 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flate2::Compression;
@@ -333,7 +344,7 @@ fn main() {
     let seed = env("PROTOLAND_BENCH_SEED", 1u64);
     let only = env(
         "PROTOLAND_BENCH_ONLY",
-        String::from("protoland,prost-reflect,inflate"),
+        String::from("protoland,prost-reflect,inflate,python"),
     );
     let run = |name: &str| only.split(',').any(|o| o == name);
 
@@ -344,17 +355,16 @@ fn main() {
     };
     let plan = Plan::new(&desc, JsonOptions::default());
     if let Ok(path) = std::env::var("PROTOLAND_BENCH_DUMP") {
-        // The messages, varint-delimited, and the schema as a descriptor
-        // set (for timing other implementations on the same bytes).
-        let mut framed = Vec::with_capacity(data.len() + 3 * spans.len());
-        for &(s, e) in &spans {
-            prost::encoding::encode_varint((e - s) as u64, &mut framed);
-            framed.extend_from_slice(&data[s..e]);
-        }
-        std::fs::write(&path, framed).unwrap();
-        std::fs::write(format!("{path}.binpb"), schema.encode_descriptor_set()).unwrap();
+        // For timing other implementations on the same bytes.
+        dump(&schema, &data, &spans, &PathBuf::from(&path));
         println!("wrote {path} and {path}.binpb");
     }
+    let python_every = env("PROTOLAND_BENCH_PYTHON_EVERY", 4usize);
+    let mut python = if run("python") && python_every > 0 {
+        Python::start(&schema, desc.full_name(), &data, &spans)
+    } else {
+        None
+    };
 
     // The three take turns slice by slice (~128 KB of messages, a few
     // milliseconds of work at most: short enough that a slice often runs
@@ -381,13 +391,18 @@ fn main() {
     let mut medians: [Vec<f64>; 5] = Default::default();
     // Per slice and contender, the fastest of the rounds: other processes
     // only ever add time, so the minimum is the closest to an idle core.
-    let mut best = vec![[Duration::MAX; 3]; slices.len()];
+    let mut best = vec![[Duration::MAX; 4]; slices.len()];
+    let python_slice = |i: usize| python_every > 0 && i.is_multiple_of(python_every);
+    let mut python_ratios = Vec::new();
     let mut json_bytes = 0;
     for round in 0..rounds {
         let mut t = [Duration::ZERO; 3];
+        // protoland and Python on Python's slices.
+        let mut on_python_slices = [Duration::ZERO; 2];
         json_bytes = 0;
         let mut gunzip = MultiGzDecoder::new(gz.as_slice());
-        for (i, c) in slices.iter().enumerate() {
+        for (i, range) in slices.iter().enumerate() {
+            let c = &spans[range.clone()];
             let len = c[c.len() - 1].1 - c[0].0;
             for k in 0..3 {
                 let which = (i + k) % 3;
@@ -403,6 +418,14 @@ fn main() {
                 let elapsed = start.elapsed();
                 t[which] += elapsed;
                 best[i][which] = best[i][which].min(elapsed);
+                if which == 0 && python_slice(i) {
+                    on_python_slices[0] += elapsed;
+                }
+            }
+            if let Some(py) = python.as_mut().filter(|_| python_slice(i)) {
+                let elapsed = py.transcode(range.clone());
+                on_python_slices[1] += elapsed;
+                best[i][3] = best[i][3].min(elapsed);
             }
         }
         let [a, b, c] = t.map(|t| mbps(data.len(), t));
@@ -412,6 +435,17 @@ fn main() {
             a / b,
             a / c
         );
+        if python.is_some() {
+            let ratio = on_python_slices[1].as_secs_f64() / on_python_slices[0].as_secs_f64();
+            println!(
+                "round {round}: Python upb json_format, on every {python_every}th slice: {:.1} MB/s; protoland {ratio:.1}x as fast there",
+                mbps(
+                    python_bytes(&spans, &slices, python_every),
+                    on_python_slices[1]
+                )
+            );
+            python_ratios.push(ratio);
+        }
         for (m, v) in medians.iter_mut().zip([a, b, c, a / b, a / c]) {
             m.push(v);
         }
@@ -441,6 +475,26 @@ fn main() {
         a / b,
         a / c
     );
+    if python.is_some() {
+        let [ours, py] = [0, 3].map(|k| {
+            slices
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| python_slice(i))
+                .map(|(i, _)| best[i][k])
+                .sum::<Duration>()
+        });
+        let bytes = python_bytes(&spans, &slices, python_every);
+        println!(
+            "Python upb json_format on every {python_every}th slice ({:.1} MB): best per slice {:.1} MB/s, \
+             protoland there {:.1} MB/s; ratio {:.1}x (target >= 60), median of rounds {:.1}x",
+            bytes as f64 / 1e6,
+            mbps(bytes, py),
+            mbps(bytes, ours),
+            py.as_secs_f64() / ours.as_secs_f64(),
+            median(python_ratios)
+        );
+    }
 
     // Plan::check (framing detection), for reference: the best of 3 passes.
     if run("protoland") {
@@ -511,15 +565,119 @@ fn messages_of_file(
     (schema, desc, data, spans)
 }
 
-/// Splits the messages into runs of about `size` bytes.
-fn chunk(spans: &[(usize, usize)], size: usize) -> Vec<&[(usize, usize)]> {
+/// Splits the messages into runs of about `size` bytes (ranges of
+/// `spans`).
+fn chunk(spans: &[(usize, usize)], size: usize) -> Vec<Range<usize>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     for i in 0..spans.len() {
         if spans[i].1 - spans[start].0 >= size || i + 1 == spans.len() {
-            chunks.push(&spans[start..=i]);
+            chunks.push(start..i + 1);
             start = i + 1;
         }
     }
     chunks
+}
+
+/// The protobuf bytes of the slices Python transcodes.
+fn python_bytes(spans: &[(usize, usize)], slices: &[Range<usize>], every: usize) -> usize {
+    slices
+        .iter()
+        .step_by(every)
+        .map(|r| spans[r.end - 1].1 - spans[r.start].0)
+        .sum()
+}
+
+/// Writes the messages, varint-delimited, to `path`, and the schema as a
+/// descriptor set to `path.binpb`.
+fn dump(schema: &Schema, data: &[u8], spans: &[(usize, usize)], path: &std::path::Path) {
+    let mut framed = Vec::with_capacity(data.len() + 3 * spans.len());
+    for &(s, e) in spans {
+        prost::encoding::encode_varint((e - s) as u64, &mut framed);
+        framed.extend_from_slice(&data[s..e]);
+    }
+    std::fs::write(path, framed).unwrap();
+    let mut binpb = path.as_os_str().to_owned();
+    binpb.push(".binpb");
+    std::fs::write(binpb, schema.encode_descriptor_set()).unwrap();
+}
+
+/// Google's Python implementation in a child process (`bench/python/slices.py`),
+/// holding every message, transcoding the ones it is asked for.
+struct Python {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    _files: tempfile::TempDir,
+}
+
+impl Python {
+    /// Starts it, or says why not and returns `None`.
+    fn start(
+        schema: &Schema,
+        message: &str,
+        data: &[u8],
+        spans: &[(usize, usize)],
+    ) -> Option<Self> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python = std::env::var_os("PROTOLAND_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        if !python.exists() {
+            println!(
+                "Python contender left out: no {} (set PROTOLAND_PYTHON, or run scripts/test to create .venv)",
+                python.display()
+            );
+            return None;
+        }
+        let files = tempfile::tempdir().unwrap();
+        let framed = files.path().join("messages.pb");
+        dump(schema, data, spans, &framed);
+        let mut child = Command::new(&python)
+            .arg(root.join("bench/python/slices.py"))
+            .arg(files.path().join("messages.pb.binpb"))
+            .arg(message)
+            .arg(&framed)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        if line.trim() != format!("ready {}", spans.len()) {
+            println!("Python contender left out: slices.py said {line:?}");
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        Some(Python {
+            child,
+            stdin,
+            stdout,
+            _files: files,
+        })
+    }
+
+    /// Has it transcode the messages `range`; returns the time it took
+    /// (as it measured it, without the pipe).
+    fn transcode(&mut self, range: Range<usize>) -> Duration {
+        writeln!(self.stdin, "{} {}", range.start, range.end).unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let nanos: u64 = line
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("slices.py answered {line:?}"));
+        Duration::from_nanos(nanos)
+    }
+}
+
+impl Drop for Python {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -87,7 +87,8 @@ impl Plan {
     /// A [`TranscodeError`] naming the problem, the byte offset and the
     /// field path: malformed wire data (everything Google's parser rejects:
     /// truncation, bad varints, tags and wire types, lengths past the end,
-    /// mismatched or unclosed groups, invalid UTF-8 in a proto3 `string`,
+    /// mismatched or unclosed groups, invalid UTF-8 in a `string` field that
+    /// validates it (proto3's, or editions' with `utf8_validation = VERIFY`),
     /// nesting deeper than 100 levels), and values Google's printer refuses
     /// (a Timestamp or Duration out of range, a NaN or infinite
     /// `Value.number_value`, a FieldMask path that does not round-trip, an
@@ -103,8 +104,8 @@ impl Plan {
     /// type?".
     ///
     /// The check is Google's parser's: the wire format of the message and
-    /// of every known nested message and group, UTF-8 of proto3 strings and
-    /// the nesting limit. It does not look into `Any` payloads nor check the
+    /// of every known nested message and group, UTF-8 of the strings that
+    /// validate it (as in [`Plan::transcode`]) and the nesting limit. It does not look into `Any` payloads nor check the
     /// ranges of well-known types (what only printing rejects), so a message
     /// that passes can still fail [`Plan::transcode`] for those.
     ///

@@ -520,7 +520,7 @@ fn name_field(e: Fault, t: &TypePlan, fi: Option<usize>) -> Fault {
 
 /// Checks what Google's parser checks in a message it does not print (a
 /// oneof member later replaced, a map entry later overwritten or dropped):
-/// wire format, UTF-8 of proto3 strings, depth.
+/// wire format, UTF-8 of the strings that validate it, depth.
 fn validate(c: &Compiled, buf: &[u8], ty: u32, start: usize, end: usize, depth: u32) -> R<()> {
     if depth > MAX_DEPTH {
         return Err(Fault::new(ErrorKind::TooDeep(MAX_DEPTH as usize), start));

@@ -339,15 +339,15 @@ impl Schema {
         files: &[PathBuf],
         includes: &[PathBuf],
     ) -> Result<(), SchemaError> {
-        let mut includes = includes.to_vec();
+        // Absolute, like the files opened below: protox matches a file to
+        // an include directory by path prefix, so a relative `-I dir` would
+        // cover no file.
+        let mut includes: Vec<PathBuf> = includes.iter().map(|dir| absolute(dir)).collect();
         for file in files {
             let absolute = absolute(file);
-            let covered = includes
-                .iter()
-                .any(|dir| absolute.starts_with(self::absolute(dir)));
-            if !covered {
+            if !includes.iter().any(|dir| absolute.starts_with(dir)) {
                 let parent = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
-                if !includes.iter().any(|dir| self::absolute(dir) == parent) {
+                if !includes.contains(&parent) {
                     includes.push(parent);
                 }
             }
@@ -491,6 +491,19 @@ mod tests {
         assert!(reloaded.message("shop.Basket").is_ok());
         let from_bytes = Schema::from_bytes("schema.binpb", &std::fs::read(&set).unwrap()).unwrap();
         assert!(from_bytes.message("acme.Click.Page").is_ok());
+    }
+
+    /// `protoland convert -I testdata/schemas -s testdata/schemas/x.proto`:
+    /// relative paths, as users type them (tests run in the crate's
+    /// directory).
+    #[test]
+    fn loads_with_relative_include_paths() {
+        let schema = Schema::load(
+            ["../../testdata/schemas/proto2.proto"],
+            ["../../testdata/schemas"],
+        )
+        .unwrap();
+        assert!(schema.message("protoland.test.proto2.Extendable").is_ok());
     }
 
     #[test]

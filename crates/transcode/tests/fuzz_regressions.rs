@@ -172,3 +172,32 @@ fn map_entry_with_unknown_field_leaves_the_earlier_entry_for_its_key() {
         &fuzz_input("regress-map-entry-dropped-same-key"),
     );
 }
+
+/// A packed repeated extension whose only record is empty (`c2 06 00`:
+/// `ext_packed`, no elements). Found by CI-like fuzz runs.
+#[test]
+fn empty_packed_extension_record() {
+    agrees_with_google("protoland.test.proto2.Extendable", &[0xc2, 0x06, 0x00]);
+    agrees_with_google(
+        "protoland.test.proto2.Extendable",
+        &fuzz_input("regress-empty-packed-extension"),
+    );
+}
+
+/// An `Any` holding a `google.protobuf.Empty`, as a map value. Found by
+/// CI-like fuzz runs.
+#[test]
+fn any_holding_empty() {
+    let url = b"type.googleapis.com/google.protobuf.Empty";
+    let mut any = vec![0x0a, url.len() as u8];
+    any.extend_from_slice(url);
+    let mut entry = vec![0x0a, 0x01, b'k', 0x12, any.len() as u8];
+    entry.extend_from_slice(&any);
+    let mut wire = vec![0xca, 0x01, entry.len() as u8];
+    wire.extend_from_slice(&entry);
+    agrees_with_google("protoland.test.maps.Values", &wire);
+    agrees_with_google(
+        "protoland.test.maps.Values",
+        &fuzz_input("regress-any-holding-empty"),
+    );
+}

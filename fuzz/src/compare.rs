@@ -94,8 +94,8 @@ pub enum Allowed {
     /// `""` and `""`): Google joins every path with `,` and prints `","`
     /// (`",a"` for `""`, `"a"`); prost-reflect writes a comma only once its
     /// text is not empty, so the leading empty paths leave no trace (`""`,
-    /// `"a"`). Allowed only when prost-reflect's text is protoland's
-    /// without its leading commas.
+    /// `"a"`). Allowed only when protoland's text is prost-reflect's after
+    /// one or more commas.
     FieldMaskLeadingEmptyPath,
     /// A repeated extension whose records on the wire hold no element (an
     /// empty packed record, `c2 06 00` for `ext_packed = 104`): Google's
@@ -136,7 +136,7 @@ fn diff(path: &str, reason: &'static str, detail: impl Into<String>) -> Result {
     })
 }
 
-fn is_closed(e: &EnumDescriptor) -> bool {
+pub(crate) fn is_closed(e: &EnumDescriptor) -> bool {
     e.parent_file().syntax() == Syntax::Proto2
 }
 
@@ -501,7 +501,9 @@ impl Comparer<'_> {
             "google.protobuf.Any" => self.any(ours, theirs, path),
             "google.protobuf.FieldMask" => match (ours, theirs) {
                 (Value::String(a), Value::String(b))
-                    if a != b && a.starts_with(',') && a.trim_start_matches(',') == b =>
+                    if a.len() > b.len()
+                        && a.ends_with(b.as_str())
+                        && a[..a.len() - b.len()].bytes().all(|c| c == b',') =>
                 {
                     self.allow(Allowed::FieldMaskLeadingEmptyPath);
                     Ok(())

@@ -79,7 +79,7 @@ fn field<'a>(buf: &'a [u8], pos: &mut usize) -> Option<(u32, u8, &'a [u8])> {
 #[derive(Debug, Default)]
 pub struct Scan {
     /// Full names of map fields with an entry holding a field other than
-    /// key (1) and value (2).
+    /// key (1) and value (2), or an undeclared value of a closed enum.
     pub loose_maps: BTreeSet<String>,
     /// Every path of every `FieldMask`.
     pub field_mask_paths: Vec<Vec<u8>>,
@@ -157,10 +157,17 @@ fn walk(pool: &DescriptorPool, desc: &MessageDescriptor, buf: &[u8], depth: u32,
         if f.is_map() && wt == 2 {
             let mut p = 0;
             while p < v.len() {
-                let Some((en, _, ev)) = field(v, &mut p) else {
+                let Some((en, ewt, ev)) = field(v, &mut p) else {
                     break;
                 };
-                if en != 1 && en != 2 {
+                // An undeclared closed-enum value also makes upb drop the
+                // entry, even when a later value in it is declared.
+                let undeclared = en == 2
+                    && ewt == 0
+                    && matches!(m.map_entry_value_field().kind(), Kind::Enum(e)
+                        if crate::compare::is_closed(&e)
+                            && varint(ev, &mut 0).is_none_or(|n| e.get_value(n as i32).is_none()));
+                if (en != 1 && en != 2) || undeclared {
                     found.loose_maps.insert(f.full_name().to_owned());
                 } else if en == 2
                     && let Kind::Message(vm) = m.map_entry_value_field().kind()

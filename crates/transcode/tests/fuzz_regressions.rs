@@ -201,3 +201,25 @@ fn any_holding_empty() {
         &fuzz_input("regress-any-holding-empty"),
     );
 }
+
+/// A `map<int32, Closed>` entry whose value is first undeclared, then
+/// declared: Google drops the entry (its undeclared value went to the
+/// entry's unknown fields); prost-reflect kept the last value. Found by
+/// CI-like fuzz runs.
+#[test]
+fn map_entry_with_an_undeclared_closed_enum_value_then_a_declared_one() {
+    agrees_with_google(
+        "protoland.test.proto2.ClosedEnums",
+        &fuzz_input("regress-map-closed-enum-undeclared-then-declared"),
+    );
+}
+
+/// FieldMask paths `""`, `",\0\nk…k\0"`, `""`: Google prints `",,\0\nk…"`;
+/// prost-reflect dropped the first comma. Found by CI-like fuzz runs.
+#[test]
+fn field_mask_with_an_empty_path_before_one_starting_with_a_comma() {
+    agrees_with_google(
+        "google.protobuf.FieldMask",
+        &fuzz_input("regress-field-mask-leading-empty-path-then-comma"),
+    );
+}

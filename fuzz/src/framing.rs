@@ -230,6 +230,10 @@ fn decompress_all<R: Read>(
     }
 }
 
+/// A zstd corruption error as the checks compare it (libzstd's message and
+/// offset depend on the reads).
+const ZSTD_CORRUPT: &str = "zstd input at byte (any): (corrupt)";
+
 /// An error as the split-independence checks compare it: its text, but
 /// for a zstd error without the offset. That offset is documented as where
 /// the block of input being decoded starts (`ConvertError::Decompress`),
@@ -250,7 +254,7 @@ fn error_text(e: &ConvertError) -> String {
         ConvertError::Decompress {
             compression: Compression::Zstd,
             ..
-        } => "zstd input at byte (any): (corrupt)".to_owned(),
+        } => ZSTD_CORRUPT.to_owned(),
         _ => e.to_string(),
     }
 }
@@ -278,6 +282,18 @@ fn assert_same_run<T: PartialEq + std::fmt::Debug>(
     what: &str,
     config: &Config,
 ) {
+    // libzstd refuses some malformed blocks only when it decodes a frame
+    // in one go (a compressed block of size 0, `05 00 00`, is "data
+    // corruption detected" read whole and an empty block read in pieces).
+    // Such a block holds nothing, so both runs give the same output; a
+    // frame that holds less than it declares fails either way (the
+    // Decompressor checks the declared size itself).
+    if let (Some(e), None) | (None, Some(e)) = (a.1, b.1)
+        && e == ZSTD_CORRUPT
+        && a.0 == b.0
+    {
+        return;
+    }
     if let (Some(x), Some(y)) = (a.1, b.1)
         && (is_decompress_error(x) || is_decompress_error(y))
     {
@@ -431,12 +447,21 @@ pub fn run(data: &[u8]) {
         Ok(d) => frame_all(d, &config, None, budget),
         Err(e) => vec![Item::Error(error_text(&e), false)],
     };
-    assert_same_run(
-        split_items(&frames_whole),
-        split_items(&frames_split),
-        "framing",
-        &config,
-    );
+    if whole.1.is_some() == split.1.is_some() {
+        assert_same_run(
+            split_items(&frames_whole),
+            split_items(&frames_split),
+            "framing",
+            &config,
+        );
+    } else {
+        // The empty zstd block one run refused (see assert_same_run): the
+        // run without the error may frame its end (`single` frames an
+        // empty stream as one empty message); before that, the same.
+        let (a, b) = (split_items(&frames_whole).0, split_items(&frames_split).0);
+        let n = a.len().min(b.len());
+        assert_eq!(a[..n], b[..n], "framing depends on the splits ({config:?})");
+    }
     // Framing the decompressed bytes directly gives the same frames.
     if whole.1.is_none() {
         let direct = frame_all(Splits::new(&whole.0, splits), &config, None, budget);
@@ -530,6 +555,9 @@ pub fn run(data: &[u8]) {
             assert_eq!(report.messages, lines, "report counts other lines");
         }
         (Err(_), Some(_)) => {}
+        // The empty zstd block libzstd refuses only in one go (see
+        // assert_same_run): the converter read the stream in pieces.
+        (Ok(_), Some(e)) if e == ZSTD_CORRUPT && !splits.is_empty() => {}
         (Ok(_), Some(e)) => panic!("converter succeeds where framing fails with {e} ({config:?})"),
         (Err(e), None) => panic!("converter fails ({e}) where framing succeeds ({config:?})"),
     }

@@ -183,7 +183,7 @@ enum Decoder<R: Read> {
         /// 1-based number of the member being read.
         member: u64,
     },
-    Zstd(Box<zstd::stream::read::Decoder<'static, Input<R>>>),
+    Zstd(Box<ZstdFrames<R>>),
 }
 
 enum GzipState<R: Read> {
@@ -238,9 +238,9 @@ impl<R: Read> Decompressor<R> {
                 state: GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(input))),
                 member: 1,
             },
-            Compression::Zstd => match zstd::stream::read::Decoder::try_with_buffer(input) {
-                Ok(decoder) => Decoder::Zstd(Box::new(decoder)),
-                Err((_, e)) => {
+            Compression::Zstd => match zstd::stream::raw::Decoder::new() {
+                Ok(decoder) => Decoder::Zstd(Box::new(ZstdFrames::new(input, decoder))),
+                Err(e) => {
                     return Err(ConvertError::Decompress {
                         compression,
                         offset: 0,
@@ -276,7 +276,7 @@ impl<R: Read> Decompressor<R> {
                 GzipState::End(input) => input.read,
                 GzipState::Between => 0,
             },
-            Decoder::Zstd(d) => d.get_ref().read,
+            Decoder::Zstd(d) => d.input.read,
         }
     }
 
@@ -316,33 +316,139 @@ impl<R: Read> Decompressor<R> {
                 Err(e) => return Err(read_error(input, e)),
             },
             Decoder::Gzip { state, member } => read_gzip(state, member, buf)?,
-            Decoder::Zstd(decoder) => match decoder.read(buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    let input = decoder.get_mut();
-                    if input.failed.is_some() {
-                        return Err(read_error(input, e));
-                    }
-                    let message = if e.to_string().contains("incomplete frame")
-                        || e.kind() == io::ErrorKind::UnexpectedEof
-                    {
-                        "truncated: the input ends inside a frame".to_owned()
-                    } else {
-                        e.to_string().to_lowercase()
-                    };
-                    return Err(ConvertError::Decompress {
-                        compression: Compression::Zstd,
-                        offset: input.consumed,
-                        message,
-                    });
-                }
-            },
+            Decoder::Zstd(decoder) => decoder.read(buf)?,
         };
         self.produced += n as u64;
         if self.produced > self.limit {
             return Err(ConvertError::TooLarge { limit: self.limit });
         }
         Ok(n)
+    }
+}
+
+/// A zstd stream, frame after frame, through libzstd's streaming decoder.
+///
+/// The loop is zstd's own `zio::Reader`'s, plus one check: a frame that
+/// declares its content size must hold that many bytes. libzstd's
+/// streaming decoder does not check it when the frame ends with an empty
+/// last block (`28 b5 2f fd 20 99 01 00 00` declares 153 bytes and holds
+/// none), unless the output buffer can take the whole frame at once, so
+/// without it such a frame would decode to less than it says, silently,
+/// depending on the read sizes.
+struct ZstdFrames<R> {
+    input: Input<R>,
+    decoder: zstd::stream::raw::Decoder<'static>,
+    /// Bytes of the current frame consumed so far (0 between frames).
+    frame_in: u64,
+    /// Bytes of the current frame decoded so far.
+    frame_out: u64,
+    /// The current frame's first bytes: its header, for the content size.
+    header: [u8; ZSTD_FRAME_HEADER_MAX],
+    /// The last call finished a frame: the decoder starts afresh on new
+    /// input.
+    finished_frame: bool,
+}
+
+/// `ZSTD_FRAMEHEADERSIZE_MAX`.
+const ZSTD_FRAME_HEADER_MAX: usize = 18;
+
+impl<R: Read> ZstdFrames<R> {
+    fn new(input: Input<R>, decoder: zstd::stream::raw::Decoder<'static>) -> Self {
+        ZstdFrames {
+            input,
+            decoder,
+            frame_in: 0,
+            frame_out: 0,
+            header: [0; ZSTD_FRAME_HEADER_MAX],
+            finished_frame: false,
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConvertError> {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        // The first run gets no input: it flushes what the decoder still
+        // holds from the last call.
+        let mut first = true;
+        loop {
+            let offset = self.input.consumed;
+            let available: &[u8] = if first {
+                &[]
+            } else {
+                match self.input.fill_buf() {
+                    Ok(bytes) => bytes,
+                    Err(e) => return Err(read_error(&mut self.input, e)),
+                }
+            };
+            if !first && available.is_empty() {
+                if self.frame_in > 0 {
+                    return Err(zstd_error(
+                        offset,
+                        "truncated: the input ends inside a frame",
+                    ));
+                }
+                return Ok(0);
+            }
+            first = false;
+            if self.finished_frame && !available.is_empty() {
+                self.decoder
+                    .reinit()
+                    .map_err(|e| zstd_error(offset, &e.to_string().to_lowercase()))?;
+                self.finished_frame = false;
+            }
+            let mut src = InBuffer::around(available);
+            let mut dst = OutBuffer::around(&mut *buf);
+            let hint = self
+                .decoder
+                .run(&mut src, &mut dst)
+                .map_err(|e| zstd_error(offset, &e.to_string().to_lowercase()))?;
+            let (used, written) = (src.pos(), dst.pos());
+            let seen = usize::try_from(self.frame_in).unwrap_or(usize::MAX);
+            if seen < ZSTD_FRAME_HEADER_MAX {
+                let k = (ZSTD_FRAME_HEADER_MAX - seen).min(used);
+                self.header[seen..seen + k].copy_from_slice(&available[..k]);
+            }
+            self.input.consume(used);
+            self.frame_in += used as u64;
+            self.frame_out += written as u64;
+            if hint == 0 && self.frame_in > 0 {
+                self.end_of_frame()?;
+            }
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
+
+    /// Checks the content size a finished frame declares, and starts
+    /// counting the next one.
+    fn end_of_frame(&mut self) -> Result<(), ConvertError> {
+        let seen = usize::try_from(self.frame_in)
+            .unwrap_or(usize::MAX)
+            .min(ZSTD_FRAME_HEADER_MAX);
+        let declared = zstd::zstd_safe::get_frame_content_size(&self.header[..seen]);
+        if let Ok(Some(declared)) = declared
+            && declared != self.frame_out
+        {
+            return Err(zstd_error(
+                self.input.consumed - self.frame_in,
+                &format!(
+                    "the frame declares {declared} bytes of content and holds {}",
+                    self.frame_out
+                ),
+            ));
+        }
+        self.frame_in = 0;
+        self.frame_out = 0;
+        self.finished_frame = true;
+        Ok(())
+    }
+}
+
+fn zstd_error(offset: u64, message: &str) -> ConvertError {
+    ConvertError::Decompress {
+        compression: Compression::Zstd,
+        offset,
+        message: message.to_owned(),
     }
 }
 
@@ -669,6 +775,45 @@ mod tests {
             err.to_string(),
             "zstd input at byte 0: restored data doesn't match checksum"
         );
+    }
+
+    /// A frame that declares 153 bytes and ends with an empty last block
+    /// (found by fuzzing: libzstd's streaming decoder let it through as
+    /// zero bytes when the output buffer was smaller than 153 bytes or the
+    /// frame arrived in pieces). Refused whatever the read sizes.
+    #[test]
+    fn rejects_a_zstd_frame_shorter_than_its_declared_size() {
+        let input = [0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x99, 0x01, 0x00, 0x00];
+        for cut in 0..input.len() {
+            for size in [1, 100, 153, 1 << 16] {
+                let reader = ShortReads::at(&input, &[cut]);
+                let mut d = Decompressor::new(reader, Compression::Auto, u64::MAX).unwrap();
+                let mut buf = vec![0u8; size];
+                let err = d.read_decompressed(&mut buf).unwrap_err();
+                let text = err.to_string();
+                // libzstd finds it itself when it decodes in one go.
+                assert!(
+                    text == "zstd input at byte 0: the frame declares 153 bytes of content and holds 0"
+                        || text == "zstd input at byte 0: data corruption detected",
+                    "cut {cut}, buffer {size}: {text}"
+                );
+            }
+        }
+        // A later frame too, at its own offset, in pieces.
+        let mut two = zstd_frame(b"hello");
+        let second = two.len();
+        two.extend_from_slice(&input);
+        let mut d =
+            Decompressor::new(ShortReads::every(&two, 3), Compression::Zstd, u64::MAX).unwrap();
+        let mut out = Vec::new();
+        let err = d.read_to_end(&mut out).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "zstd input at byte {second}: the frame declares 153 bytes of content and holds 0"
+            )
+        );
+        assert_eq!(out, b"hello");
     }
 
     #[test]

@@ -348,6 +348,39 @@ fn gzip_with_trailing_garbage_is_a_bad_object() {
     ));
 }
 
+/// A zstd frame that declares more content than it holds: its data in
+/// one raw block, then an empty last block. libzstd's streaming decoder
+/// took it as a clean end, which would land the messages and lose nothing
+/// it could see; protoland checks the declared size and refuses it.
+#[test]
+fn zstd_frame_shorter_than_its_declared_size_is_a_bad_object() {
+    let data = frame(&clicks(0..3), Framing::Varint);
+    let declared = data.len() as u32 + 10_000_000;
+    // Frame header: 4-byte content size, single segment (no window byte).
+    let mut zst = vec![0x28, 0xb5, 0x2f, 0xfd, 0xa0];
+    zst.extend_from_slice(&declared.to_le_bytes());
+    // A raw block (not last) with the data, then an empty raw last block.
+    let block = (data.len() as u32) << 3;
+    zst.extend_from_slice(&block.to_le_bytes()[..3]);
+    zst.extend_from_slice(&data);
+    zst.extend_from_slice(&[0x01, 0x00, 0x00]);
+    runtime_test(assert_bad_object(
+        "zstd-short-frame",
+        Bad {
+            key: "clicks/short.pb.zst",
+            error: &format!(
+                "zstd input at byte 0: the frame declares {declared} bytes of content and holds {}",
+                data.len()
+            ),
+            data: zst,
+            message_index: Value::Null,
+            byte_offset: json!(0),
+            field_path: Value::Null,
+        },
+        |_| {},
+    ));
+}
+
 #[test]
 fn multi_member_gzip_lands_every_member() {
     let first = clicks(0..30);

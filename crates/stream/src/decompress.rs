@@ -777,6 +777,29 @@ mod tests {
         );
     }
 
+    /// Frames that declare their content size, as the `zstd` command and
+    /// one-shot compression write them, pass the check however they
+    /// arrive (several frames, several blocks, reads of any size).
+    #[test]
+    fn zstd_frames_with_their_content_size_decode_whole() {
+        let data = sample(300_000);
+        let mut input = zstd::bulk::compress(&data[..1000], 3).unwrap();
+        input.extend(zstd::bulk::compress(&data[1000..], 3).unwrap());
+        input.extend(zstd::bulk::compress(&[], 3).unwrap());
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&input).ok(),
+            Some(Some(1000)),
+            "the frame declares its size"
+        );
+        for step in [1, 7, 4096, 1 << 20] {
+            let reader = ShortReads::every(&input, step);
+            let mut d = Decompressor::new(reader, Compression::Auto, u64::MAX).unwrap();
+            let mut out = Vec::new();
+            d.read_to_end(&mut out).unwrap();
+            assert!(out == data, "step {step}");
+        }
+    }
+
     /// A frame that declares 153 bytes and ends with an empty last block
     /// (found by fuzzing: libzstd's streaming decoder let it through as
     /// zero bytes when the output buffer was smaller than 153 bytes or the

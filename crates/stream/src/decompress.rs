@@ -328,7 +328,8 @@ impl<R: Read> Decompressor<R> {
 
 /// A zstd stream, frame after frame, through libzstd's streaming decoder.
 ///
-/// The loop is zstd's own `zio::Reader`'s, plus one check: a frame that
+/// The loop is zstd's own `zio::Reader`'s (without its reset between
+/// frames, which libzstd does not need), plus one check: a frame that
 /// declares its content size must hold that many bytes. libzstd's
 /// streaming decoder does not check it when the frame ends with an empty
 /// last block (`28 b5 2f fd 20 99 01 00 00` declares 153 bytes and holds
@@ -342,11 +343,9 @@ struct ZstdFrames<R> {
     frame_in: u64,
     /// Bytes of the current frame decoded so far.
     frame_out: u64,
-    /// The current frame's first bytes: its header, for the content size.
+    /// The current frame's first bytes (`header_len` of them): its header,
+    /// for the content size.
     header: [u8; ZSTD_FRAME_HEADER_MAX],
-    /// The last call finished a frame: the decoder starts afresh on new
-    /// input.
-    finished_frame: bool,
 }
 
 /// `ZSTD_FRAMEHEADERSIZE_MAX`.
@@ -360,8 +359,12 @@ impl<R: Read> ZstdFrames<R> {
             frame_in: 0,
             frame_out: 0,
             header: [0; ZSTD_FRAME_HEADER_MAX],
-            finished_frame: false,
         }
+    }
+
+    /// How many of `header`'s bytes hold the current frame's.
+    fn header_len(&self) -> usize {
+        self.frame_in.min(ZSTD_FRAME_HEADER_MAX as u64) as usize
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConvertError> {
@@ -371,6 +374,7 @@ impl<R: Read> ZstdFrames<R> {
         let mut first = true;
         loop {
             let offset = self.input.consumed;
+            let seen = self.header_len();
             let available: &[u8] = if first {
                 &[]
             } else {
@@ -389,12 +393,8 @@ impl<R: Read> ZstdFrames<R> {
                 return Ok(0);
             }
             first = false;
-            if self.finished_frame && !available.is_empty() {
-                self.decoder
-                    .reinit()
-                    .map_err(|e| zstd_error(offset, &e.to_string().to_lowercase()))?;
-                self.finished_frame = false;
-            }
+            // After a frame's end libzstd reads the next frame's header
+            // itself: no reset between frames.
             let mut src = InBuffer::around(available);
             let mut dst = OutBuffer::around(&mut *buf);
             let hint = self
@@ -402,11 +402,8 @@ impl<R: Read> ZstdFrames<R> {
                 .run(&mut src, &mut dst)
                 .map_err(|e| zstd_error(offset, &e.to_string().to_lowercase()))?;
             let (used, written) = (src.pos(), dst.pos());
-            let seen = usize::try_from(self.frame_in).unwrap_or(usize::MAX);
-            if seen < ZSTD_FRAME_HEADER_MAX {
-                let k = (ZSTD_FRAME_HEADER_MAX - seen).min(used);
-                self.header[seen..seen + k].copy_from_slice(&available[..k]);
-            }
+            let k = (ZSTD_FRAME_HEADER_MAX - seen).min(used);
+            self.header[seen..seen + k].copy_from_slice(&available[..k]);
             self.input.consume(used);
             self.frame_in += used as u64;
             self.frame_out += written as u64;
@@ -422,10 +419,7 @@ impl<R: Read> ZstdFrames<R> {
     /// Checks the content size a finished frame declares, and starts
     /// counting the next one.
     fn end_of_frame(&mut self) -> Result<(), ConvertError> {
-        let seen = usize::try_from(self.frame_in)
-            .unwrap_or(usize::MAX)
-            .min(ZSTD_FRAME_HEADER_MAX);
-        let declared = zstd::zstd_safe::get_frame_content_size(&self.header[..seen]);
+        let declared = zstd::zstd_safe::get_frame_content_size(&self.header[..self.header_len()]);
         if let Ok(Some(declared)) = declared
             && declared != self.frame_out
         {
@@ -439,7 +433,6 @@ impl<R: Read> ZstdFrames<R> {
         }
         self.frame_in = 0;
         self.frame_out = 0;
-        self.finished_frame = true;
         Ok(())
     }
 }

@@ -15,27 +15,16 @@ only the transcoding is timed, not the pipe. It ends at end of input.
 import sys
 import time
 
-from convert import message_class
+from convert import frames, message_class
 from google.protobuf import json_format
 from google.protobuf.internal import api_implementation
-from google.protobuf.internal.decoder import _DecodeVarint32
-
-
-def frames(buf):
-    out = []
-    pos = 0
-    while pos < len(buf):
-        size, start = _DecodeVarint32(buf, pos)
-        out.append(buf[start : start + size])
-        pos = start + size
-    return out
 
 
 def main():
     descriptor_set, name, path = sys.argv[1:4]
     cls = message_class(descriptor_set, name)
     with open(path, "rb") as f:
-        messages = frames(f.read())
+        messages = list(frames(f))
     print(f"protobuf backend: {api_implementation.Type()}", file=sys.stderr)
     print(f"ready {len(messages)}", flush=True)
     msg = cls()

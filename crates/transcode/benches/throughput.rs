@@ -393,6 +393,11 @@ fn main() {
     // only ever add time, so the minimum is the closest to an idle core.
     let mut best = vec![[Duration::MAX; 4]; slices.len()];
     let python_slice = |i: usize| python_every > 0 && i.is_multiple_of(python_every);
+    // The protobuf bytes of those slices.
+    let python_bytes: usize = (0..slices.len())
+        .filter(|&i| python_slice(i))
+        .map(|i| spans[slices[i].end - 1].1 - spans[slices[i].start].0)
+        .sum();
     let mut python_ratios = Vec::new();
     let mut json_bytes = 0;
     for round in 0..rounds {
@@ -439,10 +444,7 @@ fn main() {
             let ratio = on_python_slices[1].as_secs_f64() / on_python_slices[0].as_secs_f64();
             println!(
                 "round {round}: Python upb json_format, on every {python_every}th slice: {:.1} MB/s; protoland {ratio:.1}x as fast there",
-                mbps(
-                    python_bytes(&spans, &slices, python_every),
-                    on_python_slices[1]
-                )
+                mbps(python_bytes, on_python_slices[1])
             );
             python_ratios.push(ratio);
         }
@@ -477,20 +479,17 @@ fn main() {
     );
     if python.is_some() {
         let [ours, py] = [0, 3].map(|k| {
-            slices
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| python_slice(i))
-                .map(|(i, _)| best[i][k])
+            (0..slices.len())
+                .filter(|&i| python_slice(i))
+                .map(|i| best[i][k])
                 .sum::<Duration>()
         });
-        let bytes = python_bytes(&spans, &slices, python_every);
         println!(
             "Python upb json_format on every {python_every}th slice ({:.1} MB): best per slice {:.1} MB/s, \
              protoland there {:.1} MB/s; ratio {:.1}x (target >= 60), median of rounds {:.1}x",
-            bytes as f64 / 1e6,
-            mbps(bytes, py),
-            mbps(bytes, ours),
+            python_bytes as f64 / 1e6,
+            mbps(python_bytes, py),
+            mbps(python_bytes, ours),
             py.as_secs_f64() / ours.as_secs_f64(),
             median(python_ratios)
         );
@@ -577,15 +576,6 @@ fn chunk(spans: &[(usize, usize)], size: usize) -> Vec<Range<usize>> {
         }
     }
     chunks
-}
-
-/// The protobuf bytes of the slices Python transcodes.
-fn python_bytes(spans: &[(usize, usize)], slices: &[Range<usize>], every: usize) -> usize {
-    slices
-        .iter()
-        .step_by(every)
-        .map(|r| spans[r.end - 1].1 - spans[r.start].0)
-        .sum()
 }
 
 /// Writes the messages, varint-delimited, to `path`, and the schema as a

@@ -140,12 +140,16 @@ pub(crate) fn is_closed(e: &EnumDescriptor) -> bool {
     e.parent_file().syntax() == Syntax::Proto2
 }
 
+/// Whether `n` is a number the closed enum `e` does not declare.
+pub(crate) fn closed_undeclared(e: &EnumDescriptor, n: i32) -> bool {
+    is_closed(e) && e.get_value(n).is_none()
+}
+
 /// Whether `v` (as prost-reflect prints an enum value) is a number the
 /// closed enum `e` does not declare.
 fn closed_unknown(e: &EnumDescriptor, v: &Value) -> bool {
-    is_closed(e)
-        && v.as_i64()
-            .is_some_and(|n| i32::try_from(n).is_ok_and(|n| e.get_value(n).is_none()))
+    v.as_i64()
+        .is_some_and(|n| i32::try_from(n).is_ok_and(|n| closed_undeclared(e, n)))
 }
 
 fn short(v: &Value) -> String {

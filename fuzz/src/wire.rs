@@ -165,8 +165,9 @@ fn walk(pool: &DescriptorPool, desc: &MessageDescriptor, buf: &[u8], depth: u32,
                 let undeclared = en == 2
                     && ewt == 0
                     && matches!(m.map_entry_value_field().kind(), Kind::Enum(e)
-                        if crate::compare::is_closed(&e)
-                            && varint(ev, &mut 0).is_none_or(|n| e.get_value(n as i32).is_none()));
+                    if varint(ev, &mut 0).map_or(crate::compare::is_closed(&e), |n| {
+                        crate::compare::closed_undeclared(&e, n as i32)
+                    }));
                 if (en != 1 && en != 2) || undeclared {
                     found.loose_maps.insert(f.full_name().to_owned());
                 } else if en == 2

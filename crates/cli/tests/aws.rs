@@ -175,18 +175,14 @@ fn worker_lands_every_notified_object_and_leaves_the_bad_one_queued() {
     assert_eq!(
         keys(&moto, "landing"),
         [
-            "ndjson/clicks/clicks-0001.ndjson.gz",
-            "ndjson/clicks/clicks-0002.ndjson.gz",
-            "ndjson/clicks/clicks-0003.ndjson.gz",
+            "ndjson/clicks/clicks-0001.pb.gz.ndjson.gz",
+            "ndjson/clicks/clicks-0002.pb.ndjson.gz",
+            "ndjson/clicks/clicks-0003.pb.zst.ndjson.gz",
         ]
     );
-    for (name, stem) in [
-        ("clicks-0001.pb.gz", "clicks-0001"),
-        ("clicks-0002.pb", "clicks-0002"),
-        ("clicks-0003.pb.zst", "clicks-0003"),
-    ] {
+    for name in ["clicks-0001.pb.gz", "clicks-0002.pb", "clicks-0003.pb.zst"] {
         assert_eq!(
-            text(&moto, "landing", &format!("ndjson/clicks/{stem}.ndjson.gz")),
+            text(&moto, "landing", &format!("ndjson/clicks/{name}.ndjson.gz")),
             local_ndjson(&example(name)),
             "{name}"
         );
@@ -231,10 +227,13 @@ fn backfill_converts_a_prefix_once_and_skips_what_has_landed() {
     );
     assert_eq!(
         keys(&moto, "landing"),
-        ["out/2026/clicks-0001.ndjson", "out/2026/clicks-0002.ndjson"]
+        [
+            "out/2026/clicks-0001.pb.gz.ndjson",
+            "out/2026/clicks-0002.pb.ndjson"
+        ]
     );
     assert_eq!(
-        text(&moto, "landing", "out/2026/clicks-0002.ndjson"),
+        text(&moto, "landing", "out/2026/clicks-0002.pb.ndjson"),
         local_ndjson(&example("clicks-0002.pb"))
     );
 

@@ -186,7 +186,7 @@ fn answers_fixtures_through_the_runtime_emulator() {
             "results": [{
                 "taskId": "y5R3a2lkZ29lc2hlcmUK",
                 "resultCode": "Succeeded",
-                "resultString": "converted to s3://landing/ndjson/clicks/café.ndjson.gz",
+                "resultString": "converted to s3://landing/ndjson/clicks/café.pb.ndjson.gz",
             }],
         }))
     );
@@ -211,13 +211,13 @@ fn answers_fixtures_through_the_runtime_emulator() {
     assert_eq!(
         landed,
         [
-            "ndjson/clicks/2024/one.ndjson.gz",
-            "ndjson/clicks/2024/three.ndjson.gz",
-            "ndjson/clicks/2024/two.ndjson.gz",
-            "ndjson/clicks/café.ndjson.gz",
-            "ndjson/clicks/day 1/part+1.ndjson.gz",
-            "ndjson/clicks/good.ndjson.gz",
-            "ndjson/orders/2024/03/07/batch 1.ndjson.gz",
+            "ndjson/clicks/2024/one.pb.gz.ndjson.gz",
+            "ndjson/clicks/2024/three.pb.ndjson.gz",
+            "ndjson/clicks/2024/two.pb.gz.ndjson.gz",
+            "ndjson/clicks/café.pb.ndjson.gz",
+            "ndjson/clicks/day 1/part+1.pb.ndjson.gz",
+            "ndjson/clicks/good.pb.ndjson.gz",
+            "ndjson/orders/2024/03/07/batch 1.pb.zst.ndjson.gz",
         ]
     );
     for key in &landed {

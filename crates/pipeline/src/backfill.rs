@@ -3,20 +3,25 @@
 //!
 //! Objects are listed under an `s3://bucket/prefix` (or a local directory)
 //! and converted with bounded concurrency. An object whose landing object
-//! already exists is skipped unless `force` is set, so an interrupted
-//! backfill resumes where it stopped. Objects under the landing or
-//! quarantine location are never treated as sources. The event time for
-//! key templates is the object's Last-Modified.
+//! already holds its output (by the landing object's source record) is
+//! skipped unless `force` is set, so an interrupted backfill resumes where
+//! it stopped; a landing object holding another source's output is never
+//! taken for "already landed" (that object fails, see
+//! [`crate::provenance`]). Objects under the landing or quarantine location
+//! are not listed as sources, and any object protoland wrote is skipped by
+//! its record. Every key is listed as stored: one that cannot be read
+//! fails on its own, the others convert. The event time for key templates
+//! is the object's Last-Modified.
 
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
-use object_store::{ObjectMeta, ObjectStoreExt};
 
 use crate::events::ObjectRef;
 use crate::handler::{ObjectOutcome, Pipeline, SourceStore};
 use crate::metrics::BatchStats;
-use crate::storage::{Location, StorageError, object_path};
+use crate::provenance::Occupant;
+use crate::storage::{Listed, Location, StorageError};
 
 /// How a backfill runs.
 #[derive(Debug, Clone)]
@@ -33,7 +38,7 @@ pub struct BackfillSummary {
     /// Objects found under the prefix and handled (not counting landing or
     /// quarantine objects).
     pub listed: u64,
-    /// Skipped because their landing object exists.
+    /// Skipped because their landing object holds their output.
     pub existing: u64,
     pub stats: BatchStats,
     /// `source: why` for every failed object.
@@ -55,23 +60,32 @@ pub async fn run(
 ) -> Result<BackfillSummary, StorageError> {
     let started = tokio::time::Instant::now();
     let store = pipeline.stores().open(source)?;
-    let (bucket, prefix) = match source {
-        Location::S3 { bucket, prefix } => (bucket.clone(), prefix.clone()),
-        Location::Local { root } => (root.display().to_string(), String::new()),
+    // A local source by its canonical path: a file is the same source
+    // (the same record on its landing object) whichever directory the
+    // backfill runs from.
+    let source = match source {
+        Location::Local { root } => Location::Local {
+            root: root
+                .canonicalize()
+                .map_err(|error| StorageError::CreateDir {
+                    path: root.clone(),
+                    error,
+                })?,
+        },
+        s3 => s3.clone(),
     };
-    let source_store = match source {
+    let bucket = match &source {
+        Location::S3 { bucket, .. } => bucket.clone(),
+        Location::Local { root } => root.display().to_string(),
+    };
+    let source_store = match &source {
         Location::Local { .. } => Some(SourceStore {
             store: Arc::clone(&store),
             location: source.clone(),
         }),
         Location::S3 { .. } => None,
     };
-    let excluded = Excluded::new(pipeline, source);
-    let list_prefix = if prefix.is_empty() {
-        None
-    } else {
-        Some(object_path(&prefix)?)
-    };
+    let excluded = Excluded::new(pipeline, &source);
     let concurrency = options
         .concurrency
         .unwrap_or(pipeline.settings().concurrency)
@@ -80,14 +94,8 @@ pub async fn run(
     let mut summary = BackfillSummary::default();
     // Listing and converting overlap: the listing is consumed as the
     // conversions take objects, so memory does not grow with the prefix.
-    let listing = store
-        .list(list_prefix.as_ref())
-        .map_err(|error| StorageError::Store {
-            action: "listing",
-            target: source.to_string(),
-            error,
-        })
-        .try_filter(|m| futures::future::ready(!excluded.contains(m.location.as_ref())));
+    let listing = crate::storage::list(pipeline.stores(), &source)?
+        .try_filter(|listed| futures::future::ready(!excluded.contains(&listed.key)));
     let results = listing
         .map(|meta| {
             let pipeline = pipeline.clone();
@@ -95,19 +103,20 @@ pub async fn run(
             let source_store = source_store.clone();
             let force = options.force;
             async move {
-                let meta: ObjectMeta = meta?;
-                let key = meta.location.to_string();
+                let listed: Listed = meta?;
+                let key = listed.key;
                 let mut object = ObjectRef::new(bucket.clone(), key.clone());
-                object.event_time = Some(meta.last_modified);
-                object.size = Some(meta.size);
+                object.event_time = Some(listed.last_modified);
+                object.size = Some(listed.size);
                 let display = match &source_store {
                     Some(s) => s.location.display_key(&key),
                     None => object.url(),
                 };
                 if !force {
                     let landing = pipeline.landing_key(&bucket, &key, object.event_time);
-                    if let Ok(path) = object_path(&landing)
-                        && pipeline.landing_store().head(&path).await.is_ok()
+                    let source_id = pipeline.source_id(&object, source_store.as_ref());
+                    if let Ok(Occupant::Same) =
+                        pipeline.landing_occupant(&landing, &source_id).await
                     {
                         return Ok::<_, StorageError>((display, ObjectOutcomeOrSkip::Exists));
                     }
@@ -143,6 +152,7 @@ pub async fn run(
                     summary.failures.push(format!("{display}: {error}"));
                 }
                 ObjectOutcome::NotStarted { .. } => summary.stats.not_started += 1,
+                ObjectOutcome::OwnOutput { .. } => summary.stats.own_output += 1,
             },
         }
     }
@@ -153,7 +163,7 @@ pub async fn run(
 /// An object's result in a backfill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectOutcomeOrSkip {
-    /// Its landing object exists (and `force` is off).
+    /// Its landing object holds its output (and `force` is off).
     Exists,
     Done(ObjectOutcome),
 }
@@ -187,16 +197,14 @@ impl Excluded {
         Excluded { prefixes }
     }
 
+    /// Whether `key` is under the landing or quarantine location. (Output
+    /// at the root of the source is not excluded by name: its source
+    /// record makes the handler skip it.)
     fn contains(&self, key: &str) -> bool {
         self.prefixes.iter().any(|p| {
-            if p.is_empty() {
-                // Output at the root of the source: recognised by its suffix.
-                [".ndjson", ".ndjson.gz", ".ndjson.zst", ".error.json"]
-                    .iter()
-                    .any(|suffix| key.ends_with(suffix))
-            } else {
-                key.starts_with(p.as_str()) && key.as_bytes().get(p.len()) == Some(&b'/')
-            }
+            !p.is_empty()
+                && key.starts_with(p.as_str())
+                && key.as_bytes().get(p.len()) == Some(&b'/')
         })
     }
 }

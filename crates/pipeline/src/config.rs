@@ -114,7 +114,7 @@ pub struct Settings {
     pub output_compression: OutputCompression,
     /// `PROTOLAND_PROTO_NAMES`, `PROTOLAND_EMIT_DEFAULTS`, `PROTOLAND_ENUM_NUMBERS`.
     pub json: JsonOptions,
-    /// `PROTOLAND_KEY_TEMPLATE`, default `{prefix}/{stem}{ext}`.
+    /// `PROTOLAND_KEY_TEMPLATE`, default `{prefix}/{key}{ext}`.
     pub key_template: KeyTemplate,
     /// `PROTOLAND_ON_BAD_OBJECT`, default `fail`.
     pub on_bad_object: BadObjectPolicy,

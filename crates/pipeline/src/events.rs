@@ -45,13 +45,36 @@ impl ObjectRef {
         }
     }
 
-    /// `s3://bucket/key` (with `?versionId=` when versioned), for logs and errors.
+    /// `s3://bucket/key` (with `?versionId=` when versioned), for logs and
+    /// errors: control characters escaped (see [`printable`]).
     pub fn url(&self) -> String {
+        let (bucket, key) = (printable(&self.bucket), printable(&self.key));
         match &self.version_id {
-            Some(v) => format!("s3://{}/{}?versionId={v}", self.bucket, self.key),
-            None => format!("s3://{}/{}", self.bucket, self.key),
+            Some(v) => format!("s3://{bucket}/{key}?versionId={}", printable(v)),
+            None => format!("s3://{bucket}/{key}"),
         }
     }
+}
+
+/// Text from an event (a key, a bucket) made safe for a log line or an
+/// error message: control characters (a newline, an escape sequence) and
+/// Unicode's line and paragraph separators as `\u{…}`, so that a key can
+/// neither break a text log line nor forge one. Everything else, and text
+/// without such characters, is unchanged.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// One record of a notification.

@@ -20,12 +20,12 @@
 //! - a panic while converting one object fails that object only.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutOptions, PutPayload};
 use protoland_schema::Schema;
 use protoland_stream::{Compression, ConvertError, ConvertOptions, Converter, Progress};
 use protoland_transcode::Plan;
@@ -36,9 +36,10 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::config::{BadObjectPolicy, ConfigError, MissingPolicy, SchemaSource, Settings, vars};
-use crate::events::{BatchInvocation, Invocation, ObjectRef, QueueMessage, Record};
+use crate::events::{BatchInvocation, Invocation, ObjectRef, QueueMessage, Record, printable};
 use crate::landing::{KeyInputs, OutputCompression};
 use crate::metrics::BatchStats;
+use crate::provenance::{self, Kind, Occupant, Record as SourceRecord, SourceId};
 use crate::routes::find_route;
 use crate::storage::{
     LandingWriter, Location, ObjectReader, StorageError, Stores, UploadKind, object_path,
@@ -60,6 +61,10 @@ struct Inner {
     default_route: Option<Arc<Route>>,
     routes: Vec<Arc<Route>>,
     mode: &'static str,
+    /// Landing keys being written now, and for which source: two objects
+    /// of one process never write one key at the same time (between
+    /// processes, the source record on the landing object decides).
+    claims: Mutex<HashMap<String, SourceId>>,
 }
 
 /// A compiled route: the converter for one message type.
@@ -89,13 +94,19 @@ pub enum ObjectOutcome {
     Failed { error: String, transient: bool },
     /// Not started because the deadline was near.
     NotStarted { remaining_ms: u64 },
+    /// Acknowledged without converting: protoland wrote this object (a
+    /// landing object or an error report whose location is inside the
+    /// notified one), as its source record says.
+    OwnOutput { kind: &'static str },
 }
 
 impl ObjectOutcome {
     /// Whether the message holding this object may be acknowledged.
     pub fn is_success(&self, missing: MissingPolicy) -> bool {
         match self {
-            ObjectOutcome::Converted { .. } | ObjectOutcome::Quarantined { .. } => true,
+            ObjectOutcome::Converted { .. }
+            | ObjectOutcome::Quarantined { .. }
+            | ObjectOutcome::OwnOutput { .. } => true,
             ObjectOutcome::Missing => missing == MissingPolicy::Acknowledge,
             ObjectOutcome::Failed { .. } | ObjectOutcome::NotStarted { .. } => false,
         }
@@ -111,6 +122,9 @@ impl ObjectOutcome {
             ObjectOutcome::Failed { error, .. } => error.clone(),
             ObjectOutcome::NotStarted { remaining_ms } => {
                 format!("not started: {remaining_ms} ms left before the invocation deadline")
+            }
+            ObjectOutcome::OwnOutput { kind } => {
+                format!("skipped: a {kind} protoland wrote, not a source")
             }
         }
     }
@@ -215,10 +229,30 @@ enum ObjectError {
         source_url: String,
         error: ConvertError,
     },
-    #[error("no route matches key `{key}` and PROTOLAND_MESSAGE is not set")]
+    #[error(
+        "no route matches key `{}` and PROTOLAND_MESSAGE is not set",
+        printable(key)
+    )]
     NoRoute { key: String },
     #[error("converting {source_url} panicked: {message}")]
     Panic { source_url: String, message: String },
+    /// Another source's output, or an object protoland did not write, is at
+    /// the landing key: never overwritten.
+    #[error(
+        "landing {source_url}: {landing} {occupant}; not overwriting it (two sources map to one landing key: give PROTOLAND_KEY_TEMPLATE more of the source key, such as {{key}})"
+    )]
+    LandingTaken {
+        source_url: String,
+        landing: String,
+        occupant: String,
+        /// The other source, when the occupant has a record.
+        other: Option<SourceId>,
+    },
+    /// The landing key is the source object itself.
+    #[error(
+        "landing {source_url}: the landing key is the source object itself; not overwriting it (change the landing location or PROTOLAND_KEY_TEMPLATE)"
+    )]
+    LandingIsSource { source_url: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +272,10 @@ impl ObjectError {
             ObjectError::Storage(StorageError::UnsupportedKey { .. }) => ErrorClass::BadObject,
             ObjectError::Storage(_) => ErrorClass::Failure,
             ObjectError::Convert { error, .. } if error.is_transient() => ErrorClass::Transient,
-            ObjectError::Convert { .. } | ObjectError::NoRoute { .. } => ErrorClass::BadObject,
+            ObjectError::Convert { .. }
+            | ObjectError::NoRoute { .. }
+            | ObjectError::LandingTaken { .. }
+            | ObjectError::LandingIsSource { .. } => ErrorClass::BadObject,
             ObjectError::Panic { .. } => ErrorClass::Failure,
         }
     }
@@ -268,6 +305,9 @@ impl Pipeline {
     /// landing location.
     pub async fn start(settings: Settings, mode: &'static str) -> Result<Pipeline, ConfigError> {
         settings.validate()?;
+        if let Some(warning) = settings.key_template.collision_warning() {
+            tracing::warn!("{}: {warning}", vars::KEY_TEMPLATE);
+        }
         let stores = Stores::new(settings.storage.clone());
         let landing = stores
             .open(&settings.landing)
@@ -346,6 +386,7 @@ impl Pipeline {
                 default_route,
                 routes,
                 mode,
+                claims: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -577,7 +618,7 @@ impl Pipeline {
                 key,
             } => {
                 stats.skipped += 1;
-                tracing::info!(event = %event_name, source = %format!("s3://{bucket}/{key}"), "skipping: not an object creation");
+                tracing::info!(event = %printable(event_name), source = %format!("s3://{}/{}", printable(bucket), printable(key)), "skipping: not an object creation");
             }
             Record::Test => {
                 stats.skipped += 1;
@@ -702,6 +743,7 @@ impl Pipeline {
                     settings,
                     store,
                     object,
+                    self.source_id(object, source),
                     source.is_some(),
                     &source_url,
                     &error,
@@ -732,6 +774,101 @@ impl Pipeline {
         }
     }
 
+    /// The identity recorded on what `object` lands as.
+    pub fn source_id(&self, object: &ObjectRef, source: Option<&SourceStore>) -> SourceId {
+        match source.map(|s| &s.location) {
+            Some(Location::Local { root }) => SourceId::local(&root.join(&object.key)),
+            Some(Location::S3 { bucket, .. }) => SourceId::s3(bucket, &object.key),
+            None => SourceId::s3(&object.bucket, &object.key),
+        }
+    }
+
+    /// What the landing object at `landing_key` holds now, for `source`.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError`] when the landing store cannot be asked.
+    pub async fn landing_occupant(
+        &self,
+        landing_key: &str,
+        source: &SourceId,
+    ) -> Result<Occupant, StorageError> {
+        let path = object_path(landing_key)?;
+        let head = GetOptions {
+            head: true,
+            ..GetOptions::default()
+        };
+        match self.inner.landing.get_opts(&path, head).await {
+            Ok(existing) => Ok(Occupant::of(&existing.attributes, source)),
+            Err(object_store::Error::NotFound { .. }) => Ok(Occupant::Empty),
+            Err(error) => Err(StorageError::Store {
+                action: "reading the source record of",
+                target: self.inner.settings.landing.display_key(landing_key),
+                error,
+            }),
+        }
+    }
+
+    /// Whether the landing key names the source object itself (a key
+    /// template of `{key}` with the landing location at the source's).
+    fn lands_on_itself(
+        &self,
+        object: &ObjectRef,
+        source: Option<&SourceStore>,
+        landing_key: &str,
+    ) -> bool {
+        let canonical = |p: &std::path::Path| p.canonicalize().unwrap_or_else(|_| p.to_owned());
+        match (&self.inner.settings.landing, source.map(|s| &s.location)) {
+            (Location::S3 { bucket, .. }, None) => {
+                *bucket == object.bucket && landing_key == object.key
+            }
+            (Location::S3 { bucket, .. }, Some(Location::S3 { bucket: from, .. })) => {
+                bucket == from && landing_key == object.key
+            }
+            (Location::Local { root }, Some(Location::Local { root: from })) => {
+                canonical(root).join(landing_key) == canonical(from).join(&object.key)
+            }
+            _ => false,
+        }
+    }
+
+    /// Claims `landing_key` for `source` while it is written; the claim
+    /// ends when the guard drops. Another version of the same source waits
+    /// for its turn (both are the same source's output); another source is
+    /// refused.
+    async fn claim(
+        &self,
+        landing_key: &str,
+        source: &SourceId,
+        source_url: &str,
+        destination: &str,
+    ) -> Result<Claim<'_>, ObjectError> {
+        loop {
+            {
+                let mut claims = self.inner.claims.lock().unwrap_or_else(|e| e.into_inner());
+                match claims.get(landing_key) {
+                    Some(holder) if holder != source => {
+                        return Err(ObjectError::LandingTaken {
+                            source_url: source_url.to_owned(),
+                            landing: destination.to_owned(),
+                            occupant: format!("is being written from {holder} right now"),
+                            other: Some(holder.clone()),
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        claims.insert(landing_key.to_owned(), source.clone());
+                        return Ok(Claim {
+                            claims: &self.inner.claims,
+                            key: landing_key.to_owned(),
+                        });
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn route_for(&self, key: &str) -> Option<Arc<Route>> {
         let inner = &self.inner;
         match find_route(&inner.settings.routes, key) {
@@ -759,15 +896,64 @@ impl Pipeline {
         let path = object_path(&object.key)?;
         let got =
             crate::storage::get(&store, &path, object.version_id.as_deref(), source_url).await?;
+        if let Some(record) = SourceRecord::from_attributes(&got.attributes) {
+            // Converting it would write another object here, which would be
+            // notified in turn: the loop stops at its first turn.
+            let kind = match record.kind {
+                Kind::Landing => "landing object",
+                Kind::Report => "quarantine report",
+            };
+            tracing::warn!(source = %source_url, of = %record.source, kind, "skipping an object protoland wrote: the landing or quarantine location is inside the notified one");
+            return Ok(ObjectOutcome::OwnOutput { kind });
+        }
+        let source_id = self.source_id(object, source);
         let time = object.event_time.or(Some(got.meta.last_modified));
         let landing_key = self.landing_key(&object.bucket, &object.key, time);
         let destination = settings.landing.display_key(&landing_key);
         let landing_path = object_path(&landing_key)?;
+        if self.lands_on_itself(object, source, &landing_key) {
+            return Err(ObjectError::LandingIsSource {
+                source_url: source_url.to_owned(),
+            });
+        }
+        let _claim = self
+            .claim(&landing_key, &source_id, source_url, &destination)
+            .await?;
+        match self.landing_occupant(&landing_key, &source_id).await? {
+            Occupant::Empty | Occupant::Same => {}
+            Occupant::Other(other) => {
+                return Err(ObjectError::LandingTaken {
+                    source_url: source_url.to_owned(),
+                    landing: destination,
+                    occupant: format!("holds the output of {other}"),
+                    other: Some(other),
+                });
+            }
+            Occupant::Foreign => {
+                return Err(ObjectError::LandingTaken {
+                    source_url: source_url.to_owned(),
+                    landing: destination,
+                    occupant: "exists and has no source record (protoland did not write it)"
+                        .to_owned(),
+                    other: None,
+                });
+            }
+        }
+        let record = SourceRecord {
+            kind: Kind::Landing,
+            source: source_id,
+            version: object
+                .version_id
+                .clone()
+                .or_else(|| got.meta.version.clone()),
+            etag: got.meta.e_tag.clone(),
+        };
 
         let runtime = Handle::current();
         let (writer, upload_task) = LandingWriter::new(
             Arc::clone(&self.inner.landing),
             landing_path,
+            record.attributes(),
             settings.part_size,
             destination.clone(),
             &runtime,
@@ -854,14 +1040,15 @@ async fn quarantine(
     settings: &Settings,
     store: &Arc<dyn ObjectStore>,
     object: &ObjectRef,
+    source: SourceId,
     local: bool,
     source_url: &str,
     error: &ObjectError,
 ) -> Result<String, StorageError> {
     let relative = if local {
-        format!("{}.error.json", object.key)
+        format!("{}.error.json", report_key(&object.key))
     } else {
-        format!("{}/{}.error.json", object.bucket, object.key)
+        format!("{}/{}.error.json", object.bucket, report_key(&object.key))
     };
     let key = match settings.quarantine.prefix() {
         "" => relative,
@@ -876,7 +1063,14 @@ async fn quarantine(
         ),
         _ => (None, None, None),
     };
-    let report = serde_json::json!({
+    let (landing, conflicts_with) = match error {
+        ObjectError::LandingTaken { landing, other, .. } => (
+            Some(landing.clone()),
+            other.as_ref().map(|o| o.as_str().to_owned()),
+        ),
+        _ => (None, None),
+    };
+    let mut report = serde_json::json!({
         "source": source_url,
         "bucket": object.bucket,
         "key": object.key,
@@ -888,11 +1082,29 @@ async fn quarantine(
         "eventTime": object.event_time.map(|t| t.to_rfc3339()),
         "time": Utc::now().to_rfc3339(),
     });
+    if let Some(map) = report.as_object_mut()
+        && landing.is_some()
+    {
+        map.insert("landing".to_owned(), landing.into());
+        map.insert("landingHoldsOutputOf".to_owned(), conflicts_with.into());
+    }
     let mut body = serde_json::to_vec_pretty(&report).unwrap_or_default();
     body.push(b'\n');
     let path = object_path(&key)?;
+    // Marked as protoland's: a report landing where notifications come
+    // from is skipped, not converted (and reported on, and so on).
+    let record = SourceRecord {
+        kind: Kind::Report,
+        source,
+        version: object.version_id.clone(),
+        etag: None,
+    };
+    let options = PutOptions {
+        attributes: record.attributes(),
+        ..PutOptions::default()
+    };
     store
-        .put(&path, PutPayload::from(body))
+        .put_opts(&path, PutPayload::from(body), options)
         .await
         .map_err(|error| StorageError::Store {
             action: "writing the quarantine report",
@@ -900,6 +1112,52 @@ async fn quarantine(
             error,
         })?;
     Ok(target)
+}
+
+/// A source key as part of its report's key: every key gets its own
+/// report key, one that the object store can address and that fits in S3's
+/// 1024 bytes. `%` and control characters are percent-encoded, as is a `/`
+/// that would start an empty segment and a `.` or `..` segment; a key
+/// still too long is cut and followed by a hash of the whole.
+fn report_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for (i, segment) in key.split('/').enumerate() {
+        if i > 0 {
+            out.push_str(if segment.is_empty() || out.is_empty() {
+                "%2F"
+            } else {
+                "/"
+            });
+        }
+        match segment {
+            "." => out.push_str("%2E"),
+            ".." => out.push_str("%2E%2E"),
+            _ => {
+                for c in segment.chars() {
+                    if c == '%' || c.is_control() {
+                        let mut utf8 = [0u8; 4];
+                        for b in c.encode_utf8(&mut utf8).bytes() {
+                            out.push_str(&format!("%{b:02X}"));
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+            }
+        }
+    }
+    // Room for the bucket, the prefix and `.error.json`.
+    const MAX: usize = 768;
+    if out.len() > MAX {
+        let mut cut = MAX - 40;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('#');
+        out.push_str(&provenance::digest(key.as_bytes()));
+    }
+    out
 }
 
 /// What makes two records name the same object: bucket, key, version.
@@ -944,12 +1202,29 @@ fn record_stats(outcome: &ObjectOutcome, stats: &mut BatchStats) {
             stats.not_started += 1;
             stats.failures += 1;
         }
+        ObjectOutcome::OwnOutput { .. } => stats.own_output += 1,
     }
 }
 
 /// Why a conversion cut by the deadline stops (seen in logs only: the
 /// outcome was decided when it was cut).
 const DEADLINE_STOP: &str = "stopped: the invocation deadline was reached";
+
+/// A landing key claimed by one source (see `Pipeline::claim`), released
+/// when dropped.
+struct Claim<'a> {
+    claims: &'a Mutex<HashMap<String, SourceId>>,
+    key: String,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.claims
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
+}
 
 /// Sets its flag when dropped: see [`CancellableReader`] and
 /// [`LandingWriter::cancel_flag`].

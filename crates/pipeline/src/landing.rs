@@ -2,13 +2,18 @@
 //! redelivered notification overwrites the same landing object instead of
 //! duplicating data.
 //!
-//! The default is the source key with one compression suffix (`.gz`, `.zst`)
-//! and then one protobuf suffix (`.pb`, `.bin`, `.binpb`) replaced by
-//! `.ndjson` (plus `.gz` / `.zst` when the output is compressed), under the
-//! landing prefix: `clicks/2024/a.pb.gz` → `landing/clicks/2024/a.ndjson.gz`.
+//! The default is the whole source key followed by `.ndjson` (plus `.gz` /
+//! `.zst` when the output is compressed), under the landing prefix:
+//! `clicks/2024/a.pb.gz` → `landing/clicks/2024/a.pb.gz.ndjson.gz`. Keeping
+//! the whole key makes the default one-to-one: `a.pb`, `a.pb.gz` and
+//! `a.bin` land on three keys, never on one.
 //!
 //! A [`KeyTemplate`] changes the layout, e.g. date partitions for Athena:
-//! `{prefix}/dt={date}/{file_stem}{ext}`. Placeholders:
+//! `{prefix}/dt={date}/{key}{ext}`. A template that drops part of the key
+//! (`{stem}`, `{file}`, `{file_stem}` without `{dir}`) can map two sources
+//! to one landing key; [`KeyTemplate::collision_warning`] says so at
+//! start-up, and the landing object's source record stops the second
+//! source from overwriting the first (see `provenance`). Placeholders:
 //!
 //! | placeholder | value for `s3://raw/clicks/2024/a b.pb.gz`, event at 2024-03-07T21:42Z |
 //! |---|---|
@@ -29,9 +34,9 @@
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
-/// The default template: the source key's stem, the output extension, under
-/// the landing prefix.
-pub const DEFAULT_TEMPLATE: &str = "{prefix}/{stem}{ext}";
+/// The default template: the whole source key and the output extension,
+/// under the landing prefix (one landing key per source key).
+pub const DEFAULT_TEMPLATE: &str = "{prefix}/{key}{ext}";
 
 const COMPRESSION_SUFFIXES: [&str; 2] = [".gz", ".zst"];
 const PROTOBUF_SUFFIXES: [&str; 3] = [".pb", ".bin", ".binpb"];
@@ -196,6 +201,33 @@ impl KeyTemplate {
         &self.source
     }
 
+    /// Why two source keys can render to one landing key, when they can
+    /// (for a warning at start-up), or `None` for a template that keeps the
+    /// whole key (`{key}`, or `{dir}` with `{file}`).
+    pub fn collision_warning(&self) -> Option<String> {
+        let has = |wanted: Placeholder| {
+            self.parts
+                .iter()
+                .any(|p| matches!(p, Part::Placeholder(p) if *p == wanted))
+        };
+        let whole = has(Placeholder::Key) || (has(Placeholder::Dir) && has(Placeholder::File));
+        if whole {
+            return None;
+        }
+        let folders = has(Placeholder::Key) || has(Placeholder::Stem) || has(Placeholder::Dir);
+        Some(if folders {
+            format!(
+                "the key template `{}` drops the source key's suffixes: `a.pb` and `a.pb.gz` land on one key, and the second one fails (use {{key}} to keep them apart)",
+                self.source
+            )
+        } else {
+            format!(
+                "the key template `{}` names no part of the source key that tells folders apart: `a/x.pb` and `b/x.pb` land on one key, and the second one fails (use {{key}}, or {{dir}} with {{file}})",
+                self.source
+            )
+        })
+    }
+
     /// Whether rendering needs a time (event time or Last-Modified).
     pub fn uses_time(&self) -> bool {
         self.parts
@@ -254,7 +286,7 @@ impl Default for KeyTemplate {
             parts: vec![
                 Part::Placeholder(Placeholder::Prefix),
                 Part::Literal("/".to_owned()),
-                Part::Placeholder(Placeholder::Stem),
+                Part::Placeholder(Placeholder::Key),
                 Part::Placeholder(Placeholder::Ext),
             ],
         })
@@ -354,33 +386,23 @@ mod tests {
     }
 
     #[test]
-    fn replaces_compression_and_protobuf_suffixes_by_default() {
+    fn keeps_the_whole_source_key_by_default() {
         let t = KeyTemplate::default();
         let cases = [
             (
                 "clicks/a.pb.gz",
                 OutputCompression::Gzip,
-                "landing/clicks/a.ndjson.gz",
+                "landing/clicks/a.pb.gz.ndjson.gz",
             ),
             (
                 "clicks/a.pb.zst",
                 OutputCompression::None,
-                "landing/clicks/a.ndjson",
+                "landing/clicks/a.pb.zst.ndjson",
             ),
             (
                 "clicks/a.binpb",
                 OutputCompression::Zstd,
-                "landing/clicks/a.ndjson.zst",
-            ),
-            (
-                "clicks/a.bin.GZ",
-                OutputCompression::Gzip,
-                "landing/clicks/a.ndjson.gz",
-            ),
-            (
-                "clicks/a.gz",
-                OutputCompression::Gzip,
-                "landing/clicks/a.ndjson.gz",
+                "landing/clicks/a.binpb.ndjson.zst",
             ),
             (
                 "clicks/a",
@@ -388,19 +410,9 @@ mod tests {
                 "landing/clicks/a.ndjson.gz",
             ),
             (
-                "clicks/a.json",
-                OutputCompression::None,
-                "landing/clicks/a.json.ndjson",
-            ),
-            (
                 "a b+c/café ✓.pb",
                 OutputCompression::None,
-                "landing/a b+c/café ✓.ndjson",
-            ),
-            (
-                "clicks/.pb",
-                OutputCompression::None,
-                "landing/clicks/.pb.ndjson",
+                "landing/a b+c/café ✓.pb.ndjson",
             ),
         ];
         for (key, output, expected) in cases {
@@ -408,12 +420,71 @@ mod tests {
         }
     }
 
+    /// Sources that once shared a landing key (suffixes stripped: `a.pb`,
+    /// `a.pb.gz` and `a.bin` all landed as `a.ndjson.gz`).
+    #[test]
+    fn default_key_is_one_to_one_over_source_keys() {
+        let t = KeyTemplate::default();
+        assert_eq!(t.collision_warning(), None);
+        let keys = [
+            "x",
+            "x.pb",
+            "x.pb.gz",
+            "x.bin",
+            "X.BIN",
+            "x.binpb",
+            "x.gz",
+            "x.zst",
+            "x.pb.zst",
+            "x.ndjson",
+            "x.ndjson.gz",
+            "a/x.pb",
+            "b/x.pb",
+            "a/b/x.pb",
+            "a.b/x.pb",
+        ];
+        for output in [
+            OutputCompression::Gzip,
+            OutputCompression::Zstd,
+            OutputCompression::None,
+        ] {
+            let rendered: std::collections::HashSet<_> = keys
+                .iter()
+                .map(|k| t.render(&inputs("landing", k, output)))
+                .collect();
+            assert_eq!(rendered.len(), keys.len(), "{output}");
+        }
+    }
+
+    #[test]
+    fn warns_about_templates_that_can_map_two_sources_to_one_key() {
+        let warning = |t: &str| {
+            KeyTemplate::parse(t)
+                .expect("valid")
+                .collision_warning()
+                .map(|w| w.split(':').next().unwrap_or_default().to_owned())
+        };
+        assert_eq!(warning("{prefix}/{key}{ext}"), None);
+        assert_eq!(warning("{prefix}/dt={date}/{key}{ext}"), None);
+        assert_eq!(warning("{prefix}/{dir}/{file}{ext}"), None);
+        let folders = "the key template `{prefix}/dt={date}/{file_stem}{ext}` names no part of the source key that tells folders apart";
+        assert_eq!(
+            warning("{prefix}/dt={date}/{file_stem}{ext}").as_deref(),
+            Some(folders)
+        );
+        assert!(
+            warning("{prefix}/{stem}{ext}")
+                .is_some_and(|w| w.contains("drops the source key's suffixes"))
+        );
+        assert!(warning("{prefix}/{file}").is_some_and(|w| w.contains("tells folders apart")));
+    }
+
     #[test]
     fn drops_the_empty_prefix_segment() {
         let t = KeyTemplate::default();
         assert_eq!(
             t.render(&inputs("", "a.pb", OutputCompression::Gzip)),
-            "a.ndjson.gz"
+            "a.pb.ndjson.gz"
         );
     }
 

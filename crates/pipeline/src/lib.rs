@@ -45,6 +45,7 @@ mod glob;
 pub mod handler;
 pub mod landing;
 pub mod metrics;
+pub mod provenance;
 pub mod routes;
 pub mod storage;
 #[cfg(feature = "test-support")]

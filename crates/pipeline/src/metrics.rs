@@ -33,6 +33,10 @@ pub struct BatchStats {
     pub skipped: u64,
     /// Objects not started because the deadline was near.
     pub not_started: u64,
+    /// Objects acknowledged without converting them because protoland
+    /// wrote them (landing objects, reports): above zero, the landing or
+    /// quarantine location is inside the notified one.
+    pub own_output: u64,
     pub duration: Duration,
 }
 
@@ -48,6 +52,7 @@ impl BatchStats {
         self.quarantined += other.quarantined;
         self.skipped += other.skipped;
         self.not_started += other.not_started;
+        self.own_output += other.own_output;
         self.duration += other.duration;
     }
 
@@ -63,6 +68,7 @@ impl BatchStats {
             ("Quarantined", "Count"),
             ("Skipped", "Count"),
             ("NotStarted", "Count"),
+            ("OwnOutput", "Count"),
             ("DurationMs", "Milliseconds"),
         ];
         let metrics: Vec<_> = names
@@ -88,6 +94,7 @@ impl BatchStats {
             "Quarantined": self.quarantined,
             "Skipped": self.skipped,
             "NotStarted": self.not_started,
+            "OwnOutput": self.own_output,
             "DurationMs": u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
         })
     }

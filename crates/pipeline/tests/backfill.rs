@@ -7,10 +7,11 @@
 use protoland_pipeline::Pipeline;
 use protoland_pipeline::backfill::{self, BackfillOptions};
 use protoland_pipeline::config::{BadObjectPolicy, Settings};
+use protoland_pipeline::landing::KeyTemplate;
 use protoland_pipeline::storage::Location;
 use protoland_pipeline::testing::{
-    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, keys,
-    put, store,
+    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, gzip,
+    keys, put, store,
 };
 use protoland_stream::Framing;
 
@@ -80,12 +81,12 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
         (2, 2, 0),
         "{first:?}"
     );
-    let landed = std::fs::read(landing.join("clicks/2024/a b.ndjson.gz")).unwrap();
+    let landed = std::fs::read(landing.join("clicks/2024/a b.pb.ndjson.gz")).unwrap();
     assert!(gunzip(&landed) == expected_ndjson(&messages));
     // Only what landed: no empty `_quarantine/` under the `fail` policy.
     assert_eq!(dir_names(&landing), ["clicks"]);
     assert!(
-        gunzip(&std::fs::read(landing.join("clicks/one.ndjson.gz")).unwrap())
+        gunzip(&std::fs::read(landing.join("clicks/one.bin.ndjson.gz")).unwrap())
             == expected_ndjson(&messages[..1])
     );
 
@@ -107,7 +108,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
         .unwrap();
     assert_eq!((third.stats.objects, third.existing), (2, 0), "{third:?}");
     assert_eq!(
-        std::fs::read(landing.join("clicks/2024/a b.ndjson.gz")).unwrap(),
+        std::fs::read(landing.join("clicks/2024/a b.pb.ndjson.gz")).unwrap(),
         landed,
         "same bytes"
     );
@@ -145,7 +146,7 @@ fn quarantines_a_bad_local_object_under_the_landing_directory() {
         (1, 1, 0),
         "{summary:?}"
     );
-    assert_eq!(dir_names(&landing), ["_quarantine", "good.ndjson.gz"]);
+    assert_eq!(dir_names(&landing), ["_quarantine", "good.pb.ndjson.gz"]);
     let report = landing.join("_quarantine/bad.pb.error.json");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
@@ -202,11 +203,11 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
     );
     let all = rt.block_on(keys(&data));
     assert!(
-        all.contains(&"landing/raw/x.ndjson.gz".to_owned()),
+        all.contains(&"landing/raw/x.pb.ndjson.gz".to_owned()),
         "{all:?}"
     );
     assert!(
-        gunzip(&rt.block_on(get(&data, "landing/raw/deep/y.ndjson.gz")))
+        gunzip(&rt.block_on(get(&data, "landing/raw/deep/y.pb.ndjson.gz")))
             == expected_ndjson(&messages)
     );
 
@@ -220,4 +221,270 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
         (4, 2, 1),
         "{again:?}"
     );
+}
+
+/// Sources that once shared a landing key: the suffix stripping mapped
+/// `x.pb`, `x.pb.gz` and `x.bin` to one key, and the backfill said "1
+/// converted, 2 already landed". Now each lands on its own key; and with a
+/// template that does collide, the second source fails with both named,
+/// is never counted as already landed, and the first's lines stay whole.
+#[test]
+fn sources_never_share_a_landing_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(raw.join("a")).unwrap();
+    std::fs::create_dir_all(raw.join("b")).unwrap();
+    let m = |range: std::ops::Range<u64>| -> Vec<Vec<u8>> { range.map(|i| click(i, 3)).collect() };
+    std::fs::write(raw.join("x.pb"), frame(&m(0..3), Framing::Varint)).unwrap();
+    std::fs::write(raw.join("x.pb.gz"), gzip(&frame(&m(3..7), Framing::Varint))).unwrap();
+    std::fs::write(raw.join("x.bin"), frame(&m(7..12), Framing::Varint)).unwrap();
+    let landing = dir.path().join("landing");
+    let rt = runtime();
+    let pipeline = rt
+        .block_on(Pipeline::start(
+            settings(Location::Local {
+                root: landing.clone(),
+            }),
+            "backfill",
+        ))
+        .unwrap();
+    let options = BackfillOptions {
+        force: false,
+        concurrency: Some(3),
+    };
+    let top = Location::Local { root: raw.clone() };
+    let summary = rt
+        .block_on(backfill::run(&pipeline, &top, &options, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (summary.stats.objects, summary.existing),
+        (3, 0),
+        "{summary:?}"
+    );
+    for (name, messages) in [("x.pb", m(0..3)), ("x.pb.gz", m(3..7)), ("x.bin", m(7..12))] {
+        let landed = std::fs::read(landing.join(format!("{name}.ndjson.gz"))).unwrap();
+        assert!(gunzip(&landed) == expected_ndjson(&messages), "{name}");
+    }
+
+    // A template without the folder: `a/x.pb` and `b/x.pb` share a key.
+    std::fs::remove_file(raw.join("x.pb")).unwrap();
+    std::fs::remove_file(raw.join("x.pb.gz")).unwrap();
+    std::fs::remove_file(raw.join("x.bin")).unwrap();
+    std::fs::write(raw.join("a/x.pb"), frame(&m(0..201), Framing::Varint)).unwrap();
+    std::fs::write(raw.join("b/x.pb"), frame(&m(500..501), Framing::Varint)).unwrap();
+    let folded = dir.path().join("folded");
+    let mut s = settings(Location::Local {
+        root: folded.clone(),
+    });
+    s.key_template = KeyTemplate::parse("{prefix}/{file_stem}{ext}").unwrap();
+    let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
+    for run in 0..2 {
+        let summary = rt
+            .block_on(backfill::run(&pipeline, &top, &options, |_, _| {}))
+            .unwrap();
+        assert_eq!(
+            (
+                summary.stats.objects + summary.existing,
+                summary.stats.failures
+            ),
+            (1, 1),
+            "run {run}: {summary:?}"
+        );
+        let winner = if summary.failures[0].contains("b/x.pb: ") {
+            ("a/x.pb", "b/x.pb", m(0..201))
+        } else {
+            ("b/x.pb", "a/x.pb", m(500..501))
+        };
+        let (kept, refused, lines) = winner;
+        let failure = &summary.failures[0];
+        // Held by the other source: landed (`holds the output of`), or
+        // being written when both ran at once (`is being written from`).
+        let kept = format!(
+            "file://{}",
+            raw.canonicalize().unwrap().join(kept).display()
+        );
+        assert!(
+            failure.contains(&format!("{refused}: landing "))
+                && (failure.contains(&format!("x.ndjson.gz holds the output of {kept};"))
+                    || failure.contains(&format!("x.ndjson.gz is being written from {kept} "))),
+            "{failure}"
+        );
+        assert!(
+            gunzip(&std::fs::read(folded.join("x.ndjson.gz")).unwrap()) == expected_ndjson(&lines)
+        );
+    }
+}
+
+/// `backfill DIR --landing DIR --key-template '{key}' --force` replaced its
+/// own source file with its output: a landing key that is the source is
+/// refused, and the source stays as it was.
+#[test]
+fn never_lands_on_its_own_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    let data = frame(
+        &(0..4).map(|i| click(i, 2)).collect::<Vec<_>>(),
+        Framing::Varint,
+    );
+    std::fs::write(raw.join("x.pb"), &data).unwrap();
+    let mut s = settings(Location::Local { root: raw.clone() });
+    s.key_template = KeyTemplate::parse("{key}").unwrap();
+    let rt = runtime();
+    let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
+    let forced = BackfillOptions {
+        force: true,
+        concurrency: None,
+    };
+    let summary = rt
+        .block_on(backfill::run(
+            &pipeline,
+            &Location::Local { root: raw.clone() },
+            &forced,
+            |_, _| {},
+        ))
+        .unwrap();
+    assert_eq!(
+        (summary.stats.objects, summary.stats.failures),
+        (0, 1),
+        "{summary:?}"
+    );
+    assert!(
+        summary.failures[0].contains("the landing key is the source object itself"),
+        "{:?}",
+        summary.failures
+    );
+    assert_eq!(std::fs::read(raw.join("x.pb")).unwrap(), data);
+    assert_eq!(dir_names(&raw), ["x.pb"]);
+}
+
+/// The landing directory is the source directory: what protoland wrote
+/// there is skipped by its source record, not by its name, so a source
+/// named like output (`y.ndjson.gz`) still converts.
+#[test]
+fn output_beside_its_sources_is_known_by_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    let messages: Vec<Vec<u8>> = (0..2).map(|i| click(i, 2)).collect();
+    std::fs::write(raw.join("x.pb"), frame(&messages, Framing::Varint)).unwrap();
+    std::fs::write(raw.join("y.ndjson.gz"), frame(&messages, Framing::Varint)).unwrap();
+    let rt = runtime();
+    let pipeline = rt
+        .block_on(Pipeline::start(
+            settings(Location::Local { root: raw.clone() }),
+            "backfill",
+        ))
+        .unwrap();
+    let forced = BackfillOptions {
+        force: true,
+        concurrency: None,
+    };
+    let source = Location::Local { root: raw.clone() };
+    let first = rt
+        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (first.stats.objects, first.stats.own_output),
+        (2, 0),
+        "{first:?}"
+    );
+    let second = rt
+        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .unwrap();
+    assert_eq!(
+        (second.listed, second.stats.objects, second.stats.own_output),
+        (4, 2, 2),
+        "{second:?}"
+    );
+    assert_eq!(
+        dir_names(&raw),
+        [
+            "x.pb",
+            "x.pb.ndjson.gz",
+            "y.ndjson.gz",
+            "y.ndjson.gz.ndjson.gz"
+        ]
+    );
+}
+
+/// A key with a control character failed the whole listing ("Encountered
+/// object with invalid path") and nothing landed, not even the keys listed
+/// before it. Now every key is listed as stored: that object fails on its
+/// own (its text escaped), the others convert; under the quarantine policy
+/// its report lands under an escaped key.
+#[test]
+fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
+    let moto = Moto::start();
+    moto.create_buckets(&["data"]);
+    let rt = runtime();
+    let data = store(&moto, "data");
+    let messages: Vec<Vec<u8>> = (0..3).map(|i| click(i, 2)).collect();
+    rt.block_on(async {
+        put(&data, "a/first.pb", frame(&messages, Framing::Varint)).await;
+        put(&data, "a/zz last.pb", frame(&messages, Framing::Varint)).await;
+    });
+    moto.boto(
+        "s3.put_object(Bucket='data', Key='a/ctrl\\x01.pb', Body=b'')\n\
+         s3.put_object(Bucket='data', Key='a/double//slash.pb', Body=b'')\n\
+         result = 1",
+    );
+    for policy in [BadObjectPolicy::Fail, BadObjectPolicy::Quarantine] {
+        let mut s = settings(Location::parse("s3://data/landing").unwrap());
+        s.storage = moto.storage_options();
+        s.on_bad_object = policy;
+        let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
+        let options = BackfillOptions {
+            force: true,
+            concurrency: Some(1),
+        };
+        let summary = rt
+            .block_on(backfill::run(
+                &pipeline,
+                &Location::parse("s3://data/a").unwrap(),
+                &options,
+                |_, _| {},
+            ))
+            .unwrap();
+        assert_eq!(summary.listed, 4, "{summary:?}");
+        assert_eq!(summary.stats.objects, 2, "{summary:?}");
+        match policy {
+            BadObjectPolicy::Fail => {
+                assert_eq!(summary.stats.failures, 2, "{summary:?}");
+                assert!(
+                    summary.failures[0].starts_with(
+                        "s3://data/a/ctrl\\u{1}.pb: key `a/ctrl\\u{1}.pb` cannot be addressed"
+                    ),
+                    "{:?}",
+                    summary.failures
+                );
+                assert!(
+                    summary.failures[1].starts_with(
+                        "s3://data/a/double//slash.pb: key `a/double//slash.pb` cannot be addressed"
+                    ),
+                    "{:?}",
+                    summary.failures
+                );
+            }
+            BadObjectPolicy::Quarantine => {
+                assert_eq!(summary.stats.quarantined, 2, "{summary:?}");
+                for (report, key) in [
+                    (
+                        "landing/_quarantine/data/a/ctrl%01.pb.error.json",
+                        "a/ctrl\u{1}.pb",
+                    ),
+                    (
+                        "landing/_quarantine/data/a/double%2F/slash.pb.error.json",
+                        "a/double//slash.pb",
+                    ),
+                ] {
+                    let report: serde_json::Value =
+                        serde_json::from_slice(&rt.block_on(get(&data, report))).unwrap();
+                    assert_eq!(report["key"], key, "{report}");
+                }
+            }
+        }
+        let landed = gunzip(&rt.block_on(get(&data, "landing/a/zz last.pb.ndjson.gz")));
+        assert!(landed == expected_ndjson(&messages));
+    }
 }

@@ -19,6 +19,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use protoland_pipeline::config::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
 use protoland_pipeline::events::Invocation;
 use protoland_pipeline::handler::{Pipeline, Response};
+use protoland_pipeline::landing::KeyTemplate;
 use protoland_pipeline::routes::parse_routes;
 use protoland_pipeline::storage::{Location, StorageOptions};
 use protoland_pipeline::testing::{
@@ -188,7 +189,7 @@ async fn assert_bad_object(test: &str, bad: Bad<'_>, tweak: impl Fn(&mut Setting
     assert_eq!((stats.objects, stats.failures), (1, 1), "{test}");
     assert_eq!(
         b.landing_keys().await,
-        ["ndjson/clicks/good.ndjson.gz"],
+        ["ndjson/clicks/good.pb.ndjson.gz"],
         "{test}"
     );
     assert_eq!(
@@ -209,7 +210,7 @@ async fn assert_bad_object(test: &str, bad: Bad<'_>, tweak: impl Fn(&mut Setting
         b.landing_keys().await,
         [
             report_key.clone(),
-            "ndjson/clicks/good.ndjson.gz".to_owned()
+            "ndjson/clicks/good.pb.ndjson.gz".to_owned()
         ],
         "{test}"
     );
@@ -233,7 +234,7 @@ async fn assert_bad_object(test: &str, bad: Bad<'_>, tweak: impl Fn(&mut Setting
         "{test}"
     );
     assert_eq!(
-        gunzip(&get(&b.landing_store, "ndjson/clicks/good.ndjson.gz").await),
+        gunzip(&get(&b.landing_store, "ndjson/clicks/good.pb.ndjson.gz").await),
         expected_ndjson(&good),
         "{test}"
     );
@@ -268,7 +269,7 @@ fn zero_byte_object_lands_as_an_empty_object() {
         "zero-byte",
         "clicks/empty.pb",
         Vec::new(),
-        "ndjson/clicks/empty.ndjson.gz",
+        "ndjson/clicks/empty.pb.ndjson.gz",
         b"",
     ));
 }
@@ -280,7 +281,7 @@ fn object_named_gz_but_not_gzip_is_read_as_what_it_is() {
         "not-gzip",
         "clicks/plain.pb.gz",
         frame(&messages, Framing::Varint),
-        "ndjson/clicks/plain.ndjson.gz",
+        "ndjson/clicks/plain.pb.gz.ndjson.gz",
         &expected_ndjson(&messages),
     ));
 }
@@ -392,7 +393,7 @@ fn multi_member_gzip_lands_every_member() {
         "multi-member",
         "clicks/members.pb.gz",
         data,
-        "ndjson/clicks/members.ndjson.gz",
+        "ndjson/clicks/members.pb.gz.ndjson.gz",
         &expected_ndjson(&all),
     ));
 }
@@ -483,7 +484,7 @@ fn zero_length_frame_is_an_empty_message() {
         "zero-length-frame",
         "clicks/zero.pb",
         data,
-        "ndjson/clicks/zero.ndjson.gz",
+        "ndjson/clicks/zero.pb.ndjson.gz",
         &expected,
     ));
 }
@@ -570,7 +571,7 @@ fn unknown_enum_value_prints_as_its_number() {
         "unknown-enum",
         "clicks/enum.pb",
         frame(&messages, Framing::Varint),
-        "ndjson/clicks/enum.ndjson.gz",
+        "ndjson/clicks/enum.pb.ndjson.gz",
         &expected,
     ));
 }
@@ -656,7 +657,7 @@ fn wrong_message_type_converts_silently_when_the_bytes_parse() {
             .await;
         assert_eq!(response_json(&response), no_failures());
         assert_eq!(
-            gunzip(&get(&b.landing_store, "ndjson/orders/clicks.ndjson.gz").await),
+            gunzip(&get(&b.landing_store, "ndjson/orders/clicks.pb.ndjson.gz").await),
             expected
         );
     });
@@ -753,7 +754,8 @@ fn s3_errors_mid_download_are_retried_until_the_object_lands_whole() {
         assert_eq!(stats.objects, 1);
         assert_eq!(proxy.injected(), 3);
         assert!(
-            get(&b.landing_store, "ndjson/clicks/big.ndjson").await == expected_ndjson(&messages)
+            get(&b.landing_store, "ndjson/clicks/big.pb.ndjson").await
+                == expected_ndjson(&messages)
         );
         assert!(b.open_uploads().is_empty());
     });
@@ -795,9 +797,10 @@ fn s3_errors_mid_upload_are_retried_until_the_object_lands_whole() {
         assert_eq!(response_json(&response), no_failures());
         assert_eq!(stats.objects, 1);
         assert_eq!(proxy.injected(), 4, "{:?}", proxy.injected_by_kind());
-        assert_eq!(b.landing_keys().await, ["ndjson/clicks/big.ndjson"]);
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/big.pb.ndjson"]);
         assert!(
-            get(&b.landing_store, "ndjson/clicks/big.ndjson").await == expected_ndjson(&messages)
+            get(&b.landing_store, "ndjson/clicks/big.pb.ndjson").await
+                == expected_ndjson(&messages)
         );
         assert!(b.open_uploads().is_empty());
     });
@@ -830,7 +833,7 @@ fn persistent_s3_errors_mid_upload_fail_the_message_and_abort_the_upload() {
         });
         proxy.add(Fault {
             method: "PUT",
-            path_contains: "clicks/small.ndjson".into(),
+            path_contains: "clicks/small.pb.ndjson".into(),
             kind: FaultKind::SlowDown,
             times: usize::MAX,
         });
@@ -857,7 +860,7 @@ fn persistent_s3_errors_mid_upload_fail_the_message_and_abort_the_upload() {
         eprintln!("{text}");
         assert!(
             text.starts_with(&format!(
-                "1 of 1 objects failed:\ns3://{}/clicks/small.pb: converting s3://{}/clicks/small.pb: writing the output failed: writing s3://{}/ndjson/clicks/small.ndjson: ",
+                "1 of 1 objects failed:\ns3://{}/clicks/small.pb: converting s3://{}/clicks/small.pb: writing the output failed: writing s3://{}/ndjson/clicks/small.pb.ndjson: ",
                 b.raw, b.raw, b.landing
             )),
             "{text}"
@@ -913,7 +916,7 @@ fn deadline_reached_mid_object_fails_it_and_leaves_nothing_behind() {
         // Nothing of the cut object appears later either: uncut, its three
         // parts would have been uploaded by now.
         tokio::time::sleep(Duration::from_secs(7)).await;
-        assert_eq!(b.landing_keys().await, ["ndjson/clicks/small.ndjson"]);
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/small.pb.ndjson"]);
         assert!(b.open_uploads().is_empty(), "the cut upload was aborted");
     });
 }
@@ -941,9 +944,10 @@ fn message_delivered_twice_at_once_lands_one_object_with_the_same_bytes() {
         );
         assert_eq!(response_json(&first.0), no_failures());
         assert_eq!(response_json(&second.0), no_failures());
-        assert_eq!(b.landing_keys().await, ["ndjson/clicks/twice.ndjson"]);
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/twice.pb.ndjson"]);
         assert!(
-            get(&b.landing_store, "ndjson/clicks/twice.ndjson").await == expected_ndjson(&messages)
+            get(&b.landing_store, "ndjson/clicks/twice.pb.ndjson").await
+                == expected_ndjson(&messages)
         );
         assert!(b.open_uploads().is_empty());
     });
@@ -973,7 +977,7 @@ fn panic_in_one_object_fails_only_its_message() {
             .await;
         assert_eq!(response_json(&response), failed(&["m0"]));
         assert_eq!((stats.objects, stats.failures), (1, 1));
-        assert_eq!(b.landing_keys().await, ["ndjson/clicks/ok.ndjson"]);
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/ok.pb.ndjson"]);
         assert!(b.open_uploads().is_empty(), "its upload was aborted");
         let source = format!("s3://{}/{key}", b.raw);
         assert_eq!(
@@ -987,5 +991,209 @@ fn panic_in_one_object_fails_only_its_message() {
             .handle(sqs_event(&b.raw, &["clicks/ok.pb"]), None)
             .await;
         assert_eq!(response_json(&response), no_failures());
+    });
+}
+
+/// Two sources that once shared a landing key silently (a template without
+/// the folder: `a/x.pb` and `b/x.pb` both rendered `dt=…/x.ndjson.gz`, and
+/// the second replaced the first's 201 lines with its 1). Now the first
+/// lands, and the second fails (or is quarantined with a report naming
+/// both) while the landing object keeps the first's lines whole; the first
+/// source, redelivered, still overwrites its own output.
+#[test]
+fn a_landing_key_held_by_another_source_is_never_overwritten() {
+    runtime_test(async {
+        let b = buckets("landing_taken");
+        let first = clicks(0..201);
+        let second = clicks(500..501);
+        put(&b.raw_store, "a/x.pb", frame(&first, Framing::Varint)).await;
+        put(&b.raw_store, "b/x.pb", frame(&second, Framing::Varint)).await;
+        let landing_key = "ndjson/dt=2024-03-07/x.ndjson.gz";
+        let settings = |policy| {
+            let mut s = b.settings(CLICK, b.direct());
+            s.key_template = KeyTemplate::parse("{prefix}/dt={date}/{file_stem}{ext}").unwrap();
+            s.on_bad_object = policy;
+            s
+        };
+        let pipeline = Pipeline::start(settings(BadObjectPolicy::Fail), "lambda")
+            .await
+            .unwrap();
+        let (response, _) = pipeline.handle(sqs_event(&b.raw, &["a/x.pb"]), None).await;
+        assert_eq!(response_json(&response), no_failures());
+        let (response, stats) = pipeline.handle(sqs_event(&b.raw, &["b/x.pb"]), None).await;
+        assert_eq!(response_json(&response), failed(&["m0"]));
+        assert_eq!((stats.objects, stats.failures), (0, 1));
+        let (a, bx) = (
+            format!("s3://{}/a/x.pb", b.raw),
+            format!("s3://{}/b/x.pb", b.raw),
+        );
+        let landing = format!("s3://{}/{landing_key}", b.landing);
+        assert_eq!(
+            b.direct_failure(&pipeline, "b/x.pb").await,
+            format!(
+                "1 of 1 objects failed:\n{bx}: landing {bx}: {landing} holds the output of {a}; not overwriting it (two sources map to one landing key: give PROTOLAND_KEY_TEMPLATE more of the source key, such as {{key}})"
+            )
+        );
+        assert_eq!(b.landing_keys().await, [landing_key]);
+        assert!(gunzip(&get(&b.landing_store, landing_key).await) == expected_ndjson(&first));
+        // The first source again: its own output, overwritten with the same bytes.
+        let (response, stats) = pipeline.handle(sqs_event(&b.raw, &["a/x.pb"]), None).await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(stats.objects, 1);
+
+        let pipeline = Pipeline::start(settings(BadObjectPolicy::Quarantine), "lambda")
+            .await
+            .unwrap();
+        let (response, stats) = pipeline.handle(sqs_event(&b.raw, &["b/x.pb"]), None).await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(stats.quarantined, 1);
+        let report: Value = serde_json::from_slice(
+            &get(
+                &b.landing_store,
+                &format!("ndjson/_quarantine/{}/b/x.pb.error.json", b.raw),
+            )
+            .await,
+        )
+        .unwrap();
+        assert_eq!(report["source"], bx.as_str(), "{report}");
+        assert_eq!(report["landing"], landing.as_str(), "{report}");
+        assert_eq!(report["landingHoldsOutputOf"], a.as_str(), "{report}");
+        assert!(gunzip(&get(&b.landing_store, landing_key).await) == expected_ndjson(&first));
+
+        // Both in one batch, converting at the same time: one lands whole,
+        // the other's message fails.
+        let mut s = settings(BadObjectPolicy::Fail);
+        s.key_template = KeyTemplate::parse("{prefix}/together/{file_stem}{ext}").unwrap();
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &["a/x.pb", "b/x.pb"]), None)
+            .await;
+        assert_eq!((stats.objects, stats.failures), (1, 1), "{response:?}");
+        let failed_id = response_json(&response)["batchItemFailures"][0]["itemIdentifier"].clone();
+        let landed = gunzip(&get(&b.landing_store, "ndjson/together/x.ndjson.gz").await);
+        let winner = if failed_id == "m1" { &first } else { &second };
+        assert!(landed == expected_ndjson(winner), "{failed_id}");
+        assert!(b.open_uploads().is_empty());
+    });
+}
+
+/// The landing and quarantine locations inside the notified bucket: each
+/// landing object and report is notified in turn, and converting those
+/// wrote reports about reports (1,818 of them, keys up to 65 KB). Each is
+/// acknowledged and skipped by its source record, not by its name: nothing
+/// new is written, so the loop stops at once, while a source merely named
+/// like output still converts.
+#[test]
+fn objects_protoland_wrote_are_skipped_not_converted() {
+    runtime_test(async {
+        let b = buckets("own_output");
+        put(
+            &b.raw_store,
+            "clicks/a.pb",
+            frame(&clicks(0..3), Framing::Varint),
+        )
+        .await;
+        put(
+            &b.raw_store,
+            "clicks/bad.pb",
+            b"\xff\xfe not protobuf".to_vec(),
+        )
+        .await;
+        let named_like_output = "clicks/looks-like-output.ndjson.gz";
+        put(
+            &b.raw_store,
+            named_like_output,
+            frame(&clicks(3..5), Framing::Varint),
+        )
+        .await;
+        let mut s = b.settings(CLICK, b.direct());
+        s.landing = Location::parse(&format!("s3://{}/landing", b.raw)).unwrap();
+        s.quarantine = s.landing.join("_quarantine");
+        s.on_bad_object = BadObjectPolicy::Quarantine;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let sources = ["clicks/a.pb", "clicks/bad.pb", named_like_output];
+        let (response, stats) = pipeline.handle(sqs_event(&b.raw, &sources), None).await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!((stats.objects, stats.quarantined), (2, 1));
+        let written: Vec<String> = keys(&b.raw_store)
+            .await
+            .into_iter()
+            .filter(|k| k.starts_with("landing/"))
+            .collect();
+        assert_eq!(
+            written,
+            [
+                format!("landing/_quarantine/{}/clicks/bad.pb.error.json", b.raw),
+                "landing/clicks/a.pb.ndjson.gz".to_owned(),
+                "landing/clicks/looks-like-output.ndjson.gz.ndjson.gz".to_owned(),
+            ]
+        );
+        let before = keys(&b.raw_store).await;
+        let notified: Vec<&str> = written.iter().map(String::as_str).collect();
+        let (response, stats) = pipeline.handle(sqs_event(&b.raw, &notified), None).await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(
+            (
+                stats.own_output,
+                stats.objects,
+                stats.quarantined,
+                stats.failures
+            ),
+            (3, 0, 0, 0)
+        );
+        assert_eq!(keys(&b.raw_store).await, before, "nothing new was written");
+    });
+}
+
+/// A key with control characters (S3 allows them; `object_store` cannot
+/// address them): a bad object of its own, whose report key escapes them,
+/// and whose error text shows them escaped, so that a key cannot forge a
+/// line of the text log. The good object in the batch lands.
+#[test]
+fn a_key_with_control_characters_is_a_bad_object_of_its_own() {
+    runtime_test(async {
+        let b = buckets("control_key");
+        let key = "clicks/ctrl\u{1}\nINFO forged.pb";
+        put(
+            &b.raw_store,
+            "clicks/good.pb",
+            frame(&clicks(0..2), Framing::Varint),
+        )
+        .await;
+        let pipeline = Pipeline::start(b.settings(CLICK, b.direct()), "lambda")
+            .await
+            .unwrap();
+        let (response, _) = pipeline
+            .handle(sqs_event(&b.raw, &[key, "clicks/good.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), failed(&["m0"]));
+        let text = b.direct_failure(&pipeline, key).await;
+        let shown = "clicks/ctrl\\u{1}\\u{a}INFO forged.pb";
+        let expected = format!(
+            "1 of 1 objects failed:\ns3://{}/{shown}: key `{shown}` cannot be addressed: ",
+            b.raw
+        );
+        assert!(text.starts_with(&expected), "{text}");
+        assert!(!text.contains('\u{1}'), "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
+
+        let mut s = b.settings(CLICK, b.direct());
+        s.on_bad_object = BadObjectPolicy::Quarantine;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline.handle(sqs_event(&b.raw, &[key]), None).await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(stats.quarantined, 1);
+        let report: Value = serde_json::from_slice(
+            &get(
+                &b.landing_store,
+                &format!(
+                    "ndjson/_quarantine/{}/clicks/ctrl%01%0AINFO forged.pb.error.json",
+                    b.raw
+                ),
+            )
+            .await,
+        )
+        .unwrap();
+        assert_eq!(report["key"], key, "{report}");
     });
 }

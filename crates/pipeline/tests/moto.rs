@@ -94,25 +94,25 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
                 "clicks/a b+c/café ✓.pb.gz",
                 gzip(&frame(&small, Framing::Varint)),
                 &small,
-                "ndjson/clicks/a b+c/café ✓.ndjson.gz",
+                "ndjson/clicks/a b+c/café ✓.pb.gz.ndjson.gz",
             ),
             (
                 "clicks/one single.pb",
                 frame(&one, Framing::Single),
                 &one,
-                "ndjson/clicks/one single.ndjson.gz",
+                "ndjson/clicks/one single.pb.ndjson.gz",
             ),
             (
                 "clicks/fixed.bin.zst",
                 zstd::encode_all(&frame(&fixed, Framing::Fixed32)[..], 3).unwrap(),
                 &fixed,
-                "ndjson/clicks/fixed.ndjson.gz",
+                "ndjson/clicks/fixed.bin.zst.ndjson.gz",
             ),
             (
                 "clicks/large.pb",
                 frame(&large, Framing::Varint),
                 &large,
-                "ndjson/clicks/large.ndjson.gz",
+                "ndjson/clicks/large.pb.ndjson.gz",
             ),
         ];
         for (key, data, _, _) in &cases {
@@ -203,7 +203,7 @@ fn quarantines_bad_objects_and_acknowledges_them() {
             keys(&landing).await,
             [
                 "ndjson/_quarantine/raw/clicks/bad.pb.error.json",
-                "ndjson/clicks/good.ndjson.gz"
+                "ndjson/clicks/good.pb.ndjson.gz"
             ]
         );
         let report: serde_json::Value = serde_json::from_slice(
@@ -240,7 +240,7 @@ fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
             s.output_compression = output.parse().unwrap();
             let pipeline = Pipeline::start(s, "lambda").await.unwrap();
             let key = format!(
-                "ndjson/clicks/again.ndjson.{}",
+                "ndjson/clicks/again.pb.gz.ndjson.{}",
                 if output == "gzip" { "gz" } else { "zst" }
             );
             let (first, _) = pipeline
@@ -331,7 +331,7 @@ fn recovers_from_s3_errors_mid_stream() {
         assert_eq!(stats.objects, 1);
         assert_eq!(proxy.injected(), 2);
         assert!(
-            gunzip(&get(&landing, "ndjson/clicks/flaky.ndjson.gz").await)
+            gunzip(&get(&landing, "ndjson/clicks/flaky.pb.ndjson.gz").await)
                 == expected_ndjson(&messages)
         );
     });
@@ -374,7 +374,7 @@ fn reports_persistent_s3_failures_after_bounded_retries() {
         // 2 attempts × (1 request + 1 retry).
         assert_eq!(proxy.injected(), 4);
         assert!(started.elapsed() < Duration::from_secs(20));
-        assert_eq!(keys(&landing).await, ["ndjson/clicks/ok.ndjson.gz"]);
+        assert_eq!(keys(&landing).await, ["ndjson/clicks/ok.pb.ndjson.gz"]);
     });
 }
 
@@ -544,7 +544,7 @@ fn worker_until_empty_reports_the_messages_another_consumer_holds() {
         assert_eq!(summary.in_flight_at_exit, Some(1), "{summary:?}");
         assert_eq!(
             keys(&store(&moto, "landing")).await,
-            ["ndjson/clicks/free.ndjson.gz"]
+            ["ndjson/clicks/free.pb.ndjson.gz"]
         );
     });
 }
@@ -587,7 +587,7 @@ fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
         assert_eq!(proxy.injected(), 1);
         assert_eq!(
             keys(&store(&moto, "landing")).await,
-            ["ndjson/clicks/slow.ndjson.gz"]
+            ["ndjson/clicks/slow.pb.ndjson.gz"]
         );
     });
 }
@@ -647,7 +647,7 @@ fn worker_finishes_the_batch_in_progress_on_shutdown() {
         assert_eq!((summary.received, summary.deleted), (1, 1), "{summary:?}");
         assert_eq!(
             keys(&store(&moto, "landing")).await,
-            ["ndjson/clicks/first.ndjson.gz"]
+            ["ndjson/clicks/first.pb.ndjson.gz"]
         );
         let left = moto.queue_bodies(&queue_url);
         assert_eq!(

@@ -167,15 +167,10 @@ fn object(i: usize) -> (String, Vec<u8>) {
     }
 }
 
-/// Where a good object lands: the key with `.gz`/`.zst` and `.pb`/`.bin`
-/// replaced by `.ndjson.gz`, under `ndjson/`.
+/// Where a good object lands: the whole key and `.ndjson.gz`, under
+/// `ndjson/`.
 fn landing_key(key: &str) -> String {
-    let stem = key
-        .trim_end_matches(".gz")
-        .trim_end_matches(".zst")
-        .trim_end_matches(".pb")
-        .trim_end_matches(".bin");
-    format!("ndjson/{stem}.ndjson.gz")
+    format!("ndjson/{key}.ndjson.gz")
 }
 
 /// Resident memory of this process, from /proc/self/status.

@@ -25,6 +25,9 @@ pub struct BackfillOptions {
     pub force: bool,
     /// Objects converted at once. Default: the pipeline's concurrency.
     pub concurrency: Option<usize>,
+    /// Read objects of a local source reached through symlinks. Default:
+    /// off, they are skipped with a warning (see `symlinks`).
+    pub follow_symlinks: bool,
 }
 
 /// What a backfill did.
@@ -67,6 +70,7 @@ pub async fn run(
         Location::S3 { .. } => None,
     };
     let excluded = Excluded::new(pipeline, source);
+    let links = crate::symlinks::SymlinkFilter::new(source, options.follow_symlinks);
     let list_prefix = if prefix.is_empty() {
         None
     } else {
@@ -87,7 +91,8 @@ pub async fn run(
             target: source.to_string(),
             error,
         })
-        .try_filter(|m| futures::future::ready(!excluded.contains(m.location.as_ref())));
+        .try_filter(|m| futures::future::ready(!excluded.contains(m.location.as_ref())))
+        .try_filter(|m| futures::future::ready(links.allows(m.location.as_ref())));
     let results = listing
         .map(|meta| {
             let pipeline = pipeline.clone();

@@ -357,25 +357,67 @@ fn convert_rejects_frames_over_the_limit() {
 fn size_flags_have_one_name_and_keep_the_old_one_as_an_alias() {
     let dir = fixture();
     for (framing, new, old, value, input, error) in [
-        ("fixed32", "--max-frame-bytes", "--max-frame-size", "16", "clicks.bin", "over the 16 bytes limit"),
-        ("varint", "--max-decompressed-bytes", "--max-decompressed-size", "40", "clicks.pb.gz", "over the 40 bytes limit"),
+        (
+            "fixed32",
+            "--max-frame-bytes",
+            "--max-frame-size",
+            "16",
+            "clicks.bin",
+            "over the 16 bytes limit",
+        ),
+        (
+            "varint",
+            "--max-decompressed-bytes",
+            "--max-decompressed-size",
+            "40",
+            "clicks.pb.gz",
+            "over the 40 bytes limit",
+        ),
     ] {
-        let by_name = run(dir.path(), &convert_args(&["-f", framing, new, value, input]), None);
-        let by_alias = run(dir.path(), &convert_args(&["-f", framing, old, value, input]), None);
-        assert!(by_name.starts_with("exit: 1\n") && by_name.contains(error), "{by_name}");
+        let by_name = run(
+            dir.path(),
+            &convert_args(&["-f", framing, new, value, input]),
+            None,
+        );
+        let by_alias = run(
+            dir.path(),
+            &convert_args(&["-f", framing, old, value, input]),
+            None,
+        );
+        assert!(
+            by_name.starts_with("exit: 1\n") && by_name.contains(error),
+            "{by_name}"
+        );
         assert_eq!(by_alias, by_name, "{old}");
         for command in ["convert", "inspect"] {
             let help = run(dir.path(), &[command, "--help"], None);
             assert!(help.contains(new), "{command} --help: {help}");
-            assert!(!help.contains(old), "{command} --help shows the alias {old}");
+            assert!(
+                !help.contains(old),
+                "{command} --help shows the alias {old}"
+            );
         }
     }
-    let inspect = ["inspect", "-f", "fixed32", "--max-frame-size", "16", "clicks.bin"];
+    let inspect = [
+        "inspect",
+        "-f",
+        "fixed32",
+        "--max-frame-size",
+        "16",
+        "clicks.bin",
+    ];
     assert_eq!(
         run(dir.path(), &inspect, None),
         run(
             dir.path(),
-            &["inspect", "-f", "fixed32", "--max-frame-bytes", "16", "clicks.bin"],
+            &[
+                "inspect",
+                "-f",
+                "fixed32",
+                "--max-frame-bytes",
+                "16",
+                "clicks.bin"
+            ],
             None
         )
     );
@@ -409,11 +451,17 @@ fn stdin_may_be_named_once() {
     let input = std::fs::read(dir.path().join("clicks.pb")).unwrap();
     assert_cli_snapshot!(
         "convert_stdin_twice",
-        run(dir.path(), &convert_args(&["-", "clicks.pb", "-"]), Some(input.clone()))
+        run(
+            dir.path(),
+            &convert_args(&["-", "clicks.pb", "-"]),
+            Some(input.clone())
+        )
     );
     let inspect = run(dir.path(), &["inspect", "-", "-"], Some(input));
     assert!(
-        inspect.contains("error: stdin (-) is named 2 times among the inputs; it can be read only once"),
+        inspect.contains(
+            "error: stdin (-) is named 2 times among the inputs; it can be read only once"
+        ),
         "{inspect}"
     );
 }
@@ -425,7 +473,11 @@ fn stdin_may_be_named_once() {
 fn output_to_a_device_writes_through_it() {
     use std::os::unix::fs::FileTypeExt;
     let dir = fixture();
-    let out = run(dir.path(), &convert_args(&["-o", "/dev/null", "clicks.pb"]), None);
+    let out = run(
+        dir.path(),
+        &convert_args(&["-o", "/dev/null", "clicks.pb"]),
+        None,
+    );
     assert_eq!(out, "exit: 0\n--- stdout\n--- stderr\n");
     let meta = std::fs::symlink_metadata("/dev/null").unwrap();
     assert!(meta.file_type().is_char_device(), "{meta:?}");
@@ -445,7 +497,10 @@ fn output_to_a_fifo_writes_through_it() {
     use std::os::unix::fs::FileTypeExt;
     let dir = fixture();
     let fifo = dir.path().join("out.fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let received = dir.path().join("received.ndjson");
     let mut reader = std::process::Command::new("cat")
@@ -453,7 +508,11 @@ fn output_to_a_fifo_writes_through_it() {
         .stdout(std::fs::File::create(&received).unwrap())
         .spawn()
         .unwrap();
-    let out = run(dir.path(), &convert_args(&["-o", "out.fifo", "clicks.pb"]), None);
+    let out = run(
+        dir.path(),
+        &convert_args(&["-o", "out.fifo", "clicks.pb"]),
+        None,
+    );
     // The reader ends when the writer closes; it must not wait forever when
     // nothing was written to the FIFO.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -469,11 +528,22 @@ fn output_to_a_fifo_writes_through_it() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert_eq!(out, "exit: 0\n--- stdout\n--- stderr\n");
-    assert!(status.is_some_and(|s| s.success()), "the FIFO's reader got no end of file");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the FIFO's reader got no end of file"
+    );
     let expected = run(dir.path(), &convert_args(&["clicks.pb"]), None);
     let lines = std::fs::read_to_string(&received).unwrap();
-    assert_eq!(format!("exit: 0\n--- stdout\n{lines}--- stderr\n"), expected);
-    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(
+        format!("exit: 0\n--- stdout\n{lines}--- stderr\n"),
+        expected
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
 }
 
 /// `-o LINK` replaced the symlink with a regular file. Now the link's target
@@ -486,7 +556,11 @@ fn output_through_a_symlink_replaces_its_target_and_keeps_the_link() {
     std::fs::create_dir(&elsewhere).unwrap();
     std::fs::write(elsewhere.join("target.ndjson"), "old\n").unwrap();
     std::os::unix::fs::symlink("elsewhere/target.ndjson", dir.path().join("link.ndjson")).unwrap();
-    let out = run(dir.path(), &convert_args(&["-o", "link.ndjson", "clicks.pb"]), None);
+    let out = run(
+        dir.path(),
+        &convert_args(&["-o", "link.ndjson", "clicks.pb"]),
+        None,
+    );
     assert_eq!(out, "exit: 0\n--- stdout\n--- stderr\n");
     let link = std::fs::symlink_metadata(dir.path().join("link.ndjson")).unwrap();
     assert!(link.file_type().is_symlink());
@@ -496,7 +570,10 @@ fn output_through_a_symlink_replaces_its_target_and_keeps_the_link() {
     );
     let expected = run(dir.path(), &convert_args(&["clicks.pb"]), None);
     let written = std::fs::read_to_string(elsewhere.join("target.ndjson")).unwrap();
-    assert_eq!(format!("exit: 0\n--- stdout\n{written}--- stderr\n"), expected);
+    assert_eq!(
+        format!("exit: 0\n--- stdout\n{written}--- stderr\n"),
+        expected
+    );
     // No temporary file left, here or next to the target.
     assert_eq!(new_files(dir.path()), ["elsewhere", "link.ndjson"]);
     assert_eq!(new_files(&elsewhere), ["target.ndjson"]);
@@ -505,7 +582,11 @@ fn output_through_a_symlink_replaces_its_target_and_keeps_the_link() {
     std::os::unix::fs::symlink("nowhere/x.ndjson", dir.path().join("dangling")).unwrap();
     assert_cli_snapshot!(
         "convert_dangling_symlink",
-        run(dir.path(), &convert_args(&["-o", "dangling", "clicks.pb"]), None)
+        run(
+            dir.path(),
+            &convert_args(&["-o", "dangling", "clicks.pb"]),
+            None
+        )
     );
     assert!(
         std::fs::symlink_metadata(dir.path().join("dangling"))

@@ -126,7 +126,12 @@ fn every_variable_with_a_bad_value_is_refused_naming_it_and_the_value() {
         assert!(!stderr.contains("error:  ("), "{stderr}");
         report.push_str(&format!("{var}={value}\n  {stderr}"));
     }
-    assert!(std::fs::read_dir(dir.path().join("landing")).unwrap().next().is_none());
+    assert!(
+        std::fs::read_dir(dir.path().join("landing"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
     insta::assert_snapshot!("bad_variables", report);
 }
 
@@ -145,7 +150,10 @@ fn a_bad_flag_value_is_refused_naming_the_flag_and_its_variable() {
         command.extend(args);
         let (code, stderr) = run(dir.path(), &command, &[]);
         assert_eq!(code, 1, "{args:?}: {stderr}");
-        assert!(stderr.contains(args[0]) && stderr.contains(args[1]), "{stderr}");
+        assert!(
+            stderr.contains(args[0]) && stderr.contains(args[1]),
+            "{stderr}"
+        );
         report.push_str(&format!("{}\n  {stderr}", args.join(" ")));
     }
     let (code, stderr) = run(dir.path(), &["backfill", "raw", "--proto-names=maybe"], &[]);
@@ -171,14 +179,22 @@ fn booleans_read_every_documented_spelling_from_flags_and_variables() {
     let proto_names = "{\"url\":\"/a\",\"user_id\":\"7\"}\n";
     let json_names = "{\"url\":\"/a\",\"userId\":\"7\"}\n";
     for (args, vars, expected) in [
-        (&[][..], &[("PROTOLAND_PROTO_NAMES", "yes")][..], proto_names),
+        (
+            &[][..],
+            &[("PROTOLAND_PROTO_NAMES", "yes")][..],
+            proto_names,
+        ),
         (&[], &[("PROTOLAND_PROTO_NAMES", "ON")], proto_names),
         (&[], &[("PROTOLAND_PROTO_NAMES", "1")], proto_names),
         (&[], &[("PROTOLAND_PROTO_NAMES", "off")], json_names),
         (&[], &[("PROTOLAND_PROTO_NAMES", "No")], json_names),
         (&["--proto-names"], &[], proto_names),
         (&["--proto-names=true"], &[], proto_names),
-        (&["--proto-names=0"], &[("PROTOLAND_PROTO_NAMES", "yes")], json_names),
+        (
+            &["--proto-names=0"],
+            &[("PROTOLAND_PROTO_NAMES", "yes")],
+            json_names,
+        ),
     ] {
         let dir = fixture();
         let mut command = vec!["backfill", "raw"];
@@ -211,7 +227,10 @@ fn worker_durations_are_checked_against_sqs_limits() {
         command.extend(args);
         let (code, stderr) = run(dir.path(), &command, &[]);
         assert_eq!(code, 2, "{args:?}: {stderr}");
-        assert!(stderr.contains(args[0]) && stderr.contains(args[1]), "{stderr}");
+        assert!(
+            stderr.contains(args[0]) && stderr.contains(args[1]),
+            "{stderr}"
+        );
         report.push_str(&format!("{}\n{stderr}", args.join(" ")));
     }
     insta::assert_snapshot!("worker_sqs_limits", report);
@@ -246,7 +265,10 @@ fn backfill_skips_symlinks_unless_asked_to_follow_them() {
 
     let (code, stderr) = run(dir.path(), &["backfill", "raw", "--follow-symlinks"], &[]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("2 objects listed, 1 converted, 1 already landed"), "{stderr}");
+    assert!(
+        stderr.contains("2 objects listed, 1 converted, 1 already landed"),
+        "{stderr}"
+    );
     assert!(dir.path().join("landing/secret.ndjson").exists());
 }
 
@@ -286,7 +308,9 @@ fn flag_kind(flag: &str) -> ValueKind {
         "--max-frame-size" | "--max-decompressed-size" => ValueKind::Size,
         _ => value_kind(&format!(
             "PROTOLAND_{}",
-            flag.trim_start_matches('-').replace('-', "_").to_uppercase()
+            flag.trim_start_matches('-')
+                .replace('-', "_")
+                .to_uppercase()
         )),
     }
 }
@@ -422,10 +446,18 @@ fn every_size_duration_and_boolean_example_in_the_docs_is_valid() {
                 let Some(value) = first_code(cell) else {
                     continue;
                 };
-                if name.starts_with("PROTOLAND_") && value_kind(&name) != ValueKind::Other {
-                    check(&doc, format!("{name} {column} {value}"), check_variable(&name, &value));
-                } else if name.starts_with("--") && flag_kind(&name) != ValueKind::Other {
-                    check(&doc, format!("{name} {column} {value}"), parses(flag_kind(&name), &value));
+                if name.starts_with("PROTOLAND_") && value_kind(name) != ValueKind::Other {
+                    check(
+                        &doc,
+                        format!("{name} {column} {value}"),
+                        check_variable(name, &value),
+                    );
+                } else if name.starts_with("--") && flag_kind(name) != ValueKind::Other {
+                    check(
+                        &doc,
+                        format!("{name} {column} {value}"),
+                        parses(flag_kind(name), &value),
+                    );
                 }
             }
         }
@@ -442,6 +474,9 @@ fn every_size_duration_and_boolean_example_in_the_docs_is_valid() {
         "--max-frame-bytes 16",
         "--wait-seconds 1",
     ] {
-        assert!(checked.iter().any(|c| c == expected), "{expected} not found in {checked:#?}");
+        assert!(
+            checked.iter().any(|c| c == expected),
+            "{expected} not found in {checked:#?}"
+        );
     }
 }

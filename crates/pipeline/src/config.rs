@@ -829,37 +829,109 @@ mod tests {
     #[test]
     fn every_variable_with_a_bad_value_names_itself_and_the_value() {
         let cases: &[(&str, &str, &str)] = &[
-            ("PROTOLAND_INCLUDE", "/no/such/dir", "`/no/such/dir` is not a directory"),
-            ("PROTOLAND_INCLUDE", ".,,.", "an empty directory name in the list"),
+            (
+                "PROTOLAND_INCLUDE",
+                "/no/such/dir",
+                "`/no/such/dir` is not a directory",
+            ),
+            (
+                "PROTOLAND_INCLUDE",
+                ".,,.",
+                "an empty directory name in the list",
+            ),
             ("PROTOLAND_ROUTES", "clicks", "*"),
             ("PROTOLAND_LANDING", "s3://", "*"),
             ("PROTOLAND_FRAMING", "lines", "*"),
             ("PROTOLAND_COMPRESSION", "brotli", "*"),
             ("PROTOLAND_OUTPUT_COMPRESSION", "auto", "*"),
-            ("PROTOLAND_PROTO_NAMES", "maybe", "not a boolean: true/false, 1/0, yes/no or on/off"),
-            ("PROTOLAND_EMIT_DEFAULTS", "2", "not a boolean: true/false, 1/0, yes/no or on/off"),
-            ("PROTOLAND_ENUM_NUMBERS", "y", "not a boolean: true/false, 1/0, yes/no or on/off"),
+            (
+                "PROTOLAND_PROTO_NAMES",
+                "maybe",
+                "not a boolean: true/false, 1/0, yes/no or on/off",
+            ),
+            (
+                "PROTOLAND_EMIT_DEFAULTS",
+                "2",
+                "not a boolean: true/false, 1/0, yes/no or on/off",
+            ),
+            (
+                "PROTOLAND_ENUM_NUMBERS",
+                "y",
+                "not a boolean: true/false, 1/0, yes/no or on/off",
+            ),
             ("PROTOLAND_KEY_TEMPLATE", "{prefix}/{nope}", "*"),
-            ("PROTOLAND_ON_BAD_OBJECT", "ignore", "not fail or quarantine"),
+            (
+                "PROTOLAND_ON_BAD_OBJECT",
+                "ignore",
+                "not fail or quarantine",
+            ),
             ("PROTOLAND_QUARANTINE", "s3://", "*"),
-            ("PROTOLAND_ON_MISSING_OBJECT", "retry", "not acknowledge or fail"),
+            (
+                "PROTOLAND_ON_MISSING_OBJECT",
+                "retry",
+                "not acknowledge or fail",
+            ),
             ("PROTOLAND_CONCURRENCY", "four", "not a whole number"),
             ("PROTOLAND_CONCURRENCY", "0", "must be at least 1"),
-            ("PROTOLAND_MAX_FRAME_BYTES", "12 parsecs", "unknown size unit `parsecs` (B; KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB and K, M, G, T powers of 1024)"),
+            (
+                "PROTOLAND_MAX_FRAME_BYTES",
+                "12 parsecs",
+                "unknown size unit `parsecs` (B; KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB and K, M, G, T powers of 1024)",
+            ),
             ("PROTOLAND_MAX_FRAME_BYTES", "0", "must be at least 1 byte"),
-            ("PROTOLAND_MAX_DECOMPRESSED_BYTES", "1.5GiB", "not a whole number: fractions are not accepted, use a smaller unit"),
-            ("PROTOLAND_PART_SIZE", "1MiB", "1 MiB is under S3's minimum part size, 5 MiB"),
-            ("PROTOLAND_PART_SIZE", "5MB", "5000000 bytes is under S3's minimum part size, 5 MiB"),
-            ("PROTOLAND_PART_SIZE", "6GiB", "6 GiB is over S3's maximum part size, 5 GiB"),
-            ("PROTOLAND_DEADLINE_MARGIN", "soon", "not a duration: a whole number with a unit (ms, s, m, h; a plain number is seconds)"),
-            ("PROTOLAND_DEADLINE_MARGIN", "15m", "15m is not under 15m, Lambda's longest timeout: no object would ever start"),
+            (
+                "PROTOLAND_MAX_DECOMPRESSED_BYTES",
+                "1.5GiB",
+                "not a whole number: fractions are not accepted, use a smaller unit",
+            ),
+            (
+                "PROTOLAND_PART_SIZE",
+                "1MiB",
+                "1 MiB is under S3's minimum part size, 5 MiB",
+            ),
+            (
+                "PROTOLAND_PART_SIZE",
+                "5MB",
+                "5000000 bytes is under S3's minimum part size, 5 MiB",
+            ),
+            (
+                "PROTOLAND_PART_SIZE",
+                "6GiB",
+                "6 GiB is over S3's maximum part size, 5 GiB",
+            ),
+            (
+                "PROTOLAND_DEADLINE_MARGIN",
+                "soon",
+                "not a duration: a whole number with a unit (ms, s, m, h; a plain number is seconds)",
+            ),
+            (
+                "PROTOLAND_DEADLINE_MARGIN",
+                "15m",
+                "15m is not under 15m, Lambda's longest timeout: no object would ever start",
+            ),
             ("PROTOLAND_MAX_ATTEMPTS", "-1", "not a whole number"),
             ("PROTOLAND_MAX_ATTEMPTS", "0", "must be at least 1"),
-            ("PROTOLAND_RETRY_BACKOFF", "5x", "unknown duration unit `x` (ms, s, m, h; a plain number is seconds)"),
-            ("PROTOLAND_RETRY_BACKOFF", "5h", "5h doubling between 3 attempts (PROTOLAND_MAX_ATTEMPTS) waits 15.0h in all, over the 12h SQS keeps a message invisible at most"),
+            (
+                "PROTOLAND_RETRY_BACKOFF",
+                "5x",
+                "unknown duration unit `x` (ms, s, m, h; a plain number is seconds)",
+            ),
+            (
+                "PROTOLAND_RETRY_BACKOFF",
+                "5h",
+                "5h doubling between 3 attempts (PROTOLAND_MAX_ATTEMPTS) waits 15.0h in all, over the 12h SQS keeps a message invisible at most",
+            ),
             ("PROTOLAND_METRICS", "cloudwatch", "not emf or off"),
-            ("PROTOLAND_METRICS_NAMESPACE", "AWS/Lambda", "namespaces starting with `AWS/` are reserved for AWS"),
-            ("PROTOLAND_METRICS_NAMESPACE", "data{landing}", "`{` is not allowed in a CloudWatch namespace (letters, digits, `.-_/#:` and spaces)"),
+            (
+                "PROTOLAND_METRICS_NAMESPACE",
+                "AWS/Lambda",
+                "namespaces starting with `AWS/` are reserved for AWS",
+            ),
+            (
+                "PROTOLAND_METRICS_NAMESPACE",
+                "data{landing}",
+                "`{` is not allowed in a CloudWatch namespace (letters, digits, `.-_/#:` and spaces)",
+            ),
         ];
         for (var, value, message) in cases {
             let mut vars = BASE.to_vec();

@@ -700,15 +700,36 @@ mod tests {
             assert_eq!(check_bucket(ok), Ok(()), "{ok}");
         }
         for (bad, reason) in [
-            ("../etc", "it contains '/'; bucket names hold only lowercase letters, digits, `.` and `-`"),
-            ("raw/clicks", "it contains '/'; bucket names hold only lowercase letters, digits, `.` and `-`"),
-            ("Raw", "it contains 'R'; bucket names hold only lowercase letters, digits, `.` and `-`"),
-            ("raw_bucket", "it contains '_'; bucket names hold only lowercase letters, digits, `.` and `-`"),
-            ("raw bucket", "it contains ' '; bucket names hold only lowercase letters, digits, `.` and `-`"),
-            ("héllo", "it contains 'é'; bucket names hold only lowercase letters, digits, `.` and `-`"),
+            (
+                "../etc",
+                "it contains '/'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "raw/clicks",
+                "it contains '/'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "Raw",
+                "it contains 'R'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "raw_bucket",
+                "it contains '_'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "raw bucket",
+                "it contains ' '; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "héllo",
+                "it contains 'é'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
             ("", "it has 0 characters; bucket names have 3 to 63"),
             ("ab", "it has 2 characters; bucket names have 3 to 63"),
-            (too_long.as_str(), "it has 64 characters; bucket names have 3 to 63"),
+            (
+                too_long.as_str(),
+                "it has 64 characters; bucket names have 3 to 63",
+            ),
             ("-raw", "it must begin and end with a letter or digit"),
             ("raw.", "it must begin and end with a letter or digit"),
             ("..", "it has 2 characters; bucket names have 3 to 63"),
@@ -795,7 +816,10 @@ mod tests {
             "s3": {"bucket": {"name": "bkt"}, "object": {"key": "k.pb"}}
         }]});
         let records = parse_notification(&minimal).expect("minimal record parses");
-        assert_eq!(records, vec![Record::Created(ObjectRef::new("bkt", "k.pb"))]);
+        assert_eq!(
+            records,
+            vec![Record::Created(ObjectRef::new("bkt", "k.pb"))]
+        );
 
         let no_key = json!({"Records": [{
             "eventVersion": "2.1", "eventName": "ObjectCreated:Put",

@@ -102,7 +102,10 @@ mod tests {
         assert!(filter.allows("clicks/a.pb"));
         assert!(!filter.allows("clicks/s.pb"));
         assert!(!filter.allows("linked/secret.pb"));
-        assert_eq!(first_symlink(&root, "linked/secret.pb"), Some(root.join("linked")));
+        assert_eq!(
+            first_symlink(&root, "linked/secret.pb"),
+            Some(root.join("linked"))
+        );
 
         let following = SymlinkFilter::new(&source, true);
         assert!(following.allows("clicks/s.pb"));

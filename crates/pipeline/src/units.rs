@@ -44,7 +44,8 @@ pub enum UnitError {
     NotABool,
 }
 
-const SIZE_UNITS: &str = "B; KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB and K, M, G, T powers of 1024";
+const SIZE_UNITS: &str =
+    "B; KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB and K, M, G, T powers of 1024";
 const DURATION_UNITS: &str = "ms, s, m, h; a plain number is seconds";
 
 /// Why [`split_number`] found no number.
@@ -177,11 +178,11 @@ pub fn format_size(bytes: u64) -> String {
 /// millisecond is left out.
 pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
-    if ms != 0 && ms % 3_600_000 == 0 {
+    if ms != 0 && ms.is_multiple_of(3_600_000) {
         format!("{}h", ms / 3_600_000)
-    } else if ms != 0 && ms % 60_000 == 0 {
+    } else if ms != 0 && ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -223,7 +224,9 @@ mod tests {
 
     #[test]
     fn size_units_ignore_case_and_spaces() {
-        for text in ["64MiB", "64mib", "64MIB", "64 MiB", " 64 MiB ", "64m", "64 M"] {
+        for text in [
+            "64MiB", "64mib", "64MIB", "64 MiB", " 64 MiB ", "64m", "64 M",
+        ] {
             assert_eq!(parse_size(text), Ok(64 << 20), "{text}");
         }
         assert_eq!(parse_size("8mb"), Ok(8_000_000));
@@ -241,7 +244,10 @@ mod tests {
         );
         assert_eq!(parse_size("1.5GiB"), Err(UnitError::Fraction));
         assert_eq!(parse_size("1PiB"), Err(UnitError::SizeUnit("PiB".into())));
-        assert_eq!(parse_size("16777216TiB"), Err(UnitError::TooLarge("16 EiB")));
+        assert_eq!(
+            parse_size("16777216TiB"),
+            Err(UnitError::TooLarge("16 EiB"))
+        );
         assert_eq!(
             parse_size("99999999999999999999"),
             Err(UnitError::TooLarge("16 EiB"))
@@ -299,7 +305,11 @@ mod tests {
     fn formats_what_it_parses() {
         for bytes in [0, 1, 5 << 20, 5_000_000, 1 << 40, 3 << 30, 1536] {
             assert_eq!(
-                parse_size(&format_size(bytes).replace(" bytes", "").replace(" byte", "")),
+                parse_size(
+                    &format_size(bytes)
+                        .replace(" bytes", "")
+                        .replace(" byte", "")
+                ),
                 Ok(bytes)
             );
         }

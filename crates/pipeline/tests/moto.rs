@@ -670,8 +670,18 @@ fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "etc", "landing"]);
         let messages: Vec<Vec<u8>> = (0..3).map(|i| click(i, 3)).collect();
-        put(&store(&moto, "raw"), "clicks/a.pb", frame(&messages, Framing::Varint)).await;
-        put(&store(&moto, "etc"), "clicks/secret.pb", frame(&messages, Framing::Varint)).await;
+        put(
+            &store(&moto, "raw"),
+            "clicks/a.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        put(
+            &store(&moto, "etc"),
+            "clicks/secret.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
         let pipeline = Pipeline::start(settings(&moto, moto.storage_options()), "lambda")
             .await
             .unwrap();
@@ -692,18 +702,24 @@ fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
             json!({"batchItemFailures": [{"itemIdentifier": "traversal"}]})
         );
         assert_eq!((stats.objects, stats.failures), (1, 1));
-        assert_eq!(keys(&store(&moto, "landing")).await, ["ndjson/clicks/a.ndjson.gz"]);
+        assert_eq!(
+            keys(&store(&moto, "landing")).await,
+            ["ndjson/clicks/a.ndjson.gz"]
+        );
 
         // A direct invocation says which bucket and why.
         let direct: serde_json::Value =
             serde_json::from_str(&body("../etc", "clicks/secret.pb")).unwrap();
         let error = pipeline.handle_value(direct, None).await.unwrap_err();
         assert!(
-            error.to_string().contains(
-                "bucket `../etc` is not a valid S3 bucket name: it contains '/'"
-            ),
+            error
+                .to_string()
+                .contains("bucket `../etc` is not a valid S3 bucket name: it contains '/'"),
             "{error}"
         );
-        assert_eq!(keys(&store(&moto, "landing")).await, ["ndjson/clicks/a.ndjson.gz"]);
+        assert_eq!(
+            keys(&store(&moto, "landing")).await,
+            ["ndjson/clicks/a.ndjson.gz"]
+        );
     });
 }

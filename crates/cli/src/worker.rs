@@ -96,13 +96,13 @@ pub(crate) struct PipelineArgs {
     #[arg(long, env = "PROTOLAND_CONCURRENCY")]
     concurrency: Option<String>,
     /// Longest message accepted [default 64MiB]
-    #[arg(long, env = "PROTOLAND_MAX_FRAME_BYTES")]
+    #[arg(long, env = "PROTOLAND_MAX_FRAME_BYTES", value_name = "SIZE")]
     max_frame_bytes: Option<String>,
     /// Most decompressed bytes per object [default 64GiB]
-    #[arg(long, env = "PROTOLAND_MAX_DECOMPRESSED_BYTES")]
+    #[arg(long, env = "PROTOLAND_MAX_DECOMPRESSED_BYTES", value_name = "SIZE")]
     max_decompressed_bytes: Option<String>,
     /// Multipart threshold and part size [default 8MiB, at least 5MiB]
-    #[arg(long, env = "PROTOLAND_PART_SIZE")]
+    #[arg(long, env = "PROTOLAND_PART_SIZE", value_name = "SIZE")]
     part_size: Option<String>,
     /// Attempts per object for transient failures [default 3]
     #[arg(long, env = "PROTOLAND_MAX_ATTEMPTS")]

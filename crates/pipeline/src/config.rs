@@ -403,12 +403,15 @@ impl Settings {
     /// backoff, doubled after each attempt (as the handler does, the
     /// doubling stops at 2^16).
     fn retry_waits(&self) -> Duration {
-        (1..self.max_attempts).fold(Duration::ZERO, |total, attempt| {
-            total.saturating_add(
-                self.retry_backoff
-                    .saturating_mul(1 << (attempt - 1).min(16)),
-            )
-        })
+        // In closed form (a loop would take seconds for 4 billion
+        // attempts): the first 17 waits double, the rest are 2^16 × backoff.
+        let waits = u128::from(self.max_attempts.saturating_sub(1));
+        let doubling = waits.min(17);
+        let factor = ((1u128 << doubling) - 1).saturating_add((waits - doubling) << 16);
+        let nanos = self.retry_backoff.as_nanos().saturating_mul(factor);
+        let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+        // Below a second, so it fits.
+        Duration::new(secs, (nanos % 1_000_000_000) as u32)
     }
 }
 
@@ -946,6 +949,26 @@ mod tests {
                 assert_eq!(text, format!("{var}: {message}{tail}"));
             }
         }
+        // The waits add up as the handler makes them: 200ms doubling 16
+        // times, then 2^16 × 200ms each.
+        let mut vars = BASE.to_vec();
+        vars.push(("PROTOLAND_MAX_ATTEMPTS", "4294967295"));
+        let started = std::time::Instant::now();
+        assert_eq!(
+            settings(&vars).unwrap_err().var(),
+            "PROTOLAND_RETRY_BACKOFF"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let waits = |attempts: u32| {
+            let mut s = Settings::new(Location::parse("/tmp/x").expect("local"));
+            s.max_attempts = attempts;
+            s.retry_waits()
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(waits(1), Duration::ZERO);
+        assert_eq!(waits(3), ms(200 + 400));
+        assert_eq!(waits(18), ms(200 * ((1 << 17) - 1)));
+        assert_eq!(waits(20), ms(200 * ((1 << 17) - 1 + 2 * 65_536)));
         // A too-many-attempts setting is blamed on the waits it makes.
         let mut vars = BASE.to_vec();
         vars.push(("PROTOLAND_MAX_ATTEMPTS", "40"));

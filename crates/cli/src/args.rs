@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::Args;
-use protoland_pipeline::units::parse_size;
+use clap::{ArgAction, Args};
+use protoland_pipeline::units::{parse_bool, parse_size};
 use protoland_schema::Schema;
 use protoland_stream::{Compression, ConvertOptions, Framing, Limits};
 use protoland_transcode::{JsonOptions, Plan};
@@ -63,21 +63,28 @@ impl StreamArgs {
     }
 }
 
-/// JSON output options.
+/// JSON output options. Each flag alone means true; with a value it takes
+/// any boolean spelling after `=` (`--proto-names=off`), as the worker's do.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct JsonArgs {
     /// Use the .proto field names (user_id) instead of the JSON names
     /// (userId).
-    #[arg(long)]
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = parse_bool)]
     pub(crate) proto_names: bool,
 
     /// Print fields without presence even when they hold their default
     /// value (0, "", false, empty lists).
-    #[arg(long)]
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = parse_bool)]
     pub(crate) emit_defaults: bool,
 
     /// Print enum values as numbers instead of names.
-    #[arg(long)]
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = parse_bool)]
     pub(crate) enum_numbers: bool,
 }
 

@@ -596,6 +596,40 @@ fn output_through_a_symlink_replaces_its_target_and_keeps_the_link() {
     );
 }
 
+/// A boolean flag takes every boolean spelling after `=`, as the worker's
+/// flags and the `PROTOLAND_*` variables do (`--proto-names=yes` was an
+/// error: the flag took no value).
+#[test]
+fn boolean_flags_take_a_value_after_equals() {
+    let dir = fixture();
+    let on = run(
+        dir.path(),
+        &convert_args(&["--proto-names", "--enum-numbers", "clicks.pb"]),
+        None,
+    );
+    let off = run(dir.path(), &convert_args(&["clicks.pb"]), None);
+    assert_ne!(on, off);
+    for (flags, expected) in [
+        (["--proto-names=yes", "--enum-numbers=ON"], &on),
+        (["--proto-names=1", "--enum-numbers=true"], &on),
+        (["--proto-names=off", "--enum-numbers=No"], &off),
+        (["--proto-names=0", "--enum-numbers=false"], &off),
+    ] {
+        let mut args = convert_args(&flags);
+        args.push("clicks.pb");
+        assert_eq!(&run(dir.path(), &args, None), expected, "{flags:?}");
+    }
+    let bad = run(
+        dir.path(),
+        &convert_args(&["--proto-names=maybe", "clicks.pb"]),
+        None,
+    );
+    assert!(
+        bad.starts_with("exit: 2\n--- stdout\n--- stderr\nerror: invalid value 'maybe' for '--proto-names[=<BOOL>]': not a boolean: true/false, 1/0, yes/no or on/off\n"),
+        "{bad}"
+    );
+}
+
 #[test]
 fn convert_suggests_the_closest_message_name() {
     let dir = fixture();

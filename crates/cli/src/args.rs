@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::Args;
+use clap::{ArgAction, Args};
+use protoland_pipeline::units::{parse_bool, parse_size};
 use protoland_schema::Schema;
 use protoland_stream::{Compression, ConvertOptions, Framing, Limits};
 use protoland_transcode::{JsonOptions, Plan};
@@ -23,15 +24,29 @@ pub(crate) struct StreamArgs {
     pub(crate) compression: Compression,
 
     /// Longest message accepted (a longer frame is an error, or skipped with
-    /// --skip-invalid). Units: B, KiB, MiB, GiB (K, M, G also mean binary
-    /// units).
-    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
-    pub(crate) max_frame_size: u64,
+    /// --skip-invalid). Sizes: bytes, or KB, MB, GB, TB (powers of 1000) or
+    /// KiB, MiB, GiB, TiB (powers of 1024; K, M, G, T alone too).
+    // One name per setting: the worker's and PROTOLAND_MAX_FRAME_BYTES's;
+    // the name this flag had first stays as a hidden alias.
+    #[arg(
+        long,
+        alias = "max-frame-size",
+        value_name = "SIZE",
+        default_value = "64MiB",
+        value_parser = parse_size
+    )]
+    pub(crate) max_frame_bytes: u64,
 
     /// Most decompressed bytes one input may produce: stops decompression
     /// bombs.
-    #[arg(long, value_name = "SIZE", default_value = "64GiB", value_parser = parse_size)]
-    pub(crate) max_decompressed_size: u64,
+    #[arg(
+        long,
+        alias = "max-decompressed-size",
+        value_name = "SIZE",
+        default_value = "64GiB",
+        value_parser = parse_size
+    )]
+    pub(crate) max_decompressed_bytes: u64,
 }
 
 impl StreamArgs {
@@ -40,29 +55,36 @@ impl StreamArgs {
             compression: self.compression,
             framing: self.framing,
             limits: Limits {
-                max_decompressed_bytes: self.max_decompressed_size,
-                max_frame_bytes: self.max_frame_size,
+                max_decompressed_bytes: self.max_decompressed_bytes,
+                max_frame_bytes: self.max_frame_bytes,
             },
             skip_invalid,
         }
     }
 }
 
-/// JSON output options.
+/// JSON output options. Each flag alone means true; with a value it takes
+/// any boolean spelling after `=` (`--proto-names=off`), as the worker's do.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct JsonArgs {
     /// Use the .proto field names (user_id) instead of the JSON names
     /// (userId).
-    #[arg(long)]
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = parse_bool)]
     pub(crate) proto_names: bool,
 
     /// Print fields without presence even when they hold their default
     /// value (0, "", false, empty lists).
-    #[arg(long)]
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = parse_bool)]
     pub(crate) emit_defaults: bool,
 
     /// Print enum values as numbers instead of names.
-    #[arg(long)]
+    #[arg(long, value_name = "BOOL", action = ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_value = "false", default_missing_value = "true",
+        value_parser = parse_bool)]
     pub(crate) enum_numbers: bool,
 }
 
@@ -86,51 +108,4 @@ pub(crate) fn load_plan(
     let schema = Schema::load(schemas, includes)?;
     let descriptor = schema.message(message)?;
     Ok(Plan::new(&descriptor, json))
-}
-
-/// Parses `64MiB`, `1 GiB`, `512k`, `1000` (bytes); units are binary.
-pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (examples: 1000, 512KiB, 64MiB, 1GiB)"))?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}` in `{text}` (use B, KiB, MiB, GiB or TiB)"
-            ));
-        }
-    };
-    number
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_sizes_in_binary_units() {
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("64 MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("1g"), Ok(1 << 30));
-        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
-        assert_eq!(
-            parse_size("12 parsecs"),
-            Err("unknown size unit `parsecs` in `12 parsecs` (use B, KiB, MiB, GiB or TiB)".into())
-        );
-        assert!(parse_size("MiB").is_err());
-        assert!(parse_size("99999999999TiB").is_err());
-    }
 }

@@ -7,7 +7,7 @@ use protoland_pipeline::Pipeline;
 use protoland_pipeline::backfill::{self, BackfillOptions, ObjectOutcomeOrSkip};
 use protoland_pipeline::storage::Location;
 
-use crate::worker::{PipelineArgs, init_logging, runtime};
+use crate::worker::{PipelineArgs, config_error, init_logging, runtime};
 
 /// Convert every object under s3://bucket/prefix (or a local directory),
 /// skipping those whose landing object exists
@@ -18,22 +18,28 @@ pub(crate) struct BackfillArgs {
     /// Convert even when the landing object already exists
     #[arg(long)]
     force: bool,
+    /// Read files of a local SOURCE reached through symlinks (by default
+    /// they are skipped with a warning naming the link: a link may point
+    /// anywhere, such as /etc)
+    #[arg(long)]
+    follow_symlinks: bool,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
 
 pub(crate) fn run(args: BackfillArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging()?;
     let source = Location::parse(&args.source).map_err(|e| anyhow::anyhow!("SOURCE: {e}"))?;
     let settings = args.pipeline.settings("off")?;
     let runtime = runtime()?;
     runtime.block_on(async {
         let pipeline = Pipeline::start(settings, "backfill")
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| config_error(&e))?;
         let options = BackfillOptions {
             force: args.force,
             concurrency: None,
+            follow_symlinks: args.follow_symlinks,
         };
         // The pipeline logs each conversion; only skips are new here.
         let summary = backfill::run(&pipeline, &source, &options, |source, result| {

@@ -1,10 +1,14 @@
 //! `protoland convert`: protobuf objects to NDJSON on stdout, in a file or
 //! in a directory (one `<stem>.ndjson` per input).
 //!
-//! A file is written under a temporary name in its directory and renamed
-//! only when every input converted: a failure never leaves a half-written
-//! file under the final name.
+//! A regular file is written under a temporary name in its directory and
+//! renamed only when every input converted: a failure never leaves a
+//! half-written file under the final name. A symlink to a regular file is
+//! followed, and its target replaced the same way (the link stays). Anything
+//! else (`/dev/null`, a FIFO, `/dev/stdout` on a pipe) is written straight
+//! through, never replaced.
 
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +20,7 @@ use tempfile::NamedTempFile;
 
 use crate::args::{JsonArgs, StreamArgs, load_plan};
 use crate::eprint_line;
-use crate::input::{input_size, open_input, output_name};
+use crate::input::{check_stdin_once, input_size, open_input, output_name};
 use crate::progress::with_progress;
 
 #[derive(Debug, Args)]
@@ -39,23 +43,25 @@ pub(crate) struct ConvertArgs {
     #[command(flatten)]
     json: JsonArgs,
 
-    /// Skip messages that do not decode, and frames over --max-frame-size:
+    /// Skip messages that do not decode, and frames over --max-frame-bytes:
     /// count them and report them on stderr instead of stopping.
     #[arg(long)]
     skip_invalid: bool,
 
-    /// Where to write: a file, an existing directory (one <stem>.ndjson per
-    /// input, compression and protobuf suffixes removed), or - for stdout.
-    /// [default: stdout]
+    /// Where to write: a file (replaced whole once every input converted;
+    /// a device or FIFO such as /dev/null is written straight through), an
+    /// existing directory (one <stem>.ndjson per input, compression and
+    /// protobuf suffixes removed), or - for stdout. [default: stdout]
     #[arg(short = 'o', long, value_name = "PATH")]
     output: Option<PathBuf>,
 
-    /// Input files; - for stdin.
+    /// Input files; - for stdin (at most once).
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<String>,
 }
 
 pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
+    check_stdin_once(&args.inputs)?;
     let plan = load_plan(
         &args.schema,
         &args.include,
@@ -81,13 +87,13 @@ fn to_stdout(converter: &Converter, inputs: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Every input into one file, renamed into place at the end.
+/// Every input into one output (see [`Output`]).
 fn to_file(converter: &Converter, inputs: &[String], path: &Path) -> Result<()> {
-    let mut temp = temporary_for(path)?;
+    let mut output = Output::open(path)?;
     for spec in inputs {
-        convert_one(converter, spec, temp.as_file_mut())?;
+        convert_one(converter, spec, output.file())?;
     }
-    persist(temp, path)
+    output.finish()
 }
 
 /// One file per input; each renamed into place when it is complete.
@@ -104,12 +110,87 @@ fn to_directory(converter: &Converter, inputs: &[String], dir: &Path) -> Result<
         }
     }
     for (spec, name) in inputs.iter().zip(&names) {
-        let path = dir.join(name);
-        let mut temp = temporary_for(&path)?;
-        convert_one(converter, spec, temp.as_file_mut())?;
-        persist(temp, &path)?;
+        let mut output = Output::open(&dir.join(name))?;
+        convert_one(converter, spec, output.file())?;
+        output.finish()?;
     }
     Ok(())
+}
+
+/// Where an output path's bytes go.
+#[derive(Debug)]
+enum Output {
+    /// A regular file, new or existing (or the one a symlink names): written
+    /// under a temporary name next to it, renamed over it when complete.
+    Replace { temp: NamedTempFile, path: PathBuf },
+    /// Anything else that takes writes (a character device, a FIFO, a
+    /// socket): replacing it would turn `/dev/null` into a regular file
+    /// (as root) or cut a FIFO's reader off, so it is written in place.
+    Through(File),
+}
+
+impl Output {
+    fn open(path: &Path) -> Result<Output> {
+        let link = match std::fs::symlink_metadata(path) {
+            Ok(meta) => meta.file_type().is_symlink(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Output::replace(path.to_owned());
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        // The file itself, through any symlinks.
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if link && e.kind() == std::io::ErrorKind::NotFound => {
+                let target = std::fs::read_link(path).unwrap_or_default();
+                bail!(
+                    "output {} is a symlink to {}, which does not exist",
+                    path.display(),
+                    target.display()
+                );
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        if meta.is_file() {
+            // Replace the link's target, next to it; the link stays a link.
+            let target = if link {
+                std::fs::canonicalize(path)
+                    .with_context(|| format!("resolving the symlink {}", path.display()))?
+            } else {
+                path.to_owned()
+            };
+            return Output::replace(target);
+        }
+        if meta.is_dir() {
+            bail!("output {} is a directory", path.display());
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening {} for writing", path.display()))?;
+        Ok(Output::Through(file))
+    }
+
+    fn replace(path: PathBuf) -> Result<Output> {
+        Ok(Output::Replace {
+            temp: temporary_for(&path)?,
+            path,
+        })
+    }
+
+    fn file(&mut self) -> &mut File {
+        match self {
+            Output::Replace { temp, .. } => temp.as_file_mut(),
+            Output::Through(file) => file,
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Output::Replace { temp, path } => persist(temp, &path),
+            Output::Through(mut file) => Ok(file.flush()?),
+        }
+    }
 }
 
 fn convert_one(converter: &Converter, spec: &str, out: &mut dyn Write) -> Result<ConvertReport> {

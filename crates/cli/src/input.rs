@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// The compression suffixes and then protobuf suffixes removed (one of
 /// each, in that order, ignoring ASCII case) to name an output: the same
@@ -33,6 +33,20 @@ pub(crate) fn open_input(spec: &str) -> Result<Box<dyn Read + Send>> {
     }
     let file = File::open(spec).with_context(|| format!("opening {spec}"))?;
     Ok(Box::new(file))
+}
+
+/// Refuses `-` named more than once: stdin can be read only once, and a
+/// second read would find it at its end (an empty input, silently).
+///
+/// # Errors
+///
+/// When `-` is among `inputs` twice or more.
+pub(crate) fn check_stdin_once(inputs: &[String]) -> Result<()> {
+    let count = inputs.iter().filter(|spec| *spec == "-").count();
+    if count > 1 {
+        bail!("stdin (-) is named {count} times among the inputs; it can be read only once");
+    }
+    Ok(())
 }
 
 fn is_s3(spec: &str) -> bool {

@@ -15,7 +15,7 @@ use protoland_transcode::JsonOptions;
 use crate::args::{StreamArgs, load_plan};
 use crate::convert::chain;
 use crate::eprint_line;
-use crate::input::open_input;
+use crate::input::{check_stdin_once, open_input};
 
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
@@ -41,12 +41,13 @@ pub(crate) struct InspectArgs {
     #[command(flatten)]
     stream: StreamArgs,
 
-    /// Input files; - for stdin.
+    /// Input files; - for stdin (at most once).
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<String>,
 }
 
 pub(crate) fn run(args: InspectArgs) -> Result<ExitCode> {
+    check_stdin_once(&args.inputs)?;
     let plan = match &args.message {
         Some(message) => Some(load_plan(
             &args.schema,

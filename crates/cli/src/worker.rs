@@ -7,9 +7,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use protoland_pipeline::config::vars;
+use protoland_pipeline::config::{
+    check_retry_delay, check_visibility_timeout, check_wait_time, vars,
+};
+use protoland_pipeline::units::parse_duration;
 use protoland_pipeline::worker::{self, WorkerOptions};
-use protoland_pipeline::{Pipeline, Settings};
+use protoland_pipeline::{ConfigError, Pipeline, Settings};
 
 /// The pipeline settings, as flags; each also reads its `PROTOLAND_*`
 /// variable (see docs/configuration.md).
@@ -44,15 +47,39 @@ pub(crate) struct PipelineArgs {
     /// Landing object compression [none, gzip, zstd; default gzip]
     #[arg(long, env = "PROTOLAND_OUTPUT_COMPRESSION")]
     output_compression: Option<String>,
-    /// Keep .proto field names instead of lowerCamelCase JSON names
-    #[arg(long, env = "PROTOLAND_PROTO_NAMES")]
-    proto_names: bool,
-    /// Print fields that hold their default value
-    #[arg(long, env = "PROTOLAND_EMIT_DEFAULTS")]
-    emit_defaults: bool,
-    /// Print enum values as numbers
-    #[arg(long, env = "PROTOLAND_ENUM_NUMBERS")]
-    enum_numbers: bool,
+    /// Keep .proto field names instead of lowerCamelCase JSON names [true/false, 1/0, yes/no, on/off;
+    /// the flag alone is true]
+    #[arg(
+        long,
+        env = "PROTOLAND_PROTO_NAMES",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    proto_names: Option<String>,
+    /// Print fields that hold their default value [true/false, 1/0, yes/no, on/off;
+    /// the flag alone is true]
+    #[arg(
+        long,
+        env = "PROTOLAND_EMIT_DEFAULTS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    emit_defaults: Option<String>,
+    /// Print enum values as numbers [true/false, 1/0, yes/no, on/off;
+    /// the flag alone is true]
+    #[arg(
+        long,
+        env = "PROTOLAND_ENUM_NUMBERS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    enum_numbers: Option<String>,
     /// Landing key template [default {prefix}/{stem}{ext}]
     #[arg(long, env = "PROTOLAND_KEY_TEMPLATE")]
     key_template: Option<String>,
@@ -69,13 +96,13 @@ pub(crate) struct PipelineArgs {
     #[arg(long, env = "PROTOLAND_CONCURRENCY")]
     concurrency: Option<String>,
     /// Longest message accepted [default 64MiB]
-    #[arg(long, env = "PROTOLAND_MAX_FRAME_BYTES")]
+    #[arg(long, env = "PROTOLAND_MAX_FRAME_BYTES", value_name = "SIZE")]
     max_frame_bytes: Option<String>,
     /// Most decompressed bytes per object [default 64GiB]
-    #[arg(long, env = "PROTOLAND_MAX_DECOMPRESSED_BYTES")]
+    #[arg(long, env = "PROTOLAND_MAX_DECOMPRESSED_BYTES", value_name = "SIZE")]
     max_decompressed_bytes: Option<String>,
     /// Multipart threshold and part size [default 8MiB, at least 5MiB]
-    #[arg(long, env = "PROTOLAND_PART_SIZE")]
+    #[arg(long, env = "PROTOLAND_PART_SIZE", value_name = "SIZE")]
     part_size: Option<String>,
     /// Attempts per object for transient failures [default 3]
     #[arg(long, env = "PROTOLAND_MAX_ATTEMPTS")]
@@ -86,7 +113,7 @@ pub(crate) struct PipelineArgs {
 }
 
 /// (flag, variable) pairs, to name flags in configuration errors.
-const FLAGS: [(&str, &str); 21] = [
+pub(crate) const FLAGS: [(&str, &str); 21] = [
     ("--schema", vars::SCHEMA),
     ("--include", vars::INCLUDE),
     ("--message", vars::MESSAGE),
@@ -135,6 +162,9 @@ impl PipelineArgs {
         set(vars::MAX_DECOMPRESSED_BYTES, &self.max_decompressed_bytes);
         set(vars::PART_SIZE, &self.part_size);
         set(vars::MAX_ATTEMPTS, &self.max_attempts);
+        set(vars::PROTO_NAMES, &self.proto_names);
+        set(vars::EMIT_DEFAULTS, &self.emit_defaults);
+        set(vars::ENUM_NUMBERS, &self.enum_numbers);
         set(
             vars::METRICS,
             &Some(
@@ -146,24 +176,48 @@ impl PipelineArgs {
         if !self.includes.is_empty() {
             map.insert(vars::INCLUDE, self.includes.join(","));
         }
-        for (var, on) in [
-            (vars::PROTO_NAMES, self.proto_names),
-            (vars::EMIT_DEFAULTS, self.emit_defaults),
-            (vars::ENUM_NUMBERS, self.enum_numbers),
-        ] {
-            if on {
-                map.insert(var, "true".to_owned());
-            }
-        }
         // Settings without a flag (PROTOLAND_RETRY_BACKOFF, …) come from the environment.
         let lookup = |var: &str| map.get(var).cloned().or_else(|| std::env::var(var).ok());
-        Settings::from_lookup(lookup, None).map_err(|e| {
-            let flag = FLAGS
-                .iter()
-                .find(|(_, v)| *v == e.var())
-                .map_or("", |(f, _)| f);
-            anyhow::anyhow!("{flag} ({e})")
-        })
+        Settings::from_lookup(lookup, None).map_err(|e| config_error(&e))
+    }
+}
+
+/// A configuration error naming the flag too when the setting has one:
+/// `--part-size / PROTOLAND_PART_SIZE: … (got "1MiB")`.
+pub(crate) fn config_error(e: &ConfigError) -> anyhow::Error {
+    match FLAGS.iter().find(|(_, var)| *var == e.var()) {
+        Some((flag, _)) => anyhow::anyhow!("{flag} / {e}"),
+        None => anyhow::anyhow!("{e}"),
+    }
+}
+
+/// `--visibility-timeout`: a duration SQS takes as a visibility timeout.
+fn visibility_timeout(text: &str) -> Result<Duration, String> {
+    check_visibility_timeout(parse_duration(text).map_err(|e| e.to_string())?)
+}
+
+/// `--retry-delay`: a duration SQS takes as a visibility timeout, or 0.
+fn retry_delay(text: &str) -> Result<Duration, String> {
+    check_retry_delay(parse_duration(text).map_err(|e| e.to_string())?)
+}
+
+/// `--wait-seconds`: a long-poll wait SQS takes.
+fn wait_time(text: &str) -> Result<Duration, String> {
+    check_wait_time(parse_duration(text).map_err(|e| e.to_string())?)
+}
+
+/// `--queue-url`: an `http://` or `https://` URL (SQS queue URLs are
+/// `https://sqs.<region>.amazonaws.com/<account>/<name>`).
+fn queue_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    match rest {
+        Some(rest) if rest.contains('/') && !rest.starts_with('/') => Ok(text.to_owned()),
+        _ => Err(format!(
+            "not a queue URL ({}): expected https://sqs.<region>.amazonaws.com/<account>/<queue>",
+            vars::QUEUE_URL
+        )),
     }
 }
 
@@ -171,29 +225,44 @@ impl PipelineArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct WorkerArgs {
     /// The queue's URL
-    #[arg(long, env = "PROTOLAND_QUEUE_URL")]
+    #[arg(long, env = "PROTOLAND_QUEUE_URL", value_parser = queue_url)]
     queue_url: String,
     /// Exit once a receive finds the queue empty
     #[arg(long)]
     until_empty: bool,
-    /// Long-poll wait per receive, in seconds (at most 20)
-    #[arg(long, default_value_t = 20)]
-    wait_seconds: u64,
-    /// Visibility timeout to keep extending in-progress messages to, in
-    /// seconds [default: the queue's]
-    #[arg(long)]
-    visibility_timeout: Option<u64>,
-    /// Make failed messages visible again after this many seconds instead
-    /// of after the visibility timeout
-    #[arg(long)]
-    retry_delay: Option<u64>,
+    /// Long-poll wait per receive: a duration, plain numbers are seconds
+    /// (0 to 20s, SQS's limits)
+    #[arg(long, value_name = "DURATION", default_value = "20", value_parser = wait_time)]
+    wait_seconds: Duration,
+    /// Visibility timeout to keep extending in-progress messages to: a
+    /// duration, plain numbers are seconds (1s to 12h, SQS's limits)
+    /// [default: the queue's]
+    #[arg(long, value_name = "DURATION", value_parser = visibility_timeout)]
+    visibility_timeout: Option<Duration>,
+    /// Make failed messages visible again after this long instead of after
+    /// the visibility timeout: a duration, plain numbers are seconds (0 to
+    /// 12h, SQS's limits)
+    #[arg(long, value_name = "DURATION", value_parser = retry_delay)]
+    retry_delay: Option<Duration>,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
 
 /// Logs on stderr: text, or JSON with `PROTOLAND_LOG_FORMAT=json`; level by
 /// `RUST_LOG` (default info). Keeps an already installed subscriber.
-pub(crate) fn init_logging() {
+///
+/// # Errors
+///
+/// When `PROTOLAND_LOG_FORMAT` is neither `text` nor `json`.
+pub(crate) fn init_logging() -> anyhow::Result<()> {
+    let json = match std::env::var(vars::LOG_FORMAT) {
+        Err(_) => false,
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => false,
+            "json" => true,
+            _ => anyhow::bail!("{}: not text or json (got {v:?})", vars::LOG_FORMAT),
+        },
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -201,11 +270,12 @@ pub(crate) fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
         .with_target(false);
-    let _ = if std::env::var("PROTOLAND_LOG_FORMAT").is_ok_and(|v| v == "json") {
+    let _ = if json {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+    Ok(())
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -239,23 +309,19 @@ async fn shutdown_signal() {
 }
 
 pub(crate) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
-    init_logging();
+    init_logging()?;
     let settings = args.pipeline.settings("emf")?;
     let runtime = runtime()?;
     runtime.block_on(async {
-        let pipeline = Pipeline::start(settings, "worker").await.map_err(|e| {
-            let flag = FLAGS
-                .iter()
-                .find(|(_, v)| *v == e.var())
-                .map_or("", |(f, _)| f);
-            anyhow::anyhow!("{flag} ({e})")
-        })?;
+        let pipeline = Pipeline::start(settings, "worker")
+            .await
+            .map_err(|e| config_error(&e))?;
         let client = worker::sqs_client_from_env().await;
         let mut options = WorkerOptions::new(args.queue_url.clone());
         options.until_empty = args.until_empty;
-        options.wait_time = Duration::from_secs(args.wait_seconds.min(20));
-        options.visibility_timeout = args.visibility_timeout.map(Duration::from_secs);
-        options.retry_delay = args.retry_delay.map(Duration::from_secs);
+        options.wait_time = args.wait_seconds;
+        options.visibility_timeout = args.visibility_timeout;
+        options.retry_delay = args.retry_delay;
         // The worker logs its own summary ("worker stopped").
         worker::run(&pipeline, &client, &options, shutdown_signal())
             .await

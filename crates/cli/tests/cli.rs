@@ -343,9 +343,290 @@ fn convert_rejects_frames_over_the_limit() {
         "convert_frame_limit",
         run(
             dir.path(),
-            &convert_args(&["-f", "fixed32", "--max-frame-size", "16", "clicks.bin"]),
+            &convert_args(&["-f", "fixed32", "--max-frame-bytes", "16", "clicks.bin"]),
             None
         )
+    );
+}
+
+/// `convert --max-frame-size` and the worker's `--max-frame-bytes` were
+/// one setting under two names (and `--max-decompressed-size` /
+/// `--max-decompressed-bytes`): the names are now the worker's and
+/// `PROTOLAND_*`'s, and the old ones hidden aliases that still work.
+#[test]
+fn size_flags_have_one_name_and_keep_the_old_one_as_an_alias() {
+    let dir = fixture();
+    for (framing, new, old, value, input, error) in [
+        (
+            "fixed32",
+            "--max-frame-bytes",
+            "--max-frame-size",
+            "16",
+            "clicks.bin",
+            "over the 16 bytes limit",
+        ),
+        (
+            "varint",
+            "--max-decompressed-bytes",
+            "--max-decompressed-size",
+            "40",
+            "clicks.pb.gz",
+            "over the 40 bytes limit",
+        ),
+    ] {
+        let by_name = run(
+            dir.path(),
+            &convert_args(&["-f", framing, new, value, input]),
+            None,
+        );
+        let by_alias = run(
+            dir.path(),
+            &convert_args(&["-f", framing, old, value, input]),
+            None,
+        );
+        assert!(
+            by_name.starts_with("exit: 1\n") && by_name.contains(error),
+            "{by_name}"
+        );
+        assert_eq!(by_alias, by_name, "{old}");
+        for command in ["convert", "inspect"] {
+            let help = run(dir.path(), &[command, "--help"], None);
+            assert!(help.contains(new), "{command} --help: {help}");
+            assert!(
+                !help.contains(old),
+                "{command} --help shows the alias {old}"
+            );
+        }
+    }
+    let inspect = [
+        "inspect",
+        "-f",
+        "fixed32",
+        "--max-frame-size",
+        "16",
+        "clicks.bin",
+    ];
+    assert_eq!(
+        run(dir.path(), &inspect, None),
+        run(
+            dir.path(),
+            &[
+                "inspect",
+                "-f",
+                "fixed32",
+                "--max-frame-bytes",
+                "16",
+                "clicks.bin"
+            ],
+            None
+        )
+    );
+}
+
+/// One parser for every size: `5M` is 5 MiB (binary, as the pipeline's
+/// `--part-size 5M` now is too), `5MB` 5,000,000 bytes.
+#[test]
+fn size_flags_read_units_as_documented() {
+    let dir = fixture();
+    // The fixed32 frames are 9 to 21 bytes: a limit of 20 stops frame 3.
+    let limit = |value: &str| {
+        run(
+            dir.path(),
+            &convert_args(&["-f", "fixed32", "--max-frame-bytes", value, "clicks.bin"]),
+            None,
+        )
+    };
+    assert_eq!(limit("20"), limit("20B"));
+    assert_eq!(limit("20"), limit("20 b"));
+    assert!(limit("1K").starts_with("exit: 0\n"));
+    assert!(limit("1KB").starts_with("exit: 0\n"));
+    assert_cli_snapshot!("convert_bad_size", limit("12 parsecs"));
+}
+
+/// `convert - -` read stdin twice, the second time finding it at its end:
+/// an empty second input, silently.
+#[test]
+fn stdin_may_be_named_once() {
+    let dir = fixture();
+    let input = std::fs::read(dir.path().join("clicks.pb")).unwrap();
+    assert_cli_snapshot!(
+        "convert_stdin_twice",
+        run(
+            dir.path(),
+            &convert_args(&["-", "clicks.pb", "-"]),
+            Some(input.clone())
+        )
+    );
+    let inspect = run(dir.path(), &["inspect", "-", "-"], Some(input));
+    assert!(
+        inspect.contains(
+            "error: stdin (-) is named 2 times among the inputs; it can be read only once"
+        ),
+        "{inspect}"
+    );
+}
+
+/// `-o /dev/null` replaced /dev/null with a regular file (temporary file in
+/// /dev, renamed over it), as root. Devices are written straight through.
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_writes_through_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = fixture();
+    let out = run(
+        dir.path(),
+        &convert_args(&["-o", "/dev/null", "clicks.pb"]),
+        None,
+    );
+    assert_eq!(out, "exit: 0\n--- stdout\n--- stderr\n");
+    let meta = std::fs::symlink_metadata("/dev/null").unwrap();
+    assert!(meta.file_type().is_char_device(), "{meta:?}");
+    let leftovers: Vec<_> = std::fs::read_dir("/dev")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".null."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// `-o FIFO` renamed a regular file over the FIFO, so its reader never saw a
+/// byte. Now the FIFO gets the lines and stays a FIFO.
+#[cfg(unix)]
+#[test]
+fn output_to_a_fifo_writes_through_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = fixture();
+    let fifo = dir.path().join("out.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let received = dir.path().join("received.ndjson");
+    let mut reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::fs::File::create(&received).unwrap())
+        .spawn()
+        .unwrap();
+    let out = run(
+        dir.path(),
+        &convert_args(&["-o", "out.fifo", "clicks.pb"]),
+        None,
+    );
+    // The reader ends when the writer closes; it must not wait forever when
+    // nothing was written to the FIFO.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = reader.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            reader.kill().unwrap();
+            reader.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(out, "exit: 0\n--- stdout\n--- stderr\n");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the FIFO's reader got no end of file"
+    );
+    let expected = run(dir.path(), &convert_args(&["clicks.pb"]), None);
+    let lines = std::fs::read_to_string(&received).unwrap();
+    assert_eq!(
+        format!("exit: 0\n--- stdout\n{lines}--- stderr\n"),
+        expected
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}
+
+/// `-o LINK` replaced the symlink with a regular file. Now the link's target
+/// is replaced (atomically, next to the target) and the link stays.
+#[cfg(unix)]
+#[test]
+fn output_through_a_symlink_replaces_its_target_and_keeps_the_link() {
+    let dir = fixture();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("target.ndjson"), "old\n").unwrap();
+    std::os::unix::fs::symlink("elsewhere/target.ndjson", dir.path().join("link.ndjson")).unwrap();
+    let out = run(
+        dir.path(),
+        &convert_args(&["-o", "link.ndjson", "clicks.pb"]),
+        None,
+    );
+    assert_eq!(out, "exit: 0\n--- stdout\n--- stderr\n");
+    let link = std::fs::symlink_metadata(dir.path().join("link.ndjson")).unwrap();
+    assert!(link.file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_link(dir.path().join("link.ndjson")).unwrap(),
+        Path::new("elsewhere/target.ndjson")
+    );
+    let expected = run(dir.path(), &convert_args(&["clicks.pb"]), None);
+    let written = std::fs::read_to_string(elsewhere.join("target.ndjson")).unwrap();
+    assert_eq!(
+        format!("exit: 0\n--- stdout\n{written}--- stderr\n"),
+        expected
+    );
+    // No temporary file left, here or next to the target.
+    assert_eq!(new_files(dir.path()), ["elsewhere", "link.ndjson"]);
+    assert_eq!(new_files(&elsewhere), ["target.ndjson"]);
+
+    // A link to nothing is refused, and stays as it was.
+    std::os::unix::fs::symlink("nowhere/x.ndjson", dir.path().join("dangling")).unwrap();
+    assert_cli_snapshot!(
+        "convert_dangling_symlink",
+        run(
+            dir.path(),
+            &convert_args(&["-o", "dangling", "clicks.pb"]),
+            None
+        )
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("dangling"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+/// A boolean flag takes every boolean spelling after `=`, as the worker's
+/// flags and the `PROTOLAND_*` variables do (`--proto-names=yes` was an
+/// error: the flag took no value).
+#[test]
+fn boolean_flags_take_a_value_after_equals() {
+    let dir = fixture();
+    let on = run(
+        dir.path(),
+        &convert_args(&["--proto-names", "--enum-numbers", "clicks.pb"]),
+        None,
+    );
+    let off = run(dir.path(), &convert_args(&["clicks.pb"]), None);
+    assert_ne!(on, off);
+    for (flags, expected) in [
+        (["--proto-names=yes", "--enum-numbers=ON"], &on),
+        (["--proto-names=1", "--enum-numbers=true"], &on),
+        (["--proto-names=off", "--enum-numbers=No"], &off),
+        (["--proto-names=0", "--enum-numbers=false"], &off),
+    ] {
+        let mut args = convert_args(&flags);
+        args.push("clicks.pb");
+        assert_eq!(&run(dir.path(), &args, None), expected, "{flags:?}");
+    }
+    let bad = run(
+        dir.path(),
+        &convert_args(&["--proto-names=maybe", "clicks.pb"]),
+        None,
+    );
+    assert!(
+        bad.starts_with("exit: 2\n--- stdout\n--- stderr\nerror: invalid value 'maybe' for '--proto-names[=<BOOL>]': not a boolean: true/false, 1/0, yes/no or on/off\n"),
+        "{bad}"
     );
 }
 

@@ -30,6 +30,9 @@ pub struct BackfillOptions {
     pub force: bool,
     /// Objects converted at once. Default: the pipeline's concurrency.
     pub concurrency: Option<usize>,
+    /// Read objects of a local source reached through symlinks. Default:
+    /// off, they are skipped with a warning (see `symlinks`).
+    pub follow_symlinks: bool,
 }
 
 /// What a backfill did.
@@ -86,6 +89,7 @@ pub async fn run(
         Location::S3 { .. } => None,
     };
     let excluded = Excluded::new(pipeline, &source);
+    let links = crate::symlinks::SymlinkFilter::new(&source, options.follow_symlinks);
     let concurrency = options
         .concurrency
         .unwrap_or(pipeline.settings().concurrency)
@@ -95,7 +99,8 @@ pub async fn run(
     // Listing and converting overlap: the listing is consumed as the
     // conversions take objects, so memory does not grow with the prefix.
     let listing = crate::storage::list(pipeline.stores(), &source)?
-        .try_filter(|listed| futures::future::ready(!excluded.contains(&listed.key)));
+        .try_filter(|listed| futures::future::ready(!excluded.contains(&listed.key)))
+        .try_filter(|listed| futures::future::ready(links.allows(&listed.key)));
     let results = listing
         .map(|meta| {
             let pipeline = pipeline.clone();

@@ -15,6 +15,9 @@ use protoland_transcode::JsonOptions;
 use crate::landing::{KeyTemplate, OutputCompression};
 use crate::routes::{RouteSpec, parse_routes};
 use crate::storage::{Location, StorageOptions};
+use crate::units::{format_duration, format_size};
+// The one parser of sizes, durations and booleans (see `units`).
+pub use crate::units::{UnitError, parse_bool, parse_duration, parse_size};
 
 /// Where a schema comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +147,16 @@ pub struct Settings {
 
 /// The smallest multipart part S3 accepts (except the last).
 pub const MIN_PART_SIZE: usize = 5 << 20;
+/// The largest multipart part S3 accepts.
+pub const MAX_PART_SIZE: usize = 5 << 30;
+/// The longest SQS keeps a received message invisible: a visibility
+/// timeout, a retry delay, and the time one message may be held (the
+/// heartbeat cannot extend it past 12 hours from its receive).
+pub const SQS_MAX_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
+/// The longest long-poll wait SQS accepts.
+pub const SQS_MAX_WAIT_TIME: Duration = Duration::from_secs(20);
+/// The longest timeout a Lambda function can have.
+pub const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 impl Settings {
     /// Settings with defaults for everything but what has none.
@@ -203,69 +216,56 @@ impl Settings {
             var: vars::LANDING,
             hint: "an s3://bucket/prefix URL or a local directory for the NDJSON output",
         })?;
-        let landing = Location::parse(&landing).map_err(|message| ConfigError::Invalid {
-            var: vars::LANDING,
-            message,
-        })?;
+        let landing = Location::parse(&landing).map_err(|e| bad(vars::LANDING, &landing, e))?;
         let mut s = Settings::new(landing);
         s.schema = get(vars::SCHEMA)
             .map(|v| SchemaSource::parse(&v))
             .or(default_schema);
         if let Some(v) = get(vars::INCLUDE) {
-            s.includes = v.split(',').map(|p| PathBuf::from(p.trim())).collect();
+            s.includes = parse_includes(&v).map_err(|e| bad(vars::INCLUDE, &v, e))?;
         }
         s.message = get(vars::MESSAGE);
         if let Some(v) = get(vars::ROUTES) {
-            s.routes = parse_routes(&v).map_err(|e| invalid(vars::ROUTES, e))?;
+            s.routes = parse_routes(&v).map_err(|e| bad(vars::ROUTES, &v, e))?;
         }
         if let Some(v) = get(vars::FRAMING) {
-            s.framing = v.parse().map_err(|e| invalid(vars::FRAMING, e))?;
+            s.framing = v.parse().map_err(|e| bad(vars::FRAMING, &v, e))?;
         }
         if let Some(v) = get(vars::COMPRESSION) {
-            s.compression = v.parse().map_err(|e| invalid(vars::COMPRESSION, e))?;
+            s.compression = v.parse().map_err(|e| bad(vars::COMPRESSION, &v, e))?;
         }
         if let Some(v) = get(vars::OUTPUT_COMPRESSION) {
             s.output_compression = v
                 .parse()
-                .map_err(|e: String| invalid(vars::OUTPUT_COMPRESSION, e))?;
+                .map_err(|e: String| bad(vars::OUTPUT_COMPRESSION, &v, e))?;
         }
         if let Some(v) = get(vars::PROTO_NAMES) {
-            s.json.proto_names = parse_bool(vars::PROTO_NAMES, &v)?;
+            s.json.proto_names = parse_bool(&v).map_err(|e| bad(vars::PROTO_NAMES, &v, e))?;
         }
         if let Some(v) = get(vars::EMIT_DEFAULTS) {
-            s.json.emit_defaults = parse_bool(vars::EMIT_DEFAULTS, &v)?;
+            s.json.emit_defaults = parse_bool(&v).map_err(|e| bad(vars::EMIT_DEFAULTS, &v, e))?;
         }
         if let Some(v) = get(vars::ENUM_NUMBERS) {
-            s.json.enum_numbers = parse_bool(vars::ENUM_NUMBERS, &v)?;
+            s.json.enum_numbers = parse_bool(&v).map_err(|e| bad(vars::ENUM_NUMBERS, &v, e))?;
         }
         if let Some(v) = get(vars::KEY_TEMPLATE) {
-            s.key_template = KeyTemplate::parse(&v).map_err(|e| invalid(vars::KEY_TEMPLATE, e))?;
+            s.key_template = KeyTemplate::parse(&v).map_err(|e| bad(vars::KEY_TEMPLATE, &v, e))?;
         }
         if let Some(v) = get(vars::ON_BAD_OBJECT) {
             s.on_bad_object = match v.to_ascii_lowercase().as_str() {
                 "fail" => BadObjectPolicy::Fail,
                 "quarantine" => BadObjectPolicy::Quarantine,
-                _ => {
-                    return Err(invalid(
-                        vars::ON_BAD_OBJECT,
-                        format!("`{v}` is not fail or quarantine"),
-                    ));
-                }
+                _ => return Err(bad(vars::ON_BAD_OBJECT, &v, "not fail or quarantine")),
             };
         }
         if let Some(v) = get(vars::QUARANTINE) {
-            s.quarantine = Location::parse(&v).map_err(|e| invalid(vars::QUARANTINE, e))?;
+            s.quarantine = Location::parse(&v).map_err(|e| bad(vars::QUARANTINE, &v, e))?;
         }
         if let Some(v) = get(vars::ON_MISSING_OBJECT) {
             s.on_missing_object = match v.to_ascii_lowercase().as_str() {
                 "acknowledge" | "ack" => MissingPolicy::Acknowledge,
                 "fail" => MissingPolicy::Fail,
-                _ => {
-                    return Err(invalid(
-                        vars::ON_MISSING_OBJECT,
-                        format!("`{v}` is not acknowledge or fail"),
-                    ));
-                }
+                _ => return Err(bad(vars::ON_MISSING_OBJECT, &v, "not acknowledge or fail")),
             };
         }
         if let Some(v) = get(vars::CONCURRENCY) {
@@ -273,40 +273,52 @@ impl Settings {
         }
         if let Some(v) = get(vars::MAX_FRAME_BYTES) {
             s.limits.max_frame_bytes =
-                parse_size(&v).map_err(|e| invalid(vars::MAX_FRAME_BYTES, e))?;
+                parse_size(&v).map_err(|e| bad(vars::MAX_FRAME_BYTES, &v, e))?;
         }
         if let Some(v) = get(vars::MAX_DECOMPRESSED_BYTES) {
             s.limits.max_decompressed_bytes =
-                parse_size(&v).map_err(|e| invalid(vars::MAX_DECOMPRESSED_BYTES, e))?;
+                parse_size(&v).map_err(|e| bad(vars::MAX_DECOMPRESSED_BYTES, &v, e))?;
         }
         if let Some(v) = get(vars::PART_SIZE) {
-            let size = parse_size(&v).map_err(|e| invalid(vars::PART_SIZE, e))?;
-            s.part_size = usize::try_from(size)
-                .map_err(|_| invalid(vars::PART_SIZE, format!("{size} bytes is too large")))?;
+            let size = parse_size(&v).map_err(|e| bad(vars::PART_SIZE, &v, e))?;
+            // Beyond usize: over S3's maximum part size anyway.
+            s.part_size = usize::try_from(size).unwrap_or(usize::MAX);
         }
         if let Some(v) = get(vars::DEADLINE_MARGIN) {
             s.deadline_margin =
-                parse_duration(&v).map_err(|e| invalid(vars::DEADLINE_MARGIN, e))?;
+                parse_duration(&v).map_err(|e| bad(vars::DEADLINE_MARGIN, &v, e))?;
         }
         if let Some(v) = get(vars::MAX_ATTEMPTS) {
             let n = parse_count(vars::MAX_ATTEMPTS, &v)?;
             s.max_attempts = u32::try_from(n)
-                .map_err(|_| invalid(vars::MAX_ATTEMPTS, format!("{n} is too large")))?;
+                .map_err(|_| bad(vars::MAX_ATTEMPTS, &v, "too large: over 4294967295"))?;
         }
         if let Some(v) = get(vars::RETRY_BACKOFF) {
-            s.retry_backoff = parse_duration(&v).map_err(|e| invalid(vars::RETRY_BACKOFF, e))?;
+            s.retry_backoff = parse_duration(&v).map_err(|e| bad(vars::RETRY_BACKOFF, &v, e))?;
         }
         if let Some(v) = get(vars::METRICS) {
             s.metrics.enabled = match v.to_ascii_lowercase().as_str() {
-                "emf" | "on" | "true" => true,
-                "off" | "none" | "false" => false,
-                _ => return Err(invalid(vars::METRICS, format!("`{v}` is not emf or off"))),
+                "emf" => true,
+                "none" => false,
+                // `on`, `off` and the other spellings of a boolean.
+                _ => parse_bool(&v).map_err(|_| bad(vars::METRICS, &v, "not emf or off"))?,
             };
         }
         if let Some(v) = get(vars::METRICS_NAMESPACE) {
             s.metrics.namespace = v;
         }
-        s.validate()?;
+        // A value that breaks a limit is named with the text it came from.
+        s.validate().map_err(|e| match e {
+            ConfigError::Invalid { var, message } => match get(var) {
+                Some(value) => ConfigError::Value {
+                    var,
+                    value,
+                    message,
+                },
+                None => ConfigError::Invalid { var, message },
+            },
+            e => e,
+        })?;
         Ok(s)
     }
 
@@ -337,8 +349,17 @@ impl Settings {
             return Err(invalid(
                 vars::PART_SIZE,
                 format!(
-                    "{} bytes is under S3's 5 MiB minimum part size",
-                    self.part_size
+                    "{} is under S3's minimum part size, 5 MiB",
+                    format_size(self.part_size as u64)
+                ),
+            ));
+        }
+        if self.part_size > MAX_PART_SIZE {
+            return Err(invalid(
+                vars::PART_SIZE,
+                format!(
+                    "{} is over S3's maximum part size, 5 GiB",
+                    format_size(self.part_size as u64)
                 ),
             ));
         }
@@ -351,7 +372,46 @@ impl Settings {
         if self.limits.max_frame_bytes == 0 {
             return Err(invalid(vars::MAX_FRAME_BYTES, "must be at least 1 byte"));
         }
+        if self.deadline_margin >= LAMBDA_MAX_TIMEOUT {
+            return Err(invalid(
+                vars::DEADLINE_MARGIN,
+                format!(
+                    "{} is not under 15m, Lambda's longest timeout: no object would ever start",
+                    format_duration(self.deadline_margin)
+                ),
+            ));
+        }
+        let waits = self.retry_waits();
+        if waits > SQS_MAX_VISIBILITY_TIMEOUT {
+            return Err(invalid(
+                vars::RETRY_BACKOFF,
+                format!(
+                    "{} doubling between {} attempts ({}) waits {:.1}h in all, over the 12h SQS keeps a message invisible at most",
+                    format_duration(self.retry_backoff),
+                    self.max_attempts,
+                    vars::MAX_ATTEMPTS,
+                    waits.as_secs_f64() / 3600.0
+                ),
+            ));
+        }
+        check_metrics_namespace(&self.metrics.namespace)
+            .map_err(|message| invalid(vars::METRICS_NAMESPACE, message))?;
         Ok(())
+    }
+
+    /// The longest an object can spend waiting between its attempts: the
+    /// backoff, doubled after each attempt (as the handler does, the
+    /// doubling stops at 2^16).
+    fn retry_waits(&self) -> Duration {
+        // In closed form (a loop would take seconds for 4 billion
+        // attempts): the first 17 waits double, the rest are 2^16 × backoff.
+        let waits = u128::from(self.max_attempts.saturating_sub(1));
+        let doubling = waits.min(17);
+        let factor = ((1u128 << doubling) - 1).saturating_add((waits - doubling) << 16);
+        let nanos = self.retry_backoff.as_nanos().saturating_mul(factor);
+        let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+        // Below a second, so it fits.
+        Duration::new(secs, (nanos % 1_000_000_000) as u32)
     }
 }
 
@@ -381,6 +441,34 @@ pub mod vars {
     pub const RETRY_BACKOFF: &str = "PROTOLAND_RETRY_BACKOFF";
     pub const METRICS: &str = "PROTOLAND_METRICS";
     pub const METRICS_NAMESPACE: &str = "PROTOLAND_METRICS_NAMESPACE";
+    // Read by the CLI only (`worker`, `backfill`).
+    pub const QUEUE_URL: &str = "PROTOLAND_QUEUE_URL";
+    pub const LOG_FORMAT: &str = "PROTOLAND_LOG_FORMAT";
+}
+
+/// The kind of value a variable takes: the parser that reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ValueKind {
+    /// [`parse_size`].
+    Size,
+    /// [`parse_duration`].
+    Duration,
+    /// [`parse_bool`].
+    Bool,
+    /// Anything else (names, URLs, counts, choices).
+    Other,
+}
+
+/// The kind of value `var` takes (for checks over every setting, such as
+/// the documentation's examples).
+pub fn value_kind(var: &str) -> ValueKind {
+    match var {
+        vars::MAX_FRAME_BYTES | vars::MAX_DECOMPRESSED_BYTES | vars::PART_SIZE => ValueKind::Size,
+        vars::DEADLINE_MARGIN | vars::RETRY_BACKOFF => ValueKind::Duration,
+        vars::PROTO_NAMES | vars::EMIT_DEFAULTS | vars::ENUM_NUMBERS => ValueKind::Bool,
+        _ => ValueKind::Other,
+    }
 }
 
 /// A setting that is missing or invalid, named by its variable.
@@ -392,15 +480,26 @@ pub enum ConfigError {
         var: &'static str,
         hint: &'static str,
     },
+    /// A value that does not work, without the text it came from (a
+    /// setting made in code, or a schema that does not load).
     #[error("{var}: {message}")]
     Invalid { var: &'static str, message: String },
+    /// A value that does not work, with the text it was given as.
+    #[error("{var}: {message} (got {value:?})")]
+    Value {
+        var: &'static str,
+        value: String,
+        message: String,
+    },
 }
 
 impl ConfigError {
     /// The variable at fault.
     pub fn var(&self) -> &'static str {
         match self {
-            ConfigError::Missing { var, .. } | ConfigError::Invalid { var, .. } => var,
+            ConfigError::Missing { var, .. }
+            | ConfigError::Invalid { var, .. }
+            | ConfigError::Value { var, .. } => var,
         }
     }
 }
@@ -412,69 +511,106 @@ fn invalid(var: &'static str, message: impl ToString) -> ConfigError {
     }
 }
 
-fn parse_bool(var: &'static str, v: &str) -> Result<bool, ConfigError> {
-    match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(invalid(var, format!("`{v}` is not true or false"))),
+/// `var`'s `value` does not work, because of `message`.
+fn bad(var: &'static str, value: &str, message: impl ToString) -> ConfigError {
+    ConfigError::Value {
+        var,
+        value: value.to_owned(),
+        message: message.to_string(),
     }
 }
 
 fn parse_count(var: &'static str, v: &str) -> Result<usize, ConfigError> {
     v.parse::<usize>()
-        .map_err(|_| invalid(var, format!("`{v}` is not a whole number")))
+        .map_err(|_| bad(var, v, "not a whole number"))
 }
 
-/// Parses a size: bytes, or a number with `KB` `MB` `GB` (powers of 1000) or
-/// `KiB` `MiB` `GiB` (powers of 1024).
-///
-/// # Errors
-///
-/// A message naming the value when it is not a size.
-pub fn parse_size(v: &str) -> Result<u64, String> {
-    let v = v.trim();
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (number, unit) = v.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{v}` is not a size (e.g. 67108864, 64MiB, 8MB)"))?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" | "k" => 1_000,
-        "mb" | "m" => 1_000_000,
-        "gb" | "g" => 1_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "`{v}` has an unknown unit (B, KB, MB, GB, KiB, MiB, GiB)"
-            ));
-        }
-    };
-    number
-        .checked_mul(factor)
-        .ok_or_else(|| format!("`{v}` is too large"))
+/// Comma-separated import directories, each of which must exist (a typo
+/// would otherwise surface as an import not found at the first schema).
+fn parse_includes(v: &str) -> Result<Vec<PathBuf>, String> {
+    v.split(',')
+        .map(|p| {
+            let p = p.trim();
+            if p.is_empty() {
+                return Err("an empty directory name in the list".to_owned());
+            }
+            let path = PathBuf::from(p);
+            if path.is_dir() {
+                Ok(path)
+            } else {
+                Err(format!("`{p}` is not a directory"))
+            }
+        })
+        .collect()
 }
 
-/// Parses a duration: `500ms`, `10s`, `2m`, or plain seconds.
-///
-/// # Errors
-///
-/// A message naming the value when it is not a duration.
-pub fn parse_duration(v: &str) -> Result<Duration, String> {
-    let v = v.trim();
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (number, unit) = v.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{v}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
-    match unit.trim() {
-        "ms" => Ok(Duration::from_millis(number)),
-        "" | "s" => Ok(Duration::from_secs(number)),
-        "m" => Ok(Duration::from_secs(number.saturating_mul(60))),
-        _ => Err(format!("`{v}` has an unknown unit (ms, s, m)")),
+/// CloudWatch's rules for a namespace: 1 to 255 characters of
+/// `0-9A-Za-z.-_/#: `, not only spaces, not starting with `AWS/` (reserved).
+/// CloudWatch drops EMF lines with any other namespace without a word.
+fn check_metrics_namespace(namespace: &str) -> Result<(), String> {
+    if namespace.trim().is_empty() {
+        return Err("a CloudWatch namespace needs a character other than a space".to_owned());
     }
+    if namespace.len() > 255 {
+        return Err(format!(
+            "{} characters, over CloudWatch's 255 for a namespace",
+            namespace.len()
+        ));
+    }
+    if let Some(c) = namespace
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || ".-_/#: ".contains(*c)))
+    {
+        return Err(format!(
+            "`{c}` is not allowed in a CloudWatch namespace (letters, digits, `.-_/#:` and spaces)"
+        ));
+    }
+    if namespace.starts_with("AWS/") {
+        return Err("namespaces starting with `AWS/` are reserved for AWS".to_owned());
+    }
+    Ok(())
+}
+
+/// Checks a visibility timeout for SQS: whole seconds, 1s to 12h.
+///
+/// # Errors
+///
+/// A message saying which limit the duration breaks.
+pub fn check_visibility_timeout(timeout: Duration) -> Result<Duration, String> {
+    check_sqs_seconds(timeout, Duration::from_secs(1), SQS_MAX_VISIBILITY_TIMEOUT)
+        .map_err(|limits| format!("{limits}, the visibility timeouts SQS accepts"))
+}
+
+/// Checks a retry delay (a failed message's new visibility timeout): whole
+/// seconds, 0s to 12h.
+///
+/// # Errors
+///
+/// A message saying which limit the duration breaks.
+pub fn check_retry_delay(delay: Duration) -> Result<Duration, String> {
+    check_sqs_seconds(delay, Duration::ZERO, SQS_MAX_VISIBILITY_TIMEOUT)
+        .map_err(|limits| format!("{limits}, the visibility timeouts SQS accepts"))
+}
+
+/// Checks a long-poll wait: whole seconds, 0s to 20s.
+///
+/// # Errors
+///
+/// A message saying which limit the duration breaks.
+pub fn check_wait_time(wait: Duration) -> Result<Duration, String> {
+    check_sqs_seconds(wait, Duration::ZERO, SQS_MAX_WAIT_TIME)
+        .map_err(|limits| format!("{limits}, the long-poll waits SQS accepts"))
+}
+
+fn check_sqs_seconds(value: Duration, min: Duration, max: Duration) -> Result<Duration, String> {
+    let range = format!("{} to {}", format_duration(min), format_duration(max));
+    if value.subsec_nanos() != 0 {
+        return Err(format!("must be whole seconds from {range}"));
+    }
+    if value < min || value > max {
+        return Err(format!("must be {range}"));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -629,15 +765,260 @@ mod tests {
         assert_eq!(err.var(), "PROTOLAND_SCHEMA");
     }
 
+    /// The README's own example, `PROTOLAND_MAX_DECOMPRESSED_BYTES=1TiB`,
+    /// stopped the function at start-up when this parser knew no `TiB`;
+    /// and `5M` meant 5,000,000 bytes here but 5 MiB in the CLI.
     #[test]
-    fn parses_sizes_and_durations() {
-        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
-        assert_eq!(parse_size("8 MB"), Ok(8_000_000));
-        assert_eq!(parse_size("1234"), Ok(1234));
-        assert!(parse_size("MiB").is_err());
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("1h").is_err());
+    fn sizes_mean_what_the_cli_and_the_readme_say() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("PROTOLAND_MAX_DECOMPRESSED_BYTES", "1TiB"),
+            ("PROTOLAND_PART_SIZE", "5M"),
+            ("PROTOLAND_MAX_FRAME_BYTES", "64MB"),
+            ("PROTOLAND_RETRY_BACKOFF", "1s"),
+            ("PROTOLAND_DEADLINE_MARGIN", "1m"),
+        ]);
+        let s = settings(&vars).expect("valid");
+        assert_eq!(s.limits.max_decompressed_bytes, 1 << 40);
+        assert_eq!(s.part_size, 5 << 20);
+        assert_eq!(s.limits.max_frame_bytes, 64_000_000);
+        assert_eq!(s.retry_backoff, Duration::from_secs(1));
+        assert_eq!(s.deadline_margin, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn booleans_take_every_documented_spelling() {
+        for (value, expected) in [
+            ("true", true),
+            ("YES", true),
+            ("on", true),
+            ("1", true),
+            ("False", false),
+            ("no", false),
+            ("OFF", false),
+            ("0", false),
+        ] {
+            let mut vars = BASE.to_vec();
+            vars.extend([
+                ("PROTOLAND_PROTO_NAMES", value),
+                ("PROTOLAND_EMIT_DEFAULTS", value),
+                ("PROTOLAND_ENUM_NUMBERS", value),
+                ("PROTOLAND_METRICS", value),
+            ]);
+            let s = settings(&vars).expect(value);
+            assert_eq!(
+                [
+                    s.json.proto_names,
+                    s.json.emit_defaults,
+                    s.json.enum_numbers,
+                    s.metrics.enabled
+                ],
+                [expected; 4],
+                "{value}"
+            );
+        }
+    }
+
+    /// Variables whose values only `Pipeline::start` can judge (a schema
+    /// that does not load, a message type the schema lacks): its tests
+    /// and the CLI's cover them.
+    const CHECKED_AT_START: [&str; 2] = ["PROTOLAND_SCHEMA", "PROTOLAND_MESSAGE"];
+    /// Variables the CLI reads itself (its tests give them bad values).
+    const CLI_ONLY: [&str; 2] = ["PROTOLAND_QUEUE_URL", "PROTOLAND_LOG_FORMAT"];
+
+    /// Every variable with a bad value: the error names the variable, says
+    /// what is wrong and quotes the value. A bad `PROTOLAND_RETRY_BACKOFF`
+    /// used to reach the CLI as `error:  (`.
+    #[test]
+    fn every_variable_with_a_bad_value_names_itself_and_the_value() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "PROTOLAND_INCLUDE",
+                "/no/such/dir",
+                "`/no/such/dir` is not a directory",
+            ),
+            (
+                "PROTOLAND_INCLUDE",
+                ".,,.",
+                "an empty directory name in the list",
+            ),
+            ("PROTOLAND_ROUTES", "clicks", "*"),
+            ("PROTOLAND_LANDING", "s3://", "*"),
+            ("PROTOLAND_FRAMING", "lines", "*"),
+            ("PROTOLAND_COMPRESSION", "brotli", "*"),
+            ("PROTOLAND_OUTPUT_COMPRESSION", "auto", "*"),
+            (
+                "PROTOLAND_PROTO_NAMES",
+                "maybe",
+                "not a boolean: true/false, 1/0, yes/no or on/off",
+            ),
+            (
+                "PROTOLAND_EMIT_DEFAULTS",
+                "2",
+                "not a boolean: true/false, 1/0, yes/no or on/off",
+            ),
+            (
+                "PROTOLAND_ENUM_NUMBERS",
+                "y",
+                "not a boolean: true/false, 1/0, yes/no or on/off",
+            ),
+            ("PROTOLAND_KEY_TEMPLATE", "{prefix}/{nope}", "*"),
+            (
+                "PROTOLAND_ON_BAD_OBJECT",
+                "ignore",
+                "not fail or quarantine",
+            ),
+            ("PROTOLAND_QUARANTINE", "s3://", "*"),
+            (
+                "PROTOLAND_ON_MISSING_OBJECT",
+                "retry",
+                "not acknowledge or fail",
+            ),
+            ("PROTOLAND_CONCURRENCY", "four", "not a whole number"),
+            ("PROTOLAND_CONCURRENCY", "0", "must be at least 1"),
+            (
+                "PROTOLAND_MAX_FRAME_BYTES",
+                "12 parsecs",
+                "unknown size unit `parsecs` (B; KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB and K, M, G, T powers of 1024)",
+            ),
+            ("PROTOLAND_MAX_FRAME_BYTES", "0", "must be at least 1 byte"),
+            (
+                "PROTOLAND_MAX_DECOMPRESSED_BYTES",
+                "1.5GiB",
+                "not a whole number: fractions are not accepted, use a smaller unit",
+            ),
+            (
+                "PROTOLAND_PART_SIZE",
+                "1MiB",
+                "1 MiB is under S3's minimum part size, 5 MiB",
+            ),
+            (
+                "PROTOLAND_PART_SIZE",
+                "5MB",
+                "5000000 bytes is under S3's minimum part size, 5 MiB",
+            ),
+            (
+                "PROTOLAND_PART_SIZE",
+                "6GiB",
+                "6 GiB is over S3's maximum part size, 5 GiB",
+            ),
+            (
+                "PROTOLAND_DEADLINE_MARGIN",
+                "soon",
+                "not a duration: a whole number with a unit (ms, s, m, h; a plain number is seconds)",
+            ),
+            (
+                "PROTOLAND_DEADLINE_MARGIN",
+                "15m",
+                "15m is not under 15m, Lambda's longest timeout: no object would ever start",
+            ),
+            ("PROTOLAND_MAX_ATTEMPTS", "-1", "not a whole number"),
+            ("PROTOLAND_MAX_ATTEMPTS", "0", "must be at least 1"),
+            (
+                "PROTOLAND_RETRY_BACKOFF",
+                "5x",
+                "unknown duration unit `x` (ms, s, m, h; a plain number is seconds)",
+            ),
+            (
+                "PROTOLAND_RETRY_BACKOFF",
+                "5h",
+                "5h doubling between 3 attempts (PROTOLAND_MAX_ATTEMPTS) waits 15.0h in all, over the 12h SQS keeps a message invisible at most",
+            ),
+            ("PROTOLAND_METRICS", "cloudwatch", "not emf or off"),
+            (
+                "PROTOLAND_METRICS_NAMESPACE",
+                "AWS/Lambda",
+                "namespaces starting with `AWS/` are reserved for AWS",
+            ),
+            (
+                "PROTOLAND_METRICS_NAMESPACE",
+                "data{landing}",
+                "`{` is not allowed in a CloudWatch namespace (letters, digits, `.-_/#:` and spaces)",
+            ),
+        ];
+        for (var, value, message) in cases {
+            let mut vars = BASE.to_vec();
+            vars.push((var, value));
+            let err = settings(&vars).expect_err(var);
+            assert_eq!(err.var(), *var, "{err}");
+            let text = err.to_string();
+            let tail = format!(" (got {value:?})");
+            assert!(text.starts_with(&format!("{var}: ")), "{text}");
+            assert!(text.ends_with(&tail), "{text}");
+            if *message != "*" {
+                assert_eq!(text, format!("{var}: {message}{tail}"));
+            }
+        }
+        // The waits add up as the handler makes them: 200ms doubling 16
+        // times, then 2^16 × 200ms each.
+        let mut vars = BASE.to_vec();
+        vars.push(("PROTOLAND_MAX_ATTEMPTS", "4294967295"));
+        let started = std::time::Instant::now();
+        assert_eq!(
+            settings(&vars).unwrap_err().var(),
+            "PROTOLAND_RETRY_BACKOFF"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let waits = |attempts: u32| {
+            let mut s = Settings::new(Location::parse("/tmp/x").expect("local"));
+            s.max_attempts = attempts;
+            s.retry_waits()
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(waits(1), Duration::ZERO);
+        assert_eq!(waits(3), ms(200 + 400));
+        assert_eq!(waits(18), ms(200 * ((1 << 17) - 1)));
+        assert_eq!(waits(20), ms(200 * ((1 << 17) - 1 + 2 * 65_536)));
+        // A too-many-attempts setting is blamed on the waits it makes.
+        let mut vars = BASE.to_vec();
+        vars.push(("PROTOLAND_MAX_ATTEMPTS", "40"));
+        assert_eq!(
+            settings(&vars).unwrap_err().to_string(),
+            "PROTOLAND_RETRY_BACKOFF: 200ms doubling between 40 attempts (PROTOLAND_MAX_ATTEMPTS) waits 87.4h in all, over the 12h SQS keeps a message invisible at most"
+        );
+
+        // Every variable this module defines has a case above.
+        let source = include_str!("config.rs");
+        let declared: Vec<&str> = source
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("pub const "))
+            .filter_map(|line| line.split('"').nth(1))
+            .filter(|name| name.starts_with("PROTOLAND_"))
+            .collect();
+        assert!(declared.len() >= 24, "{declared:?}");
+        for var in declared {
+            assert!(
+                CHECKED_AT_START.contains(&var)
+                    || CLI_ONLY.contains(&var)
+                    || cases.iter().any(|(v, ..)| *v == var),
+                "no bad-value case for {var}"
+            );
+        }
+    }
+
+    #[test]
+    fn sqs_durations_are_whole_seconds_within_sqs_limits() {
+        let s = Duration::from_secs;
+        assert_eq!(check_visibility_timeout(s(30)), Ok(s(30)));
+        assert_eq!(check_visibility_timeout(s(43_200)), Ok(s(43_200)));
+        assert_eq!(
+            check_visibility_timeout(s(0)),
+            Err("must be 1s to 12h, the visibility timeouts SQS accepts".into())
+        );
+        assert_eq!(
+            check_visibility_timeout(s(43_201)),
+            Err("must be 1s to 12h, the visibility timeouts SQS accepts".into())
+        );
+        assert_eq!(
+            check_visibility_timeout(Duration::from_millis(1500)),
+            Err("must be whole seconds from 1s to 12h, the visibility timeouts SQS accepts".into())
+        );
+        assert_eq!(check_retry_delay(s(0)), Ok(s(0)));
+        assert!(check_retry_delay(s(13 * 3600)).is_err());
+        assert_eq!(check_wait_time(s(20)), Ok(s(20)));
+        assert_eq!(
+            check_wait_time(s(21)),
+            Err("must be 0s to 20s, the long-poll waits SQS accepts".into())
+        );
     }
 }

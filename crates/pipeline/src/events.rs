@@ -167,6 +167,10 @@ pub enum EventError {
     UnsupportedVersion(String),
     #[error("key `{key}` does not decode to UTF-8")]
     KeyEncoding { key: String },
+    /// A bucket name S3 would never send: reading it could address
+    /// something else (`../etc` in a path-style URL is another bucket).
+    #[error("bucket `{bucket}` is not a valid S3 bucket name: {reason}")]
+    InvalidBucket { bucket: String, reason: String },
 }
 
 impl Invocation {
@@ -306,6 +310,7 @@ fn parse_s3_record(record: &Value) -> Result<Record, EventError> {
     }
     let event_name = str_at(record, &["eventName"], CTX, "eventName")?;
     let bucket = str_at(record, &["s3", "bucket", "name"], CTX, "s3.bucket.name")?;
+    check_bucket(bucket)?;
     let raw_key = str_at(record, &["s3", "object", "key"], CTX, "s3.object.key")?;
     let key = form_decode(raw_key)?;
     let event_name = event_name.strip_prefix("s3:").unwrap_or(event_name);
@@ -343,6 +348,7 @@ fn parse_eventbridge(map: &Map) -> Result<Record, EventError> {
         CTX,
         "detail.bucket.name",
     )?;
+    check_bucket(bucket)?;
     // EventBridge keys are not URL-encoded.
     let key = str_at(
         &event,
@@ -428,6 +434,7 @@ fn parse_batch_task(task: &Value) -> Result<ObjectRef, EventError> {
             arn.rsplit(':').next().unwrap_or(arn).to_owned()
         }
     };
+    check_bucket(&bucket)?;
     // Batch Operations passes keys URL-encoded as in the manifest; AWS's
     // examples decode them with `unquote_plus`, as S3 notifications are.
     let key = form_decode(str_at(task, &["s3Key"], TASK, "s3Key")?)?;
@@ -442,6 +449,54 @@ fn parse_batch_task(task: &Value) -> Result<ObjectRef, EventError> {
         size: None,
         event_time: None,
     })
+}
+
+/// Checks a bucket name against S3's naming rules: 3 to 63 characters,
+/// lowercase letters, digits, `.` and `-`, a letter or digit at each end,
+/// no `..`, not an IP address. (The prefixes and suffixes AWS reserves for
+/// its own buckets, such as directory buckets' `--x-s3`, are real names and
+/// pass.) A notification naming anything else is not from S3.
+///
+/// # Errors
+///
+/// [`EventError::InvalidBucket`] with the rule the name breaks.
+pub fn check_bucket(bucket: &str) -> Result<(), EventError> {
+    let fail = |reason: String| {
+        Err(EventError::InvalidBucket {
+            bucket: bucket.to_owned(),
+            reason,
+        })
+    };
+    if let Some(c) = bucket
+        .chars()
+        .find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-')))
+    {
+        return fail(format!(
+            "it contains {c:?}; bucket names hold only lowercase letters, digits, `.` and `-`"
+        ));
+    }
+    let length = bucket.len();
+    if !(3..=63).contains(&length) {
+        return fail(format!(
+            "it has {length} characters; bucket names have 3 to 63"
+        ));
+    }
+    let alphanumeric = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !alphanumeric(bucket.chars().next()) || !alphanumeric(bucket.chars().last()) {
+        return fail("it must begin and end with a letter or digit".to_owned());
+    }
+    if bucket.contains("..") {
+        return fail("it contains `..`".to_owned());
+    }
+    let parts: Vec<&str> = bucket.split('.').collect();
+    if parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return fail("it is formatted as an IP address".to_owned());
+    }
+    Ok(())
 }
 
 /// Decodes a key as S3 notifications encode it: `+` is a space, then
@@ -654,17 +709,144 @@ mod tests {
     }
 
     #[test]
+    fn checks_bucket_names_against_s3_rules() {
+        let (longest, too_long) = ("a".repeat(63), "a".repeat(64));
+        for ok in [
+            "raw",
+            "raw-bucket",
+            "logs.example.com",
+            "a1b2",
+            "123",
+            "my-bucket--x-s3",
+            longest.as_str(),
+        ] {
+            assert_eq!(check_bucket(ok), Ok(()), "{ok}");
+        }
+        for (bad, reason) in [
+            (
+                "../etc",
+                "it contains '/'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "raw/clicks",
+                "it contains '/'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "Raw",
+                "it contains 'R'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "raw_bucket",
+                "it contains '_'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "raw bucket",
+                "it contains ' '; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            (
+                "héllo",
+                "it contains 'é'; bucket names hold only lowercase letters, digits, `.` and `-`",
+            ),
+            ("", "it has 0 characters; bucket names have 3 to 63"),
+            ("ab", "it has 2 characters; bucket names have 3 to 63"),
+            (
+                too_long.as_str(),
+                "it has 64 characters; bucket names have 3 to 63",
+            ),
+            ("-raw", "it must begin and end with a letter or digit"),
+            ("raw.", "it must begin and end with a letter or digit"),
+            ("..", "it has 2 characters; bucket names have 3 to 63"),
+            ("a..b", "it contains `..`"),
+            ("192.168.5.4", "it is formatted as an IP address"),
+        ] {
+            assert_eq!(
+                check_bucket(bad),
+                Err(EventError::InvalidBucket {
+                    bucket: bad.to_owned(),
+                    reason: reason.to_owned()
+                }),
+                "{bad}"
+            );
+        }
+    }
+
+    /// An event naming bucket `../etc` was read: in a path-style URL that
+    /// addresses bucket `etc`. Now the message carrying it fails alone,
+    /// whatever the event's shape.
+    #[test]
+    fn a_bucket_that_is_not_an_s3_bucket_name_fails_only_its_message() {
+        let record = |bucket: &str| {
+            json!({"Records": [{
+                "eventVersion": "2.1", "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": "clicks/a.pb"}}
+            }]})
+            .to_string()
+        };
+        let event = json!({"Records": [
+            {"messageId": "good", "eventSource": "aws:sqs", "body": record("raw")},
+            {"messageId": "bad", "eventSource": "aws:sqs", "body": record("../etc")},
+        ]});
+        let Ok(Invocation::Sqs(messages)) = Invocation::from_value(event) else {
+            panic!("not an SQS event")
+        };
+        assert_eq!(
+            messages[0].records,
+            Ok(vec![Record::Created(ObjectRef::new("raw", "clicks/a.pb"))])
+        );
+        assert_eq!(
+            messages[1].records.as_ref().err().map(ToString::to_string),
+            Some("bucket `../etc` is not a valid S3 bucket name: it contains '/'; bucket names hold only lowercase letters, digits, `.` and `-`".to_owned())
+        );
+
+        let eventbridge = json!({
+            "detail-type": "Object Created", "source": "aws.s3",
+            "detail": {"bucket": {"name": "../etc"}, "object": {"key": "k.pb"}}
+        });
+        assert!(matches!(
+            Invocation::from_value(eventbridge),
+            Err(EventError::InvalidBucket { .. })
+        ));
+        let removed = json!({"Records": [{
+            "eventVersion": "2.1", "eventName": "ObjectRemoved:Delete",
+            "s3": {"bucket": {"name": "UPPER"}, "object": {"key": "k.pb"}}
+        }]});
+        assert!(matches!(
+            Invocation::from_value(removed),
+            Err(EventError::InvalidBucket { .. })
+        ));
+        let batch = json!({
+            "invocationSchemaVersion": "1.0", "invocationId": "i",
+            "job": {"id": "j"},
+            "tasks": [
+                {"taskId": "t1", "s3Key": "k.pb", "s3BucketArn": "arn:aws:s3:::../etc"},
+                {"taskId": "t2", "s3Key": "k.pb", "s3BucketArn": "arn:aws:s3:::raw"}
+            ]
+        });
+        let Ok(Invocation::Batch(batch)) = Invocation::from_value(batch) else {
+            panic!("not a Batch Operations invocation")
+        };
+        assert!(matches!(
+            batch.tasks[0].object,
+            Err(EventError::InvalidBucket { .. })
+        ));
+        assert_eq!(batch.tasks[1].object, Ok(ObjectRef::new("raw", "k.pb")));
+    }
+
+    #[test]
     fn is_lenient_about_optional_fields_and_strict_about_required_ones() {
         let minimal = json!({"Records": [{
             "eventVersion": "2.0", "eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": "b"}, "object": {"key": "k.pb"}}
+            "s3": {"bucket": {"name": "bkt"}, "object": {"key": "k.pb"}}
         }]});
         let records = parse_notification(&minimal).expect("minimal record parses");
-        assert_eq!(records, vec![Record::Created(ObjectRef::new("b", "k.pb"))]);
+        assert_eq!(
+            records,
+            vec![Record::Created(ObjectRef::new("bkt", "k.pb"))]
+        );
 
         let no_key = json!({"Records": [{
             "eventVersion": "2.1", "eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": "b"}, "object": {}}
+            "s3": {"bucket": {"name": "bkt"}, "object": {}}
         }]});
         assert_eq!(
             parse_notification(&no_key).unwrap_err().to_string(),
@@ -672,7 +854,7 @@ mod tests {
         );
         let old = json!({"Records": [{
             "eventVersion": "1.0", "eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}
+            "s3": {"bucket": {"name": "bkt"}, "object": {"key": "k"}}
         }]});
         assert_eq!(
             parse_notification(&old).unwrap_err().to_string(),
@@ -680,7 +862,7 @@ mod tests {
         );
         let no_name = json!({"Records": [{
             "eventVersion": "2.1",
-            "s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}
+            "s3": {"bucket": {"name": "bkt"}, "object": {"key": "k"}}
         }]});
         assert!(parse_notification(&no_name).is_err());
     }

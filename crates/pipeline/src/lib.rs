@@ -7,7 +7,8 @@
 //! outcome ([`handler`]) and every batch a metrics line ([`metrics`]). The
 //! same [`handler::Pipeline`] serves the Lambda function, the SQS
 //! [`worker`] (feature `sqs`) and [`backfill`]s. Settings come from
-//! `PROTOLAND_*` variables or from flags ([`config`]).
+//! `PROTOLAND_*` variables or from flags ([`config`]), their sizes, durations
+//! and booleans read by one parser ([`units`]).
 //!
 //! Main types: [`Settings`], [`Pipeline`], [`Invocation`], [`Response`].
 //!
@@ -48,8 +49,10 @@ pub mod metrics;
 pub mod provenance;
 pub mod routes;
 pub mod storage;
+mod symlinks;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod units;
 #[cfg(feature = "sqs")]
 pub mod worker;
 

@@ -71,6 +71,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     let options = BackfillOptions {
         force: false,
         concurrency: Some(2),
+        follow_symlinks: false,
     };
 
     let first = rt
@@ -102,6 +103,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     let forced = BackfillOptions {
         force: true,
         concurrency: None,
+        follow_symlinks: false,
     };
     let third = rt
         .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
@@ -132,6 +134,7 @@ fn quarantines_a_bad_local_object_under_the_landing_directory() {
     let options = BackfillOptions {
         force: false,
         concurrency: None,
+        follow_symlinks: false,
     };
     let source = Location::Local { root: raw.clone() };
     let summary = rt
@@ -182,6 +185,7 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
     let options = BackfillOptions {
         force: false,
         concurrency: None,
+        follow_symlinks: false,
     };
     let summary = rt
         .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
@@ -251,6 +255,7 @@ fn sources_never_share_a_landing_object() {
     let options = BackfillOptions {
         force: false,
         concurrency: Some(3),
+        follow_symlinks: false,
     };
     let top = Location::Local { root: raw.clone() };
     let summary = rt
@@ -335,6 +340,7 @@ fn never_lands_on_its_own_source() {
     let forced = BackfillOptions {
         force: true,
         concurrency: None,
+        follow_symlinks: false,
     };
     let summary = rt
         .block_on(backfill::run(
@@ -379,6 +385,7 @@ fn output_beside_its_sources_is_known_by_its_record() {
     let forced = BackfillOptions {
         force: true,
         concurrency: None,
+        follow_symlinks: false,
     };
     let source = Location::Local { root: raw.clone() };
     let first = rt
@@ -437,6 +444,7 @@ fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
         let options = BackfillOptions {
             force: true,
             concurrency: Some(1),
+            follow_symlinks: false,
         };
         let summary = rt
             .block_on(backfill::run(
@@ -486,5 +494,83 @@ fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
         }
         let landed = gunzip(&rt.block_on(get(&data, "landing/a/zz last.pb.ndjson.gz")));
         assert!(landed == expected_ndjson(&messages));
+    }
+}
+
+/// All files under a directory, relative and sorted.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                out.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A symlink in a local source to a file outside it (`secret.pb` → a file
+/// elsewhere) and one to a directory outside it were read and converted:
+/// `object_store`'s listing follows links. They are skipped now, unless
+/// `follow_symlinks` is set.
+#[cfg(unix)]
+#[test]
+fn does_not_follow_symlinks_out_of_a_local_source_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&raw).unwrap();
+    std::fs::create_dir_all(outside.join("private")).unwrap();
+    let messages: Vec<Vec<u8>> = (0..3).map(|i| click(i, 4)).collect();
+    let stream = frame(&messages, Framing::Varint);
+    std::fs::write(raw.join("own.pb"), &stream).unwrap();
+    std::fs::write(outside.join("secret.pb"), &stream).unwrap();
+    std::fs::write(outside.join("private/more.pb"), &stream).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.pb"), raw.join("secret.pb")).unwrap();
+    std::os::unix::fs::symlink(outside.join("private"), raw.join("private")).unwrap();
+
+    let rt = runtime();
+    let source = Location::Local { root: raw.clone() };
+    for (follow, expected) in [
+        (false, vec!["own.pb.ndjson.gz"]),
+        (
+            true,
+            vec![
+                "own.pb.ndjson.gz",
+                "private/more.pb.ndjson.gz",
+                "secret.pb.ndjson.gz",
+            ],
+        ),
+    ] {
+        let landing = dir.path().join(format!("landing-{follow}"));
+        let pipeline = rt
+            .block_on(Pipeline::start(
+                settings(Location::Local {
+                    root: landing.clone(),
+                }),
+                "backfill",
+            ))
+            .unwrap();
+        let options = BackfillOptions {
+            force: false,
+            concurrency: None,
+            follow_symlinks: follow,
+        };
+        let summary = rt
+            .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+            .unwrap();
+        assert_eq!(
+            (summary.listed, summary.stats.failures),
+            (expected.len() as u64, 0),
+            "follow {follow}: {summary:?}"
+        );
+        assert_eq!(files_under(&landing), expected, "follow {follow}");
     }
 }

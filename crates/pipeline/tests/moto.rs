@@ -658,3 +658,68 @@ fn worker_finishes_the_batch_in_progress_on_shutdown() {
         assert!(left[0].contains("second.pb"), "{}", left[0]);
     });
 }
+
+/// An event naming bucket `../etc` was read: the path-style request
+/// `endpoint/../etc/key` is normalised to bucket `etc`, and its object
+/// converted. Now the message naming it fails (to the dead-letter queue
+/// after `maxReceiveCount`), nothing is read from `etc`, and the other
+/// messages of the batch convert.
+#[test]
+fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
+    runtime_test(async {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "etc", "landing"]);
+        let messages: Vec<Vec<u8>> = (0..3).map(|i| click(i, 3)).collect();
+        put(
+            &store(&moto, "raw"),
+            "clicks/a.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        put(
+            &store(&moto, "etc"),
+            "clicks/secret.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        let pipeline = Pipeline::start(settings(&moto, moto.storage_options()), "lambda")
+            .await
+            .unwrap();
+        let body = |bucket: &str, key: &str| {
+            json!({"Records": [{
+                "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key}}
+            }]})
+            .to_string()
+        };
+        let event = Invocation::Sqs(vec![
+            QueueMessage::from_body("good", &body("raw", "clicks/a.pb")),
+            QueueMessage::from_body("traversal", &body("../etc", "clicks/secret.pb")),
+        ]);
+        let (response, stats) = pipeline.handle(event, None).await;
+        assert_eq!(
+            failures(&response),
+            json!({"batchItemFailures": [{"itemIdentifier": "traversal"}]})
+        );
+        assert_eq!((stats.objects, stats.failures), (1, 1));
+        assert_eq!(
+            keys(&store(&moto, "landing")).await,
+            ["ndjson/clicks/a.ndjson.gz"]
+        );
+
+        // A direct invocation says which bucket and why.
+        let direct: serde_json::Value =
+            serde_json::from_str(&body("../etc", "clicks/secret.pb")).unwrap();
+        let error = pipeline.handle_value(direct, None).await.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("bucket `../etc` is not a valid S3 bucket name: it contains '/'"),
+            "{error}"
+        );
+        assert_eq!(
+            keys(&store(&moto, "landing")).await,
+            ["ndjson/clicks/a.ndjson.gz"]
+        );
+    });
+}

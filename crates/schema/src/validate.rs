@@ -1,0 +1,223 @@
+//! Checks on a `FileDescriptorSet` before prost-reflect builds a pool from
+//! it.
+//!
+//! prost-reflect validates descriptors thoroughly, but a few hostile shapes
+//! make it panic or recurse without bound instead of returning an error (a
+//! descriptor set is user input: whoever writes `PROTOLAND_SCHEMA` decides
+//! its bytes). Each check here stands for one such class, found by the
+//! `schema` fuzz target or by review of prost-reflect's builder, and
+//! refuses it with a message naming the file and the offending value:
+//!
+//! - a `syntax` other than absent, `proto2`, `proto3` or `editions`
+//!   (prost-reflect reports it with a label pointing into a file it never
+//!   registered, and panics indexing it). Google refuses the same values,
+//!   an explicit empty string included (`Invalid syntax ''`);
+//! - an import of a file that imports it back, directly or not, or a file
+//!   listing the same import twice: prost-reflect follows public imports
+//!   recursively and, with such a loop, never stops (a stack overflow,
+//!   which aborts the process). protoc refuses both ("File recursively
+//!   imports itself", "Import … was listed twice").
+
+use std::collections::{HashMap, HashSet};
+
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
+
+/// The syntaxes a descriptor may declare (absent means proto2).
+const SYNTAXES: [&str; 3] = ["proto2", "proto3", "editions"];
+
+/// Refuses what would crash prost-reflect (see the module documentation).
+///
+/// # Errors
+///
+/// A message naming the file (its `name` in the set) and the value.
+pub(crate) fn check_set(set: &FileDescriptorSet) -> Result<(), String> {
+    for file in &set.file {
+        check_file(file)?;
+    }
+    check_imports(&set.file)
+}
+
+fn check_file(file: &FileDescriptorProto) -> Result<(), String> {
+    if let Some(syntax) = &file.syntax
+        && !SYNTAXES.contains(&syntax.as_str())
+    {
+        return Err(format!(
+            "{}: syntax {syntax:?} is not supported (expected \"proto2\", \"proto3\" or \"editions\")",
+            file.name()
+        ));
+    }
+    let mut seen = HashSet::new();
+    for dependency in &file.dependency {
+        if dependency == file.name() {
+            return Err(format!("{}: the file imports itself", file.name()));
+        }
+        if !seen.insert(dependency.as_str()) {
+            return Err(format!(
+                "{}: import {dependency:?} is listed twice",
+                file.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses import cycles among the files of the set. (Files already in the
+/// pool cannot import the new ones, so a cycle lies within the set.)
+fn check_imports(files: &[FileDescriptorProto]) -> Result<(), String> {
+    // The first file of each name, as prost-reflect keeps it.
+    let mut by_name: HashMap<&str, &FileDescriptorProto> = HashMap::new();
+    for file in files {
+        by_name.entry(file.name()).or_insert(file);
+    }
+    // Depth-first, without recursion: a hostile set may chain any number
+    // of files.
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Open,
+        Done,
+    }
+    let mut state: HashMap<&str, State> = HashMap::new();
+    for root in files {
+        if state.contains_key(root.name()) {
+            continue;
+        }
+        // (file, index of the next import to follow)
+        let mut stack: Vec<(&FileDescriptorProto, usize)> = vec![(root, 0)];
+        state.insert(root.name(), State::Open);
+        while let Some((file, next)) = stack.last_mut() {
+            let Some(dependency) = file.dependency.get(*next) else {
+                state.insert(file.name(), State::Done);
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            let Some(&imported) = by_name.get(dependency.as_str()) else {
+                continue;
+            };
+            match state.get(imported.name()) {
+                Some(State::Done) => {}
+                Some(State::Open) => {
+                    let start = stack
+                        .iter()
+                        .position(|(f, _)| f.name() == imported.name())
+                        .unwrap_or(0);
+                    let mut cycle: Vec<&str> =
+                        stack[start..].iter().map(|(f, _)| f.name()).collect();
+                    cycle.push(imported.name());
+                    return Err(format!(
+                        "{}: the file imports itself through {}",
+                        imported.name(),
+                        cycle.join(" -> ")
+                    ));
+                }
+                None => {
+                    state.insert(imported.name(), State::Open);
+                    stack.push((imported, 0));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+    use prost_types::DescriptorProto;
+
+    use super::*;
+    use crate::{Schema, SchemaError};
+
+    fn file(
+        name: &str,
+        syntax: Option<&str>,
+        imports: &[&str],
+        public: &[i32],
+    ) -> FileDescriptorProto {
+        FileDescriptorProto {
+            name: Some(name.to_owned()),
+            syntax: syntax.map(str::to_owned),
+            dependency: imports.iter().map(|s| (*s).to_owned()).collect(),
+            public_dependency: public.to_vec(),
+            message_type: vec![DescriptorProto {
+                name: Some(format!("M{}", name.len())),
+                ..DescriptorProto::default()
+            }],
+            ..FileDescriptorProto::default()
+        }
+    }
+
+    fn load(files: Vec<FileDescriptorProto>) -> Result<Schema, SchemaError> {
+        Schema::from_descriptor_set(&FileDescriptorSet { file: files }.encode_to_vec())
+    }
+
+    /// prost-reflect panicked (index out of bounds) on each of these.
+    #[test]
+    fn refuses_an_unknown_syntax_naming_the_file_and_the_value() {
+        for syntax in ["proto4", "PROTO3", ""] {
+            let err = load(vec![file("a.proto", Some(syntax), &[], &[])]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "loading descriptor set (bytes): a.proto: syntax {syntax:?} is not supported \
+                     (expected \"proto2\", \"proto3\" or \"editions\")"
+                )
+            );
+        }
+        for syntax in [None, Some("proto2"), Some("proto3")] {
+            assert!(
+                load(vec![file("a.proto", syntax, &[], &[])]).is_ok(),
+                "{syntax:?}"
+            );
+        }
+    }
+
+    /// prost-reflect followed these public imports around the loop until
+    /// the stack overflowed (the process aborted).
+    #[test]
+    fn refuses_import_cycles_and_repeated_imports() {
+        let err = load(vec![file("a.proto", None, &["a.proto"], &[0])]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loading descriptor set (bytes): a.proto: the file imports itself"
+        );
+        let err = load(vec![
+            file("a.proto", None, &["b.proto"], &[0]),
+            file("b.proto", None, &["c.proto"], &[0]),
+            file("c.proto", None, &["a.proto"], &[0]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loading descriptor set (bytes): a.proto: the file imports itself through \
+             a.proto -> b.proto -> c.proto -> a.proto"
+        );
+        let err = load(vec![
+            file("b.proto", None, &[], &[]),
+            file("a.proto", None, &["b.proto", "b.proto"], &[0, 1]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loading descriptor set (bytes): a.proto: import \"b.proto\" is listed twice"
+        );
+        // A long chain of imports is no cycle, and is checked without
+        // recursion.
+        let n = 20_000;
+        let chain: Vec<FileDescriptorProto> = (0..n)
+            .map(|i| {
+                let deps: Vec<String> = if i + 1 < n {
+                    vec![format!("f{}.proto", i + 1)]
+                } else {
+                    vec![]
+                };
+                let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+                FileDescriptorProto {
+                    message_type: vec![],
+                    ..file(&format!("f{i}.proto"), None, &deps, &[])
+                }
+            })
+            .collect();
+        assert_eq!(check_set(&FileDescriptorSet { file: chain }), Ok(()));
+    }
+}

@@ -330,9 +330,11 @@ impl Schema {
             .into_iter()
             .filter(|(name, _)| self.pool.get_file_by_name(name).is_none())
             .collect();
-        self.pool
-            .decode_file_descriptor_set(lowered.set.as_slice())
+        let mut pool = self.pool.clone();
+        pool.decode_file_descriptor_set(lowered.set.as_slice())
             .map_err(|e| error(e.to_string()))?;
+        validate::check_message_sets(&pool).map_err(error)?;
+        self.pool = pool;
         Arc::make_mut(&mut self.editions).extend(new_editions);
         Ok(())
     }
@@ -342,16 +344,17 @@ impl Schema {
         origin: &str,
         set: prost_types::FileDescriptorSet,
     ) -> Result<(), SchemaError> {
-        validate::check_set(&set).map_err(|message| SchemaError::Compile {
+        let error = |message: String| SchemaError::Compile {
             path: origin.to_owned(),
             message,
-        })?;
-        self.pool
-            .add_file_descriptor_set(set)
-            .map_err(|e| SchemaError::Compile {
-                path: origin.to_owned(),
-                message: e.to_string(),
-            })
+        };
+        validate::check_set(&set).map_err(error)?;
+        let mut pool = self.pool.clone();
+        pool.add_file_descriptor_set(set)
+            .map_err(|e| error(e.to_string()))?;
+        validate::check_message_sets(&pool).map_err(error)?;
+        self.pool = pool;
+        Ok(())
     }
 
     fn add_proto_files(

@@ -17,9 +17,15 @@
 //!   recursively and, with such a loop, never stops (a stack overflow,
 //!   which aborts the process). protoc refuses both ("File recursively
 //!   imports itself", "Import … was listed twice").
+//!
+//! And after the pool is built, [`check_message_sets`]: Google's
+//! descriptor pool refuses a MessageSet (`message_set_wire_format`) with
+//! fields, or with an extension that is not an optional message; the
+//! transcoder's reading of MessageSet items assumes neither happens.
 
 use std::collections::{HashMap, HashSet};
 
+use prost_reflect::{Cardinality, DescriptorPool, Kind};
 use prost_types::{FileDescriptorProto, FileDescriptorSet};
 
 /// The syntaxes a descriptor may declare (absent means proto2).
@@ -114,6 +120,46 @@ fn check_imports(files: &[FileDescriptorProto]) -> Result<(), String> {
                     state.insert(imported.name(), State::Open);
                     stack.push((imported, 0));
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses MessageSets that Google refuses (see the module documentation).
+///
+/// # Errors
+///
+/// A message naming the file, the message set and the field or extension.
+pub(crate) fn check_message_sets(pool: &DescriptorPool) -> Result<(), String> {
+    for message in pool.all_messages() {
+        let is_set = message
+            .descriptor_proto()
+            .options
+            .as_ref()
+            .is_some_and(|o| o.message_set_wire_format());
+        if !is_set {
+            continue;
+        }
+        if let Some(field) = message.fields().next() {
+            return Err(format!(
+                "{}: message set `{}` has a field `{}` (a MessageSet holds only extensions)",
+                message.parent_file().name(),
+                message.full_name(),
+                field.name()
+            ));
+        }
+        for extension in message.extensions() {
+            let message_typed =
+                matches!(extension.kind(), Kind::Message(_)) && !extension.is_group();
+            if !message_typed || extension.cardinality() != Cardinality::Optional {
+                return Err(format!(
+                    "{}: extension `{}` of message set `{}` is not an optional message \
+                     (extensions of a MessageSet must be)",
+                    extension.parent_file().name(),
+                    extension.full_name(),
+                    message.full_name()
+                ));
             }
         }
     }
@@ -219,5 +265,81 @@ mod tests {
             })
             .collect();
         assert_eq!(check_set(&FileDescriptorSet { file: chain }), Ok(()));
+    }
+
+    /// Google's pool refuses these ("invalid message set", "Could not
+    /// build extension mini table"); the transcoder reads MessageSet
+    /// items assuming it never meets them.
+    #[test]
+    fn refuses_message_sets_google_refuses() {
+        use prost_types::{FieldDescriptorProto, MessageOptions, descriptor_proto::ExtensionRange};
+        let set_with = |fields: Vec<FieldDescriptorProto>,
+                        extensions: Vec<FieldDescriptorProto>| {
+            let set = DescriptorProto {
+                name: Some("Set".to_owned()),
+                field: fields,
+                extension_range: vec![ExtensionRange {
+                    start: Some(4),
+                    end: Some(536_870_912),
+                    options: None,
+                }],
+                options: Some(MessageOptions {
+                    message_set_wire_format: Some(true),
+                    ..MessageOptions::default()
+                }),
+                ..DescriptorProto::default()
+            };
+            let item = DescriptorProto {
+                name: Some("Item".to_owned()),
+                ..DescriptorProto::default()
+            };
+            FileDescriptorProto {
+                name: Some("ms.proto".to_owned()),
+                package: Some("ms".to_owned()),
+                message_type: vec![set, item],
+                extension: extensions,
+                ..FileDescriptorProto::default()
+            }
+        };
+        let field = |name: &str,
+                     number: i32,
+                     ty: i32,
+                     label: i32,
+                     type_name: Option<&str>,
+                     extendee: Option<&str>| {
+            FieldDescriptorProto {
+                name: Some(name.to_owned()),
+                number: Some(number),
+                r#type: Some(ty),
+                label: Some(label),
+                type_name: type_name.map(str::to_owned),
+                extendee: extendee.map(str::to_owned),
+                ..FieldDescriptorProto::default()
+            }
+        };
+        let ok = field("item", 100, 11, 1, Some(".ms.Item"), Some(".ms.Set"));
+        assert!(load(vec![set_with(vec![], vec![ok])]).is_ok());
+        let err = load(vec![set_with(
+            vec![field("b", 1, 5, 1, None, None)],
+            vec![],
+        )])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loading descriptor set (bytes): ms.proto: message set `ms.Set` has a field `b` \
+             (a MessageSet holds only extensions)"
+        );
+        for bad in [
+            field("x", 100, 5, 1, None, Some(".ms.Set")),
+            field("x", 100, 11, 3, Some(".ms.Item"), Some(".ms.Set")),
+            field("x", 100, 10, 1, Some(".ms.Item"), Some(".ms.Set")),
+        ] {
+            let err = load(vec![set_with(vec![], vec![bad])]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "loading descriptor set (bytes): ms.proto: extension `ms.x` of message set `ms.Set` \
+                 is not an optional message (extensions of a MessageSet must be)"
+            );
+        }
     }
 }

@@ -126,7 +126,22 @@ fn short_name(full: &str) -> String {
 }
 
 fn main() {
+    // `fuzz/run --seeds [TARGET...]`: every target, or the ones named.
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |target: &str| only.is_empty() || only.iter().any(|t| t == target);
     let corpus = schemas::corpus();
+    if wanted("transcode") || wanted("framing") {
+        transcode_and_framing(corpus);
+    }
+    if wanted("events") {
+        events();
+    }
+    if wanted("schema") {
+        write("schema", &schema_seeds(corpus));
+    }
+}
+
+fn transcode_and_framing(corpus: &schemas::Corpus) {
     let records = generated();
 
     // transcode
@@ -235,8 +250,9 @@ fn main() {
         seeds.insert(format!("{}-varint-prezstd", short_name(ty)), data);
     }
     write("framing", &seeds);
+}
 
-    // events
+fn events() {
     let mut seeds = BTreeMap::new();
     let dir = workspace().join("testdata/events");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -279,9 +295,6 @@ fn main() {
         seeds.insert(format!("recipe-{i}"), data);
     }
     write("events", &seeds);
-
-    // schema
-    write("schema", &schema_seeds(corpus));
 }
 
 /// A descriptor set of `file` and the files it imports (not the

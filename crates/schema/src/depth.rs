@@ -22,6 +22,11 @@
 //! comment, a nested block comment), protox refuses the file before it
 //! interprets any option.
 //!
+//! Descriptor sets can carry the same values uninterpreted
+//! (`UninterpretedOption.aggregate_value`), which prost-reflect parses with
+//! the same parser when it builds the pool: [`check_text_format`] bounds
+//! them alike.
+//!
 //! Other nesting in `.proto` sources is bounded already: protox refuses
 //! message and group declarations nested deeper than 31 levels (protoc's
 //! limit), and no other declaration nests. Descriptor sets decode with
@@ -104,6 +109,39 @@ pub(crate) fn check_source(source: &str) -> Result<(), TooDeep> {
             }
         }
         after_equals = b == b'=';
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Checks the text of an aggregate option value as a descriptor set holds
+/// it (`UninterpretedOption.aggregate_value`, the text between the braces,
+/// which prost-reflect parses as text format when it builds the pool)
+/// against [`MAX_OPTION_DEPTH`], the value itself being level 1. Brackets
+/// in strings and `#` comments do not count (text format has no others).
+pub(crate) fn check_text_format(text: &str) -> Result<(), TooDeep> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut depth = 1usize;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'#' => {
+                i = line_end(bytes, i);
+                continue;
+            }
+            b'"' | b'\'' => {
+                i = string_end(bytes, i);
+                continue;
+            }
+            b'{' | b'[' | b'<' => {
+                depth += 1;
+                if depth > MAX_OPTION_DEPTH {
+                    return Err(position(text, i));
+                }
+            }
+            b'}' | b']' | b'>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         i += 1;
     }
     Ok(())

@@ -16,7 +16,11 @@
 //!   listing the same import twice: prost-reflect follows public imports
 //!   recursively and, with such a loop, never stops (a stack overflow,
 //!   which aborts the process). protoc refuses both ("File recursively
-//!   imports itself", "Import … was listed twice").
+//!   imports itself", "Import … was listed twice");
+//! - an uninterpreted aggregate option value (text format, which
+//!   prost-reflect parses recursively) nested deeper than
+//!   [`MAX_OPTION_DEPTH`](crate::MAX_OPTION_DEPTH) levels: thousands of
+//!   levels overflowed the stack, as in `.proto` sources (`crate::depth`).
 //!
 //! And after the pool is built, [`check_message_sets`]: Google's
 //! descriptor pool refuses a MessageSet (`message_set_wire_format`) with
@@ -52,6 +56,7 @@ fn check_file(file: &FileDescriptorProto) -> Result<(), String> {
             file.name()
         ));
     }
+    check_uninterpreted(file)?;
     let mut seen = HashSet::new();
     for dependency in &file.dependency {
         if dependency == file.name() {
@@ -65,6 +70,92 @@ fn check_file(file: &FileDescriptorProto) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Checks every uninterpreted aggregate option value of `file` with
+/// [`depth::check_text_format`](crate::depth::check_text_format).
+fn check_uninterpreted(file: &FileDescriptorProto) -> Result<(), String> {
+    use prost_types::UninterpretedOption;
+    let mut options: Vec<(&str, &[UninterpretedOption])> = Vec::new();
+    let name = file.name();
+    if let Some(o) = &file.options {
+        options.push((name, &o.uninterpreted_option));
+    }
+    for x in &file.extension {
+        if let Some(o) = &x.options {
+            options.push((x.name(), &o.uninterpreted_option));
+        }
+    }
+    for e in &file.enum_type {
+        push_enum(&mut options, e);
+    }
+    for s in &file.service {
+        if let Some(o) = &s.options {
+            options.push((s.name(), &o.uninterpreted_option));
+        }
+        for m in &s.method {
+            if let Some(o) = &m.options {
+                options.push((m.name(), &o.uninterpreted_option));
+            }
+        }
+    }
+    // Messages without recursion (a set from protox need not have passed
+    // prost's decoding limit).
+    let mut messages: Vec<&prost_types::DescriptorProto> = file.message_type.iter().collect();
+    while let Some(m) = messages.pop() {
+        if let Some(o) = &m.options {
+            options.push((m.name(), &o.uninterpreted_option));
+        }
+        for f in m.field.iter().chain(&m.extension) {
+            if let Some(o) = &f.options {
+                options.push((f.name(), &o.uninterpreted_option));
+            }
+        }
+        for o in &m.oneof_decl {
+            if let Some(oo) = &o.options {
+                options.push((o.name(), &oo.uninterpreted_option));
+            }
+        }
+        for r in &m.extension_range {
+            if let Some(o) = &r.options {
+                options.push((m.name(), &o.uninterpreted_option));
+            }
+        }
+        for e in &m.enum_type {
+            push_enum(&mut options, e);
+        }
+        messages.extend(&m.nested_type);
+    }
+    for (element, uninterpreted) in options {
+        for option in uninterpreted {
+            if let Some(value) = &option.aggregate_value
+                && let Err(at) = crate::depth::check_text_format(value)
+            {
+                return Err(format!(
+                    "{name}: an option value of `{element}` nests deeper than {} levels \
+                     (line {}, column {} of its text)",
+                    crate::MAX_OPTION_DEPTH,
+                    at.line,
+                    at.column
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn push_enum<'a>(
+    options: &mut Vec<(&'a str, &'a [prost_types::UninterpretedOption])>,
+    e: &'a prost_types::EnumDescriptorProto,
+) {
+    if let Some(o) = &e.options {
+        options.push((e.name(), &o.uninterpreted_option));
+    }
+    for v in &e.value {
+        if let Some(o) = &v.options {
+            options.push((v.name(), &o.uninterpreted_option));
+        }
+    }
 }
 
 /// Refuses import cycles among the files of the set. (Files already in the
@@ -341,5 +432,74 @@ mod tests {
                  is not an optional message (extensions of a MessageSet must be)"
             );
         }
+    }
+
+    /// prost-reflect parses uninterpreted aggregate option values (text
+    /// format) when it builds the pool, recursing once per level: 5000
+    /// levels overflowed the stack, as in `.proto` sources.
+    #[test]
+    fn refuses_uninterpreted_option_values_nested_past_the_limit() {
+        use prost_types::{
+            FieldDescriptorProto, MessageOptions, UninterpretedOption,
+            uninterpreted_option::NamePart,
+        };
+        let with_value = |levels: usize| {
+            let value = format!("{}{}", "o { ".repeat(levels - 1), "} ".repeat(levels - 1));
+            let o = DescriptorProto {
+                name: Some("O".to_owned()),
+                field: vec![FieldDescriptorProto {
+                    name: Some("o".to_owned()),
+                    number: Some(1),
+                    label: Some(1),
+                    r#type: Some(11),
+                    type_name: Some(".d.O".to_owned()),
+                    ..FieldDescriptorProto::default()
+                }],
+                ..DescriptorProto::default()
+            };
+            let m = DescriptorProto {
+                name: Some("M".to_owned()),
+                options: Some(MessageOptions {
+                    uninterpreted_option: vec![UninterpretedOption {
+                        name: vec![NamePart {
+                            name_part: "d.shape".to_owned(),
+                            is_extension: true,
+                        }],
+                        aggregate_value: Some(value),
+                        ..UninterpretedOption::default()
+                    }],
+                    ..MessageOptions::default()
+                }),
+                ..DescriptorProto::default()
+            };
+            FileDescriptorProto {
+                name: Some("d.proto".to_owned()),
+                package: Some("d".to_owned()),
+                dependency: vec!["google/protobuf/descriptor.proto".to_owned()],
+                message_type: vec![o, m],
+                extension: vec![FieldDescriptorProto {
+                    name: Some("shape".to_owned()),
+                    number: Some(50000),
+                    label: Some(1),
+                    r#type: Some(11),
+                    type_name: Some(".d.O".to_owned()),
+                    extendee: Some(".google.protobuf.MessageOptions".to_owned()),
+                    ..FieldDescriptorProto::default()
+                }],
+                ..FileDescriptorProto::default()
+            }
+        };
+        let schema = load(vec![with_value(crate::MAX_OPTION_DEPTH)]).unwrap();
+        assert!(schema.message("d.M").is_ok());
+        let err = load(vec![with_value(crate::MAX_OPTION_DEPTH + 1)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "loading descriptor set (bytes): d.proto: an option value of `M` nests deeper than \
+                 100 levels (line 1, column {} of its text)",
+                4 * 99 + 3
+            )
+        );
+        assert!(load(vec![with_value(5000)]).is_err());
     }
 }

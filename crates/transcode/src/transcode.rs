@@ -619,9 +619,8 @@ fn validate(c: &Compiled, buf: &[u8], ty: u32, start: usize, end: usize, depth: 
 
 /// Reads a MessageSet item of a message of type `t` (see [`item`]) and
 /// checks the message it holds when its type is known (upb parses it
-/// then); returns whether it was. `depth` is the depth of the message
-/// holding the item.
-/// `data` is the buffer up to the end of that message.
+/// then); returns whether it was. `data` is the buffer up to the end of
+/// the message holding the item, `depth` that message's depth.
 fn validate_item(
     c: &Compiled,
     buf: &[u8],

@@ -20,7 +20,13 @@
 //! - an uninterpreted aggregate option value (text format, which
 //!   prost-reflect parses recursively) nested deeper than
 //!   [`MAX_OPTION_DEPTH`](crate::MAX_OPTION_DEPTH) levels: thousands of
-//!   levels overflowed the stack, as in `.proto` sources (`crate::depth`).
+//!   levels overflowed the stack, as in `.proto` sources (`crate::depth`);
+//! - a `bytes` field's default value that is not a well-formed C-escaped
+//!   string as protoc writes them (an octal escape over `\377`, a `\x` not
+//!   followed by two hex digits, a trailing `\`): prost-reflect's unescaper
+//!   overflowed a `u8` on the first (a panic with overflow checks, a wrong
+//!   byte without) and sliced inside a UTF-8 character on the second (a
+//!   panic). Found by the `schema` fuzz target.
 //!
 //! And after the pool is built, [`check_message_sets`]: Google's
 //! descriptor pool refuses a MessageSet (`message_set_wire_format`) with
@@ -57,6 +63,18 @@ fn check_file(file: &FileDescriptorProto) -> Result<(), String> {
         ));
     }
     check_uninterpreted(file)?;
+    for field in all_fields(file) {
+        if field.r#type == Some(TYPE_BYTES)
+            && let Some(default) = &field.default_value
+            && let Err(reason) = check_c_escaped(default)
+        {
+            return Err(format!(
+                "{}: the default value of `{}` is not a valid escaped string: {reason} in {default:?}",
+                file.name(),
+                field.name()
+            ));
+        }
+    }
     let mut seen = HashSet::new();
     for dependency in &file.dependency {
         if dependency == file.name() {
@@ -156,6 +174,64 @@ fn push_enum<'a>(
             options.push((v.name(), &o.uninterpreted_option));
         }
     }
+}
+
+const TYPE_BYTES: i32 = 12;
+
+/// Every field and extension of `file`, nested messages included (without
+/// recursion).
+fn all_fields(file: &FileDescriptorProto) -> Vec<&prost_types::FieldDescriptorProto> {
+    let mut fields: Vec<_> = file.extension.iter().collect();
+    let mut messages: Vec<&prost_types::DescriptorProto> = file.message_type.iter().collect();
+    while let Some(m) = messages.pop() {
+        fields.extend(m.field.iter().chain(&m.extension));
+        messages.extend(&m.nested_type);
+    }
+    fields
+}
+
+/// Checks a `bytes` default value as protoc escapes it (`CEscape`): `\`
+/// followed by one of `abfnrtv\\?'"`, by one to three octal digits of at
+/// most `\377`, or by `x` and two hex digits.
+fn check_c_escaped(text: &str) -> Result<(), &'static str> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match bytes.get(i) {
+            None => return Err("a `\\` ends it"),
+            Some(b'a' | b'b' | b'f' | b'n' | b'r' | b't' | b'v' | b'\\' | b'?' | b'\'' | b'"') => {
+                i += 1;
+            }
+            Some(b'0'..=b'7') => {
+                let digits = bytes[i..]
+                    .iter()
+                    .take(3)
+                    .take_while(|b| (b'0'..=b'7').contains(b))
+                    .count();
+                let value = bytes[i..i + digits]
+                    .iter()
+                    .fold(0u32, |v, b| v * 8 + u32::from(b - b'0'));
+                if value > 0xff {
+                    return Err("an octal escape over \\377");
+                }
+                i += digits;
+            }
+            Some(b'x' | b'X') => {
+                let hex = bytes.get(i + 1..i + 3);
+                if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                    return Err("a `\\x` escape without two hex digits");
+                }
+                i += 3;
+            }
+            Some(_) => return Err("an unknown escape"),
+        }
+    }
+    Ok(())
 }
 
 /// Refuses import cycles among the files of the set. (Files already in the
@@ -501,5 +577,49 @@ mod tests {
             )
         );
         assert!(load(vec![with_value(5000)]).is_err());
+    }
+
+    /// Found by the `schema` fuzz target: prost-reflect's unescaping of
+    /// `bytes` defaults overflowed on `\777` (a panic with overflow checks)
+    /// and sliced inside the `€` after `\x` (a panic in any build).
+    #[test]
+    fn refuses_bytes_defaults_that_are_not_well_escaped() {
+        use prost_types::FieldDescriptorProto;
+        let with_default = |ty: i32, default: &str| {
+            let mut f = file("b.proto", Some("proto2"), &[], &[]);
+            f.message_type[0].field.push(FieldDescriptorProto {
+                name: Some("b".to_owned()),
+                number: Some(1),
+                label: Some(1),
+                r#type: Some(ty),
+                default_value: Some(default.to_owned()),
+                ..FieldDescriptorProto::default()
+            });
+            f
+        };
+        for (default, reason) in [
+            ("\\777", "an octal escape over \\377"),
+            ("a\\x€", "a `\\x` escape without two hex digits"),
+            ("\\x4", "a `\\x` escape without two hex digits"),
+            ("ab\\", "a `\\` ends it"),
+            ("\\q", "an unknown escape"),
+        ] {
+            let err = load(vec![with_default(TYPE_BYTES, default)]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "loading descriptor set (bytes): b.proto: the default value of `b` is not a \
+                     valid escaped string: {reason} in {default:?}"
+                )
+            );
+        }
+        // What protoc writes loads; a string field's default is not escaped.
+        for default in ["\\000\\377\\n\\x41\\\"q", "plain", "\\1\\12z"] {
+            assert!(
+                load(vec![with_default(TYPE_BYTES, default)]).is_ok(),
+                "{default}"
+            );
+        }
+        assert!(load(vec![with_default(9, "\\777")]).is_ok());
     }
 }

@@ -220,6 +220,11 @@ impl Schema {
         check_depth(name, source).map_err(|e| compile_error(name, &e))?;
         let file =
             protox::file::File::from_source(name, source).map_err(|e| compile_error(name, &e))?;
+        validate::check_extensions(std::slice::from_ref(file.file_descriptor_proto()), None)
+            .map_err(|message| SchemaError::Compile {
+                path: name.to_owned(),
+                message,
+            })?;
         let resolver = SingleFileResolver {
             name: name.to_owned(),
             file,
@@ -228,9 +233,12 @@ impl Schema {
         chain.add(resolver);
         chain.add(protox::file::GoogleFileResolver::new());
         let mut compiler = protox::Compiler::with_file_resolver(chain);
-        compiler
-            .include_imports(true)
-            .open_file(name)
+        compiler.include_imports(true);
+        guarded(|| compiler.open_file(name).map(|_| ()))
+            .map_err(|message| SchemaError::Compile {
+                path: name.to_owned(),
+                message,
+            })?
             .map_err(|e| compile_error(name, &e))?;
         let mut schema = Schema::default();
         schema.add_file_set(name, compiler.file_descriptor_set())?;
@@ -321,6 +329,7 @@ impl Schema {
             let set =
                 prost_types::FileDescriptorSet::decode(bytes).map_err(|e| error(e.to_string()))?;
             validate::check_set(&set).map_err(error)?;
+            validate::check_extensions(&set.file, Some(&self.pool)).map_err(error)?;
         }
         let lowered = editions::lower_set(bytes).map_err(error)?;
         // A file already in the pool is skipped by prost-reflect: keep the
@@ -331,7 +340,8 @@ impl Schema {
             .filter(|(name, _)| self.pool.get_file_by_name(name).is_none())
             .collect();
         let mut pool = self.pool.clone();
-        pool.decode_file_descriptor_set(lowered.set.as_slice())
+        guarded(|| pool.decode_file_descriptor_set(lowered.set.as_slice()))
+            .map_err(error)?
             .map_err(|e| error(e.to_string()))?;
         validate::check_message_sets(&pool).map_err(error)?;
         self.pool = pool;
@@ -349,8 +359,10 @@ impl Schema {
             message,
         };
         validate::check_set(&set).map_err(error)?;
+        validate::check_extensions(&set.file, Some(&self.pool)).map_err(error)?;
         let mut pool = self.pool.clone();
-        pool.add_file_descriptor_set(set)
+        guarded(|| pool.add_file_descriptor_set(set))
+            .map_err(error)?
             .map_err(|e| error(e.to_string()))?;
         validate::check_message_sets(&pool).map_err(error)?;
         self.pool = pool;
@@ -390,9 +402,13 @@ impl Schema {
         let mut compiler = protox::Compiler::with_file_resolver(DepthChecked(chain));
         compiler.include_imports(true);
         for file in files {
-            compiler
-                .open_file(absolute(file))
-                .map_err(|e| compile_error(&file.display().to_string(), &e))?;
+            let path = file.display().to_string();
+            guarded(|| compiler.open_file(absolute(file)).map(|_| ()))
+                .map_err(|message| SchemaError::Compile {
+                    path: path.clone(),
+                    message,
+                })?
+                .map_err(|e| compile_error(&path, &e))?;
         }
         self.add_file_set(&origin, compiler.file_descriptor_set())
     }
@@ -420,6 +436,22 @@ const EDITIONS_HINT: &str = " (editions files cannot be compiled here: load a de
      built by `protoc --include_imports --descriptor_set_out=schema.binpb` or \
      `buf build -o schema.binpb` instead)";
 
+/// Runs protox or prost-reflect on a schema, a panic in them becoming an
+/// error: the checks in `validate` refuse every input known to make them
+/// panic, and this is the net for the ones not yet known. (The pool being
+/// built is a copy and the compiler a local, so nothing half-built stays
+/// behind. It needs `panic = "unwind"`, which every profile keeps.)
+fn guarded<T>(build: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("the schema compiler failed on this schema (an internal error: {what})")
+    })
+}
+
 /// Checks `source` (the file `name`) against [`MAX_OPTION_DEPTH`].
 fn check_depth(name: &str, source: &str) -> Result<(), protox::Error> {
     depth::check_source(source).map_err(|at| {
@@ -444,6 +476,10 @@ impl<R: protox::file::FileResolver> protox::file::FileResolver for DepthChecked<
         let file = self.0.open_file(name)?;
         if let Some(source) = file.source() {
             check_depth(name, source)?;
+            // Parsed, not yet built into protox's pool (where a repeated
+            // extension number could panic).
+            validate::check_extensions(std::slice::from_ref(file.file_descriptor_proto()), None)
+                .map_err(protox::Error::new)?;
         }
         Ok(file)
     }
@@ -705,5 +741,20 @@ mod tests {
         }
         let schema = Schema::from_proto_source("chain.proto", &source).unwrap();
         assert!(schema.message("T0").is_ok());
+    }
+
+    /// The net under the checks: a panic inside protox or prost-reflect
+    /// is an error, and the schema being extended stays as it was.
+    #[test]
+    fn a_panic_in_the_schema_compiler_is_an_error() {
+        let err =
+            guarded(|| -> u8 { panic!("index out of bounds: the len is 12 but the index is 12") })
+                .unwrap_err();
+        assert_eq!(
+            err,
+            "the schema compiler failed on this schema (an internal error: index out of bounds: \
+             the len is 12 but the index is 12)"
+        );
+        assert_eq!(guarded(|| 7), Ok(7));
     }
 }

@@ -26,7 +26,16 @@
 //!   followed by two hex digits, a trailing `\`): prost-reflect's unescaper
 //!   overflowed a `u8` on the first (a panic with overflow checks, a wrong
 //!   byte without) and sliced inside a UTF-8 character on the second (a
-//!   panic). Found by the `schema` fuzz target.
+//!   panic). Found by the `schema` fuzz target;
+//! - two extensions of one message with one number ([`check_extensions`]):
+//!   prost-reflect does not notice, and setting an option through the
+//!   second after the first found the first's value of another type (a
+//!   panic). protoc refuses them ("Extension number … has already been
+//!   used"). Found by the `schema` fuzz target.
+//!
+//! What no check here foresees is still no crash: the loader runs protox
+//! and prost-reflect under `catch_unwind` (`crate::guarded`), so a panic in
+//! them is an error naming the schema.
 //!
 //! And after the pool is built, [`check_message_sets`]: Google's
 //! descriptor pool refuses a MessageSet (`message_set_wire_format`) with
@@ -50,7 +59,75 @@ pub(crate) fn check_set(set: &FileDescriptorSet) -> Result<(), String> {
     for file in &set.file {
         check_file(file)?;
     }
-    check_imports(&set.file)
+    check_imports(&set.file)?;
+    check_extensions(&set.file, None)
+}
+
+/// Refuses two extensions of one message with one number, within `files`
+/// and against the extensions already in `pool`. An extendee is compared
+/// by its name as written, with the scope it is written in when it is
+/// relative (so two spellings of one message can slip through, to the
+/// `catch_unwind` net).
+pub(crate) fn check_extensions(
+    files: &[FileDescriptorProto],
+    pool: Option<&DescriptorPool>,
+) -> Result<(), String> {
+    let mut seen: HashMap<(String, i32), String> = HashMap::new();
+    for file in files {
+        if pool.is_some_and(|p| p.get_file_by_name(file.name()).is_some()) {
+            continue; // already loaded: the pool keeps the first
+        }
+        let package = file.package();
+        let mut scoped: Vec<(String, &prost_types::FieldDescriptorProto)> = file
+            .extension
+            .iter()
+            .map(|x| (package.to_owned(), x))
+            .collect();
+        let mut messages: Vec<(String, &prost_types::DescriptorProto)> = file
+            .message_type
+            .iter()
+            .map(|m| (join(package, m.name()), m))
+            .collect();
+        while let Some((scope, m)) = messages.pop() {
+            scoped.extend(m.extension.iter().map(|x| (scope.clone(), x)));
+            messages.extend(m.nested_type.iter().map(|n| (join(&scope, n.name()), n)));
+        }
+        for (scope, x) in scoped {
+            let extendee = x.extendee();
+            let number = x.number();
+            let key = match extendee.strip_prefix('.') {
+                Some(full) => full.to_owned(),
+                None => format!("{scope}:{extendee}"),
+            };
+            if let Some(first) = seen.insert((key.clone(), number), x.name().to_owned()) {
+                return Err(format!(
+                    "{}: extensions `{first}` and `{}` of `{extendee}` both have number {number}",
+                    file.name(),
+                    x.name()
+                ));
+            }
+            if let Some(pool) = pool
+                && let Some(message) = pool.get_message_by_name(&key)
+                && let Some(earlier) = message.extensions().find(|e| e.number() == number as u32)
+            {
+                return Err(format!(
+                    "{}: extension `{}` of `{extendee}` has number {number}, which `{}` already has",
+                    file.name(),
+                    x.name(),
+                    earlier.full_name()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn join(scope: &str, name: &str) -> String {
+    if scope.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{scope}.{name}")
+    }
 }
 
 fn check_file(file: &FileDescriptorProto) -> Result<(), String> {
@@ -621,5 +698,61 @@ mod tests {
             );
         }
         assert!(load(vec![with_default(9, "\\777")]).is_ok());
+    }
+
+    /// Found by the `schema` fuzz target: prost-reflect took two
+    /// extensions of `MessageOptions` numbered 50001, and setting an
+    /// option through the second found the first's message value (a panic).
+    #[test]
+    fn refuses_two_extensions_with_one_number() {
+        let source = r#"syntax = "proto2"; package opt;
+            import "google/protobuf/descriptor.proto";
+            message Inner { optional int32 a = 1; }
+            extend google.protobuf.MessageOptions { optional Inner shape = 50001; repeated int32 tags = 50001; }
+            message M { option (shape) = { a: 1 }; option (tags) = 7; }"#;
+        let err = Schema::from_proto_source("opt.proto", source).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "compiling opt.proto: opt.proto: extensions `shape` and `tags` of \
+             `google.protobuf.MessageOptions` both have number 50001"
+        );
+        // The same as a descriptor set (names resolved, as protoc writes
+        // them), and against a file loaded before.
+        let field = |name: &str, number: i32| prost_types::FieldDescriptorProto {
+            name: Some(name.to_owned()),
+            number: Some(number),
+            label: Some(1),
+            r#type: Some(5),
+            extendee: Some(".google.protobuf.MessageOptions".to_owned()),
+            ..prost_types::FieldDescriptorProto::default()
+        };
+        let with = |name: &str, extensions| FileDescriptorProto {
+            name: Some(name.to_owned()),
+            dependency: vec!["google/protobuf/descriptor.proto".to_owned()],
+            extension: extensions,
+            ..FileDescriptorProto::default()
+        };
+        let err = load(vec![with(
+            "x.proto",
+            vec![field("a", 50001), field("b", 50001)],
+        )])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loading descriptor set (bytes): x.proto: extensions `a` and `b` of \
+             `.google.protobuf.MessageOptions` both have number 50001"
+        );
+        let mut schema = load(vec![with("x.proto", vec![field("a", 50001)])]).unwrap();
+        let second = FileDescriptorSet {
+            file: vec![with("y.proto", vec![field("b", 50001)])],
+        };
+        let err = schema
+            .add_descriptor_set("y.binpb", &second.encode_to_vec())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "loading descriptor set y.binpb: y.proto: extension `b` of \
+             `.google.protobuf.MessageOptions` has number 50001, which `a` already has"
+        );
     }
 }

@@ -12,6 +12,11 @@
 //!   several caps and read splits.
 //! - events: every `testdata/events/*.json` as JSON text, the SQS bodies in
 //!   them as bodies, and a few value recipes.
+//! - schema: every file of `testdata/schemas` as a descriptor set (with the
+//!   files it imports, without source info), the editions files as
+//!   `grpc_tools.protoc` writes them, the self-contained sources as
+//!   `.proto` text, and a few sources with custom options, aggregate
+//!   values and a MessageSet.
 //!
 //! Needs the Python of `scripts/test` (`PROTOLAND_PYTHON`, or `.venv`).
 //! `PROTOLAND_FUZZ_KEEP_SET=FILE` also writes the corpus's descriptor set to
@@ -121,7 +126,22 @@ fn short_name(full: &str) -> String {
 }
 
 fn main() {
+    // `fuzz/run --seeds [TARGET...]`: every target, or the ones named.
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |target: &str| only.is_empty() || only.iter().any(|t| t == target);
     let corpus = schemas::corpus();
+    if wanted("transcode") || wanted("framing") {
+        transcode_and_framing(corpus);
+    }
+    if wanted("events") {
+        events();
+    }
+    if wanted("schema") {
+        write("schema", &schema_seeds(corpus));
+    }
+}
+
+fn transcode_and_framing(corpus: &schemas::Corpus) {
     let records = generated();
 
     // transcode
@@ -230,8 +250,9 @@ fn main() {
         seeds.insert(format!("{}-varint-prezstd", short_name(ty)), data);
     }
     write("framing", &seeds);
+}
 
-    // events
+fn events() {
     let mut seeds = BTreeMap::new();
     let dir = workspace().join("testdata/events");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -275,3 +296,114 @@ fn main() {
     }
     write("events", &seeds);
 }
+
+/// A descriptor set of `file` and the files it imports (not the
+/// well-known types, which every schema holds), without source info.
+fn file_set(schema: &protoland_schema::Schema, file: &str) -> Vec<u8> {
+    use prost::Message;
+    let pool = schema.pool();
+    let mut order = Vec::new();
+    let mut todo = vec![pool.get_file_by_name(file).expect("corpus file")];
+    while let Some(f) = todo.pop() {
+        if f.name().starts_with("google/protobuf/") || order.iter().any(|o: &prost_reflect::FileDescriptor| o.name() == f.name()) {
+            continue;
+        }
+        todo.extend(f.dependencies());
+        order.push(f);
+    }
+    order.reverse();
+    let files = order
+        .iter()
+        .map(|f| {
+            let mut proto = f.file_descriptor_proto().clone();
+            proto.source_code_info = None;
+            proto
+        })
+        .collect();
+    prost_types::FileDescriptorSet { file: files }.encode_to_vec()
+}
+
+fn schema_seeds(corpus: &schemas::Corpus) -> BTreeMap<String, Vec<u8>> {
+    use protoland_fuzz::schema::input;
+    let mut seeds = BTreeMap::new();
+    let dir = workspace().join("testdata/schemas");
+    let mut files: Vec<String> = corpus
+        .schema
+        .pool()
+        .files()
+        .map(|f| f.name().to_owned())
+        .filter(|n| !n.starts_with("google/protobuf/"))
+        .collect();
+    files.sort();
+    for (i, name) in files.iter().enumerate() {
+        let stem = name.trim_end_matches(".proto").replace('/', "-");
+        let set = file_set(&corpus.schema, name);
+        seeds.insert(format!("set-{stem}"), input(false, i as u8, &set));
+        let source = std::fs::read(dir.join(name)).expect("reading a corpus file");
+        let text = String::from_utf8_lossy(&source);
+        if !text.lines().any(|l| l.starts_with("import \"") && !l.contains("google/protobuf/")) {
+            seeds.insert(format!("proto-{stem}"), input(true, i as u8, &source));
+        }
+    }
+    // The editions files, as protoc writes them.
+    let out = std::env::temp_dir().join(format!("protoland-fuzz-editions-{}.binpb", std::process::id()));
+    let status = Command::new(python())
+        .args(["-m", "grpc_tools.protoc", "--include_imports"])
+        .arg(format!("--proto_path={}", dir.display()))
+        .arg(format!("--descriptor_set_out={}", out.display()))
+        .args(["editions/defaults.proto", "editions/overrides.proto", "editions/edition2024.proto"])
+        .status()
+        .expect("running grpc_tools.protoc");
+    assert!(status.success(), "grpc_tools.protoc failed");
+    let set = std::fs::read(&out).expect("reading the editions set");
+    let _ = std::fs::remove_file(&out);
+    seeds.insert("set-editions".to_owned(), input(false, 3, &set));
+    for (i, (name, source)) in SCHEMA_SOURCES.iter().enumerate() {
+        seeds.insert(format!("proto-{name}"), input(true, i as u8, source.as_bytes()));
+    }
+    seeds
+}
+
+/// Hand-written sources for the schema target: what the corpus lacks.
+const SCHEMA_SOURCES: [(&str, &str); 3] = [
+    (
+        "custom-options",
+        r#"syntax = "proto2";
+package opt;
+import "google/protobuf/descriptor.proto";
+message Inner { optional int32 a = 1; repeated Inner inner = 2; map<string, Inner> byName = 3; }
+extend google.protobuf.MessageOptions { optional Inner shape = 50000; repeated int32 tags = 50001; }
+extend google.protobuf.FieldOptions { optional string label = 50002; }
+message M {
+  option (shape) = { a: 1 inner { a: 2 inner < a: 3 > } inner: [ { a: 4 }, { } ] byName { key: "k" value { a: 5 } } };
+  option (tags) = 7;
+  optional int32 x = 1 [(label) = "x", default = 3, json_name = "ex"];
+  oneof choice { string s = 2; Inner i = 3; }
+  map<int64, M> children = 4;
+  reserved 10 to 20;
+  reserved "gone";
+  extensions 100 to max;
+}
+extend M { optional M more = 100; }
+enum E { option allow_alias = true; E0 = 0; E1 = 1; ALIAS = 1; }
+service S { rpc Call(M) returns (stream M) { option deprecated = true; } }
+"#,
+    ),
+    (
+        "message-set",
+        r#"syntax = "proto2";
+package ms;
+message Set { option message_set_wire_format = true; extensions 4 to max; }
+message Item { optional string name = 1; extend Set { optional Item item = 1000; } }
+message Holder { optional Set set = 1; repeated Set sets = 2; }
+"#,
+    ),
+    (
+        "nested",
+        r#"syntax = "proto3";
+package nest;
+message A { message B { message C { message D { int32 d = 1; D self = 2; } C c = 1; } B b = 1; } A a = 1; B.C.D d = 2;
+  oneof o { A x = 3; B y = 4; } optional group_like g = 5; message group_like { repeated A a = 1; } }
+"#,
+    ),
+];

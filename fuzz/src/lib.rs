@@ -23,6 +23,7 @@ pub mod alloc;
 pub mod compare;
 pub mod events;
 pub mod framing;
+pub mod schema;
 pub mod schemas;
 pub mod transcode;
 pub mod wire;

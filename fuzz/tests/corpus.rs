@@ -74,4 +74,8 @@ fn every_target_holds_on_its_corpus() {
     eprintln!("framing: {n} inputs");
     let n = run_all("events", protoland_fuzz::events::run);
     eprintln!("events: {n} inputs");
+    let mut loaded = 0;
+    let n = run_all("schema", |data| loaded += usize::from(protoland_fuzz::schema::run(data)));
+    eprintln!("schema: {n} inputs, {loaded} loaded");
+    assert!(loaded > 0, "no schema input loaded");
 }

@@ -224,6 +224,91 @@ def depth_cases(writer, types):
             writer.record('protoland.test.wkt.Envelope', 'depth_any:%d' % depth, data)
 
 
+# -- section 2b: MessageSet items --------------------------------------------
+
+def message_set_cases(writer, pool, types):
+    """Items of every shape, one per case, in the MessageSet types of
+    testdata/schemas/messageset (what Google prints for each is what
+    protoland must print)."""
+    ms = 'protoland.test.messageset.'
+    if ms + 'Set' not in types:
+        return
+    item = mutate.item
+    item_cls = message_class(pool, ms + 'Item')
+    it = item_cls(name='a', n=5).SerializeToString()
+    it2 = item_cls(n=9, closed=[1, 2]).SerializeToString()
+    other = message_class(pool, ms + 'Other')(v=[1, 2]).SerializeToString()
+    deep = lambda d: nest(d, lambda b: W.len_field(1, b), b'\x10\x01')  # noqa: E731
+    v = W.varint
+    cases = {
+        'one': item(1000, it),
+        'message_first': item(1000, it, order=('message', 'type_id')),
+        'unknown_type_id': item(5555, it),
+        'unknown_type_id_garbage': item(5555, b'\x0f\xff'),
+        'two_items_replace': item(1000, it) + item(1000, it2),
+        'two_extensions': item(1001, other) + item(1000, it),
+        'bad_payload': item(1000, b'\x0a\xff'),
+        'payload_wire_type_7': item(1000, b'\x0f'),
+        'no_message': item(1000, None),
+        'no_type_id': item(None, it),
+        'empty_item': item(None, None),
+        'type_id_twice': item(1001, it, extra=[W.tag(2, W.VARINT) + v(1000)]),
+        'message_twice': item(1000, it, extra=[W.len_field(3, it2)]),
+        'message_twice_second_bad': item(1000, it, extra=[W.len_field(3, b'\x0f')]),
+        'extra_fields': item(1000, it, extra=[W.tag(4, W.VARINT) + v(9),
+                                              W.group_field(5, W.tag(6, W.VARINT) + v(1)),
+                                              W.tag(2, W.LEN) + v(1) + b'\x01']),
+        'field_zero_in_item': item(1000, it, extra=[W.tag(0, W.VARINT) + v(1)]),
+        'plain_extension': W.len_field(1000, it),
+        'plain_then_item': W.len_field(1000, it) + item(1000, it2),
+        'item_then_plain': item(1000, it) + W.len_field(1000, it2),
+        'plain_bad_then_item': W.len_field(1000, b'\x0f') + item(1000, it2),
+        'replaced_bad_item': item(1000, b'\x0a\x01\xff' + b'\x0f') + item(1000, it2),
+        'type_id_0': item(0, it),
+        'type_id_2^31': item(1 << 31, it),
+        'type_id_2^32+1000': item((1 << 32) + 1000, it),
+        'type_id_10_bytes': item(W.padded_varint(1000, 10), it),
+        'type_id_11_bytes': item(b'\xe8\x87' + b'\x80' * 8 + b'\x00', it),
+        'type_id_max_field': item(536870911, b''),
+        'group_end_mismatch': W.tag(1, W.SGROUP) + W.tag(2, W.VARINT) + v(1000)
+        + W.len_field(3, it) + W.tag(2, W.EGROUP),
+        'unterminated': W.tag(1, W.SGROUP) + W.tag(2, W.VARINT) + v(1000) + W.len_field(3, it),
+        'item_as_len_field': W.len_field(1, W.tag(2, W.VARINT) + v(1000) + W.len_field(3, it)),
+        'item_as_varint': W.tag(1, W.VARINT) + v(3),
+        'scalars_bad_utf8': item(2000, W.len_field(14, b'\xff')),
+        'scalars_ok': item(2000, W.len_field(14, b'ok') + W.tag(1, W.VARINT) + v(3)),
+        'groups_extension': item(2001, W.group_field(1, W.tag(3, W.VARINT) + v(4))),
+        'nothing': item(536870911, b'') + item(536870911, b'\x08\x01'),
+        'other_holding_a_set': item(1001, W.len_field(2, item(1000, it))),
+    }
+    for depth in [97, 98, 99, 100, 101]:
+        cases['deep:%d' % depth] = item(1002, deep(depth))
+    for name, data in cases.items():
+        writer.record(ms + 'Set', 'message_set:' + name, data)
+    holder = {
+        'singular': W.len_field(1, item(1000, it)),
+        'merged_occurrences': W.len_field(1, item(1000, it) + item(1001, other))
+        + W.len_field(1, item(1000, it2)),
+        'merged_plain': W.len_field(1, item(1000, it)) + W.len_field(1, W.len_field(1000, it2)),
+        'repeated': W.len_field(2, item(1001, other)) + W.len_field(2, b'')
+        + W.len_field(2, item(1000, it) + item(7, b'')),
+        'map_value': W.len_field(3, W.len_field(1, b'k') + W.len_field(2, item(1000, it))),
+        'oneof': W.len_field(4, item(1000, it)) + W.tag(6, W.VARINT) + v(1),
+        'oneof_replaced': W.len_field(4, item(1000, b'\x0f')) + W.len_field(5, b'x'),
+        'out_of_order': W.tag(6, W.VARINT) + v(2) + W.len_field(1, item(1000, it)),
+    }
+    for depth in [96, 97, 98, 99]:
+        holder['deep:%d' % depth] = W.len_field(1, item(1002, deep(depth)))
+    for name, data in holder.items():
+        writer.record(ms + 'Holder', 'message_set:' + name, data)
+    if 'protoland.test.wkt.Envelope' in types:
+        url = b'type.googleapis.com/' + (ms + 'Set').encode()
+        for name, payload in [('any', item(1000, it) + item(5555, b'')),
+                              ('any_bad', item(1000, b'\x0f'))]:
+            data = W.len_field(2, W.len_field(1, url) + W.len_field(2, payload))
+            writer.record('protoland.test.wkt.Envelope', 'message_set:' + name, data)
+
+
 # -- section 3: seeded records ------------------------------------------------
 
 def seeded(writer, pool, types, seed, count):
@@ -276,6 +361,7 @@ def main():
         if not args.no_sweep:
             sweep(writer, pool, set(types))
             depth_cases(writer, set(types))
+            message_set_cases(writer, pool, set(types))
         seeded(writer, pool, types, args.seed, args.count)
     sys.stderr.write('generate.py: %d records (%d parse errors, %d print errors)\n'
                      % (writer.records, writer.parse_errors, writer.print_errors))

@@ -550,6 +550,159 @@ def i_bad_packed(self, descriptor, raws, depth):
     return b''.join(raws)
 
 
+# -- MessageSet items -------------------------------------------------------
+
+def is_message_set(descriptor):
+    return descriptor.GetOptions().message_set_wire_format
+
+
+def item(type_id=None, message=None, extra=(), order=('type_id', 'message')):
+    """A MessageSet item: group 1 holding `type_id` (field 2, a varint, or
+    raw bytes for an odd encoding) and `message` (field 3), in `order`,
+    with the `extra` chunks (bytes) after them."""
+    body = b''
+    for part in order:
+        if part == 'type_id' and type_id is not None:
+            body += W.tag(2, W.VARINT) + (type_id if isinstance(type_id, bytes)
+                                          else W.varint(type_id))
+        elif part == 'message' and message is not None:
+            body += W.len_field(3, message)
+    return W.group_field(1, body + b''.join(extra))
+
+
+def item_parts(chunk):
+    """(type_id, message) of an item as Google's serializer writes it."""
+    parts = W.split(chunk.payload)
+    type_id = next((W.read_varint(p.raw, 1)[0] for p in parts
+                    if p.number == 2 and p.wire_type == W.VARINT), None)
+    message = next((p.payload for p in parts
+                    if p.number == 3 and p.wire_type == W.LEN), None)
+    return type_id, message
+
+
+def m_message_set(self, descriptor, chunks, depth):
+    """Items of every shape upb reads (see `Walker::item` in
+    crates/transcode/src/transcode.rs): message before type_id, repeated or
+    missing parts, other fields inside (field number 0 too), unknown type
+    ids, items repeated for one extension (the last replaces), plain
+    extension fields mixed with items, type ids past 32 bits, and the
+    message inside an item mutated like any other."""
+    if not is_message_set(descriptor):
+        return None
+    rng = self.rng
+    extensions = self.filler.extensions_of(descriptor)
+    items = [c for c in chunks if isinstance(c, W.Field) and c.number == 1
+             and c.wire_type == W.SGROUP]
+    chunks = list(chunks)
+
+    def some_extension():
+        return rng.choice(extensions) if extensions else None
+
+    def payload_for(extension):
+        return self.random_message_bytes(extension.message_type, depth)
+
+    op = rng.choice(['order', 'extra', 'dup_parts', 'unknown_id', 'repeat',
+                     'plain', 'missing', 'id_forms', 'nested'])
+    if op in ('order', 'extra', 'dup_parts', 'id_forms', 'nested', 'plain') and items:
+        chunk = rng.choice(items)
+        type_id, message = item_parts(chunk)
+        if type_id is None or message is None:
+            return None
+        extra = []
+        order = ('type_id', 'message')
+        new_id = type_id
+        if op == 'order':
+            order = ('message', 'type_id')
+        elif op == 'extra':
+            extra = [rng.choice([W.tag(4, W.VARINT) + W.varint(9),
+                                 W.tag(0, W.VARINT) + W.varint(1),
+                                 W.len_field(rng.randint(4, 50), b'xyz'),
+                                 W.group_field(5, W.tag(6, W.VARINT) + W.varint(1)),
+                                 W.tag(2, W.LEN) + W.varint(1) + b'\x01',
+                                 W.tag(3, W.VARINT) + W.varint(5)])
+                     for _ in range(rng.randint(1, 3))]
+            if rng.random() < 0.5:
+                order = ('message', 'type_id')
+        elif op == 'dup_parts':
+            other = some_extension()
+            extra = [rng.choice([
+                W.tag(2, W.VARINT) + W.varint(other.number if other else 7),
+                W.len_field(3, payload_for(other) if other else b'\x08\x01'),
+                W.len_field(3, b'\xff\xff')])]
+        elif op == 'id_forms':
+            new_id = rng.choice([W.padded_varint(type_id, rng.randint(2, 10)),
+                                 W.varint(type_id + (rng.randint(1, 1 << 20) << 32))])
+        elif op == 'nested':
+            extension = self.field_for(descriptor, type_id)
+            if extension is None:
+                return None
+            try:
+                message = self.mutate(extension.message_type, message, depth + 1)
+            except W.WireError:
+                return None
+        elif op == 'plain':
+            replacement = W.len_field(type_id, message)
+            chunks[chunks.index(chunk)] = replacement
+            return chunks
+        chunks[chunks.index(chunk)] = item(new_id, message, extra, order)
+        return chunks
+    extension = some_extension()
+    if op == 'unknown_id' or extension is None:
+        number = self.unknown_number(descriptor)
+        data = rng.choice([b'', b'\x08\x01', V.random_bytes(rng), b'\x0f\xff'])
+        new = item(rng.choice([number, 0, (1 << 32) - 1, 1 << 31]), data)
+    elif op == 'missing':
+        new = rng.choice([item(extension.number, None), item(None, payload_for(extension))])
+    elif op == 'repeat' or op == 'plain':
+        new = item(extension.number, payload_for(extension))
+        if op == 'plain':
+            new = W.len_field(extension.number, payload_for(extension))
+        chunks.insert(rng.randint(0, len(chunks)), item(extension.number, payload_for(extension)))
+    else:
+        new = item(extension.number, payload_for(extension))
+    chunks.insert(rng.randint(0, len(chunks)), new)
+    return chunks
+
+
+VALID['message_set'] = m_message_set
+VALID['message_set2'] = m_message_set
+
+
+def i_bad_item(self, descriptor, raws, depth):
+    """A MessageSet item that breaks: its message does not decode as the
+    type its id names, it has no end tag or another group's, its type id is
+    truncated or 11 bytes long. (Other types: a truncation.)"""
+    if not is_message_set(descriptor):
+        return i_truncate(self, descriptor, raws, depth)
+    rng = self.rng
+    extensions = self.filler.extensions_of(descriptor)
+    number = rng.choice(extensions).number if extensions else 1000
+    kind = rng.choice(['payload', 'unclosed', 'mismatch', 'id_truncated', 'id_long',
+                       'length'])
+    if kind == 'payload':
+        bad = item(number, rng.choice([b'\x0f', b'\x0a\xff', b'\x08', b'\x0c', b'\x80']))
+    elif kind == 'unclosed':
+        bad = W.tag(1, W.SGROUP) + W.tag(2, W.VARINT) + W.varint(number) + W.len_field(3, b'')
+        raws.append(bad)
+        return b''.join(raws)
+    elif kind == 'mismatch':
+        bad = (W.tag(1, W.SGROUP) + W.tag(2, W.VARINT) + W.varint(number)
+               + W.len_field(3, b'') + W.tag(2, W.EGROUP))
+    elif kind == 'id_truncated':
+        bad = W.tag(1, W.SGROUP) + W.tag(2, W.VARINT) + b'\xe8'
+        raws.append(bad)
+        return b''.join(raws)
+    elif kind == 'id_long':
+        bad = item(b'\xe8\x87' + b'\x80' * 8 + b'\x00', b'')
+    else:
+        bad = (W.tag(1, W.SGROUP) + W.tag(2, W.VARINT) + W.varint(number)
+               + W.tag(3, W.LEN) + W.varint(50) + b'\x08\x01')
+        raws.append(bad)
+        return b''.join(raws)
+    raws.insert(rng.randint(0, len(raws)), bad)
+    return b''.join(raws)
+
+
 INVALID = {
     'truncate': i_truncate,
     'bad_wire_type': i_bad_wire_type,
@@ -559,4 +712,5 @@ INVALID = {
     'group_mismatch': i_group_mismatch,
     'truncated_fixed': i_truncated_fixed,
     'bad_packed': i_bad_packed,
+    'bad_item': i_bad_item,
 }

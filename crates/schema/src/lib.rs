@@ -37,9 +37,13 @@ use std::sync::Arc;
 
 pub use prost_reflect::{DescriptorPool, MessageDescriptor};
 
+mod depth;
 mod editions;
 pub mod features;
 mod suggest;
+mod validate;
+
+pub use depth::MAX_OPTION_DEPTH;
 
 /// An error while loading a schema or choosing a message type from it.
 #[derive(Debug, thiserror::Error)]
@@ -151,9 +155,12 @@ impl Schema {
     /// # Errors
     ///
     /// [`SchemaError::Read`] when a file cannot be read,
-    /// [`SchemaError::Compile`] when a `.proto` file does not compile, and
-    /// [`SchemaError::DescriptorSet`] when a descriptor set does not decode
-    /// or link.
+    /// [`SchemaError::Compile`] when a `.proto` file (or one it imports)
+    /// does not compile or has an option value nested deeper than
+    /// [`MAX_OPTION_DEPTH`] levels, and [`SchemaError::DescriptorSet`] when
+    /// a descriptor set does not decode, link or pass the checks that keep
+    /// hostile descriptors from crashing the loader (an unknown `syntax`,
+    /// an import cycle).
     pub fn load<P, I>(
         paths: impl IntoIterator<Item = P>,
         includes: impl IntoIterator<Item = I>,
@@ -192,8 +199,9 @@ impl Schema {
     ///
     /// # Errors
     ///
-    /// [`SchemaError::DescriptorSet`] when the bytes do not decode or the
-    /// files do not link.
+    /// [`SchemaError::DescriptorSet`] when the bytes do not decode, the
+    /// files do not link, or a file has an unknown `syntax` or imports
+    /// itself (directly or through others).
     pub fn from_descriptor_set(bytes: &[u8]) -> Result<Schema, SchemaError> {
         let mut schema = Schema::default();
         schema.add_descriptor_set("(bytes)", bytes)?;
@@ -206,10 +214,17 @@ impl Schema {
     ///
     /// # Errors
     ///
-    /// [`SchemaError::Compile`] when the source does not compile.
+    /// [`SchemaError::Compile`] when the source does not compile, or when
+    /// an option value nests deeper than [`MAX_OPTION_DEPTH`] levels.
     pub fn from_proto_source(name: &str, source: &str) -> Result<Schema, SchemaError> {
+        check_depth(name, source).map_err(|e| compile_error(name, &e))?;
         let file =
             protox::file::File::from_source(name, source).map_err(|e| compile_error(name, &e))?;
+        validate::check_extensions(std::slice::from_ref(file.file_descriptor_proto()), None)
+            .map_err(|message| SchemaError::Compile {
+                path: name.to_owned(),
+                message,
+            })?;
         let resolver = SingleFileResolver {
             name: name.to_owned(),
             file,
@@ -218,9 +233,12 @@ impl Schema {
         chain.add(resolver);
         chain.add(protox::file::GoogleFileResolver::new());
         let mut compiler = protox::Compiler::with_file_resolver(chain);
-        compiler
-            .include_imports(true)
-            .open_file(name)
+        compiler.include_imports(true);
+        guarded(|| compiler.open_file(name).map(|_| ()))
+            .map_err(|message| SchemaError::Compile {
+                path: name.to_owned(),
+                message,
+            })?
             .map_err(|e| compile_error(name, &e))?;
         let mut schema = Schema::default();
         schema.add_file_set(name, compiler.file_descriptor_set())?;
@@ -306,6 +324,13 @@ impl Schema {
             origin: origin.to_owned(),
             message,
         };
+        {
+            use prost::Message;
+            let set =
+                prost_types::FileDescriptorSet::decode(bytes).map_err(|e| error(e.to_string()))?;
+            validate::check_set(&set).map_err(error)?;
+            validate::check_extensions(&set.file, Some(&self.pool)).map_err(error)?;
+        }
         let lowered = editions::lower_set(bytes).map_err(error)?;
         // A file already in the pool is skipped by prost-reflect: keep the
         // original of the one that stays.
@@ -314,9 +339,12 @@ impl Schema {
             .into_iter()
             .filter(|(name, _)| self.pool.get_file_by_name(name).is_none())
             .collect();
-        self.pool
-            .decode_file_descriptor_set(lowered.set.as_slice())
+        let mut pool = self.pool.clone();
+        guarded(|| pool.decode_file_descriptor_set(lowered.set.as_slice()))
+            .map_err(error)?
             .map_err(|e| error(e.to_string()))?;
+        validate::check_message_sets(&pool).map_err(error)?;
+        self.pool = pool;
         Arc::make_mut(&mut self.editions).extend(new_editions);
         Ok(())
     }
@@ -326,12 +354,19 @@ impl Schema {
         origin: &str,
         set: prost_types::FileDescriptorSet,
     ) -> Result<(), SchemaError> {
-        self.pool
-            .add_file_descriptor_set(set)
-            .map_err(|e| SchemaError::Compile {
-                path: origin.to_owned(),
-                message: e.to_string(),
-            })
+        let error = |message: String| SchemaError::Compile {
+            path: origin.to_owned(),
+            message,
+        };
+        validate::check_set(&set).map_err(error)?;
+        validate::check_extensions(&set.file, Some(&self.pool)).map_err(error)?;
+        let mut pool = self.pool.clone();
+        guarded(|| pool.add_file_descriptor_set(set))
+            .map_err(error)?
+            .map_err(|e| error(e.to_string()))?;
+        validate::check_message_sets(&pool).map_err(error)?;
+        self.pool = pool;
+        Ok(())
     }
 
     fn add_proto_files(
@@ -356,13 +391,24 @@ impl Schema {
             .first()
             .map(|f| f.display().to_string())
             .unwrap_or_default();
-        let mut compiler =
-            protox::Compiler::new(&includes).map_err(|e| compile_error(&origin, &e))?;
+        // protox::Compiler::new's resolvers, each file's source checked
+        // for option values nested too deeply before protox interprets
+        // them.
+        let mut chain = protox::file::ChainFileResolver::new();
+        for include in &includes {
+            chain.add(protox::file::IncludeFileResolver::new(include.clone()));
+        }
+        chain.add(protox::file::GoogleFileResolver::new());
+        let mut compiler = protox::Compiler::with_file_resolver(DepthChecked(chain));
         compiler.include_imports(true);
         for file in files {
-            compiler
-                .open_file(absolute(file))
-                .map_err(|e| compile_error(&file.display().to_string(), &e))?;
+            let path = file.display().to_string();
+            guarded(|| compiler.open_file(absolute(file)).map(|_| ()))
+                .map_err(|message| SchemaError::Compile {
+                    path: path.clone(),
+                    message,
+                })?
+                .map_err(|e| compile_error(&path, &e))?;
         }
         self.add_file_set(&origin, compiler.file_descriptor_set())
     }
@@ -389,6 +435,55 @@ fn compile_error(path: &str, error: &protox::Error) -> SchemaError {
 const EDITIONS_HINT: &str = " (editions files cannot be compiled here: load a descriptor set \
      built by `protoc --include_imports --descriptor_set_out=schema.binpb` or \
      `buf build -o schema.binpb` instead)";
+
+/// Runs protox or prost-reflect on a schema, a panic in them becoming an
+/// error: the checks in `validate` refuse every input known to make them
+/// panic, and this is the net for the ones not yet known. (The pool being
+/// built is a copy and the compiler a local, so nothing half-built stays
+/// behind. It needs `panic = "unwind"`, which every profile keeps.)
+fn guarded<T>(build: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("the schema compiler failed on this schema (an internal error: {what})")
+    })
+}
+
+/// Checks `source` (the file `name`) against [`MAX_OPTION_DEPTH`].
+fn check_depth(name: &str, source: &str) -> Result<(), protox::Error> {
+    depth::check_source(source).map_err(|at| {
+        protox::Error::new(format!(
+            "{name}:{}:{}: an option value nests deeper than {MAX_OPTION_DEPTH} levels",
+            at.line, at.column
+        ))
+    })
+}
+
+/// A file resolver whose files pass [`check_depth`] before protox compiles
+/// them: protox parses a file when it is opened (imports included) and
+/// interprets option values only after every file is open.
+struct DepthChecked<R>(R);
+
+impl<R: protox::file::FileResolver> protox::file::FileResolver for DepthChecked<R> {
+    fn resolve_path(&self, path: &Path) -> Option<String> {
+        self.0.resolve_path(path)
+    }
+
+    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
+        let file = self.0.open_file(name)?;
+        if let Some(source) = file.source() {
+            check_depth(name, source)?;
+            // Parsed, not yet built into protox's pool (where a repeated
+            // extension number could panic).
+            validate::check_extensions(std::slice::from_ref(file.file_descriptor_proto()), None)
+                .map_err(protox::Error::new)?;
+        }
+        Ok(file)
+    }
+}
 
 /// Resolves exactly one in-memory file, for [`Schema::from_proto_source`].
 struct SingleFileResolver {
@@ -569,5 +664,97 @@ mod tests {
             text.contains("protoc --include_imports --descriptor_set_out"),
             "{text}"
         );
+    }
+
+    /// A custom option whose aggregate value nests `levels` levels deep
+    /// (the value's own braces are level 1), on line 4.
+    fn deep_option(levels: usize) -> String {
+        format!(
+            "syntax = \"proto2\";\nimport \"google/protobuf/descriptor.proto\";\n\
+             message O {{ optional O o = 1; }} extend google.protobuf.MessageOptions {{ optional O shape = 50000; }}\n\
+             message M {{ option (shape) = {{ {}{} }}; }}\n",
+            "o { ".repeat(levels - 1),
+            "} ".repeat(levels - 1)
+        )
+    }
+
+    /// protox's option interpreter recursed once per level in
+    /// prost-reflect's text-format parser: 5000 levels overflowed the stack
+    /// and aborted the process.
+    #[test]
+    fn refuses_option_values_nested_past_the_limit_before_compiling() {
+        let schema =
+            Schema::from_proto_source("deep.proto", &deep_option(MAX_OPTION_DEPTH)).unwrap();
+        assert!(schema.message("M").is_ok());
+        // `message M { option (shape) = { ` is 31 characters, each level 4.
+        let column = 31 + 4 * (MAX_OPTION_DEPTH - 1) + 3;
+        let err = Schema::from_proto_source("deep.proto", &deep_option(MAX_OPTION_DEPTH + 1))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "compiling deep.proto: deep.proto:4:{column}: an option value nests deeper than 100 levels"
+            )
+        );
+        let err = Schema::from_proto_source("deep.proto", &deep_option(5000)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("compiling deep.proto: deep.proto:4:"),
+            "{err}"
+        );
+
+        // The same in a file that another one imports, loaded from disk.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("deep.proto"), deep_option(5000)).unwrap();
+        std::fs::write(
+            dir.path().join("top.proto"),
+            "syntax = \"proto2\"; import \"deep.proto\"; message T { optional M m = 1; }",
+        )
+        .unwrap();
+        let err = Schema::load([dir.path().join("top.proto")], [dir.path()]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("deep.proto:4:"), "{text}");
+        assert!(
+            text.ends_with("an option value nests deeper than 100 levels"),
+            "{text}"
+        );
+    }
+
+    /// The other ways a `.proto` file nests: protox bounds message and
+    /// group declarations (31 levels, as protoc), and long chains of
+    /// type references are resolved without recursion.
+    #[test]
+    fn deep_declarations_are_errors_and_long_reference_chains_load() {
+        for open in ["message M { ", "optional group G = 1 { "] {
+            let source = format!(
+                "syntax = \"proto2\"; message Top {{ {}{} }}",
+                open.repeat(5000),
+                "}".repeat(5000)
+            );
+            let err = Schema::from_proto_source("nest.proto", &source).unwrap_err();
+            assert!(err.to_string().contains("nested"), "{err}");
+        }
+        let n = 20_000;
+        let mut source = String::from("syntax = \"proto3\";\n");
+        for i in 0..n {
+            source.push_str(&format!("message T{i} {{ T{} next = 1; }}\n", (i + 1) % n));
+        }
+        let schema = Schema::from_proto_source("chain.proto", &source).unwrap();
+        assert!(schema.message("T0").is_ok());
+    }
+
+    /// The net under the checks: a panic inside protox or prost-reflect
+    /// is an error, and the schema being extended stays as it was.
+    #[test]
+    fn a_panic_in_the_schema_compiler_is_an_error() {
+        let err =
+            guarded(|| -> u8 { panic!("index out of bounds: the len is 12 but the index is 12") })
+                .unwrap_err();
+        assert_eq!(
+            err,
+            "the schema compiler failed on this schema (an internal error: index out of bounds: \
+             the len is 12 but the index is 12)"
+        );
+        assert_eq!(guarded(|| 7), Ok(7));
     }
 }

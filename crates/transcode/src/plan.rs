@@ -275,6 +275,10 @@ pub(crate) struct TypePlan {
     /// A type without fields or extension ranges: upb takes field number 0
     /// in it for an unknown field instead of an error.
     pub(crate) field_zero_ok: bool,
+    /// `option message_set_wire_format = true`: field 1 holds MessageSet
+    /// items (groups of a `type_id` and a `message`), each the value of the
+    /// extension numbered `type_id` (see `Walker::item`).
+    pub(crate) message_set: bool,
 }
 
 pub(crate) const NO_FIELD: u32 = u32::MAX;
@@ -299,6 +303,17 @@ impl TypePlan {
         } else {
             Some(i as usize)
         }
+    }
+
+    /// The extension a MessageSet item with `type_id` sets: a singular
+    /// message field (the only kind of extension a MessageSet may have;
+    /// for any other the item is an unknown field, which Google's
+    /// descriptor pool does not let happen).
+    #[cold]
+    pub(crate) fn item_field(&self, type_id: u32) -> Option<usize> {
+        let fi = self.lookup(type_id)?;
+        let f = &self.fields[fi];
+        (f.card == Card::Singular && matches!(f.kind, Kind::Message(_))).then_some(fi)
     }
 }
 
@@ -547,9 +562,20 @@ impl Builder {
             Vec::new()
         };
         let field_zero_ok = fields.is_empty() && m.extension_ranges().len() == 0;
+        let message_set = m
+            .descriptor_proto()
+            .options
+            .as_ref()
+            .is_some_and(|o| o.message_set_wire_format());
+        if message_set && let Some(slot) = dense.get_mut(1) {
+            // Field 1 of a MessageSet is its items, whatever the schema
+            // says (an extension numbered 1 would be unreachable in upb).
+            *slot = NO_FIELD;
+        }
         TypePlan {
             wkt,
             field_zero_ok,
+            message_set,
             dense: dense.into(),
             sparse: sparse.into(),
             fields: fields.into(),

@@ -262,6 +262,69 @@ fn zero_wire_type_ok(wt: u8) -> bool {
     matches!(wt, VARINT | I64 | LEN | I32)
 }
 
+/// A MessageSet item that names a type and holds a message.
+struct Item {
+    type_id: u32,
+    start: usize,
+    end: usize,
+}
+
+/// Reads the body of a MessageSet item (group 1 of a message with
+/// `message_set_wire_format`) whose start tag was at `tag_at`, leaving `*p`
+/// after its end tag, as upb reads it: the first `type_id` (field 2, a
+/// varint, of which the low 32 bits count) and the first `message` (field
+/// 3, length-delimited) win, in either order; any other field is skipped,
+/// field number 0 included; the item ends with its own end-group tag.
+/// `None` when the item lacks either part (upb then keeps nothing).
+/// `depth` is the depth of the message holding the item.
+fn item(data: &[u8], p: &mut usize, tag_at: usize, depth: u32) -> R<Option<Item>> {
+    let mut type_id = None;
+    let mut message = None;
+    while *p < data.len() {
+        let at = *p;
+        let (number, wt) = wire::tag(data, p)?;
+        match (number, wt) {
+            (1, EGROUP) => {
+                return Ok(match (type_id, message) {
+                    (Some(type_id), Some((start, end))) => Some(Item {
+                        type_id,
+                        start,
+                        end,
+                    }),
+                    _ => None,
+                });
+            }
+            (_, EGROUP) => {
+                return Err(Fault::new(
+                    ErrorKind::EndGroupMismatch {
+                        expected: 1,
+                        found: number,
+                    },
+                    at,
+                ));
+            }
+            (2, VARINT) => {
+                let id = wire::varint(data, p).map_err(|f| f.truncated_at(at))?;
+                type_id.get_or_insert(id as u32);
+            }
+            (3, LEN) => {
+                let end = wire::length(data, p, at)?;
+                message.get_or_insert((*p, end));
+                *p = end;
+            }
+            _ => wire::skip(data, p, number, wt, at, depth + 1)?,
+        }
+    }
+    Err(Fault::new(ErrorKind::UnclosedGroup(1), tag_at))
+}
+
+/// Whether a field with this number and wire type is a MessageSet item of
+/// a message of type `t`.
+#[inline(always)]
+fn is_item(t: &TypePlan, number: u32, wt: u8) -> bool {
+    t.message_set && number == 1 && wt == SGROUP
+}
+
 /// Reads fields of one span.
 struct Fields<'b> {
     data: &'b [u8],
@@ -481,6 +544,13 @@ pub(crate) fn check(c: &Compiled, buf: &[u8]) -> Result<Check, TranscodeError> {
         while it.more() {
             let at = it.p;
             let (num, wt) = it.tag()?;
+            if is_item(t, num, wt) {
+                match validate_item(c, buf, it.data, t, &mut it.p, at, 0)? {
+                    true => counts.known_fields += 1,
+                    false => counts.unknown_fields += 1,
+                }
+                continue;
+            }
             let fi = t.lookup(num);
             let v = it.value(num, wt, at).map_err(|e| name_field(e, t, fi))?;
             match fi {
@@ -530,6 +600,10 @@ fn validate(c: &Compiled, buf: &[u8], ty: u32, start: usize, end: usize, depth: 
     while it.more() {
         let at = it.p;
         let (num, wt) = it.tag()?;
+        if is_item(t, num, wt) {
+            validate_item(c, buf, it.data, t, &mut it.p, at, depth)?;
+            continue;
+        }
         let fi = t.lookup(num);
         let v = it.value(num, wt, at).map_err(|e| name_field(e, t, fi))?;
         if let Some(fi) = fi {
@@ -541,6 +615,32 @@ fn validate(c: &Compiled, buf: &[u8], ty: u32, start: usize, end: usize, depth: 
         }
     }
     Ok(())
+}
+
+/// Reads a MessageSet item of a message of type `t` (see [`item`]) and
+/// checks the message it holds when its type is known (upb parses it
+/// then); returns whether it was. `data` is the buffer up to the end of
+/// the message holding the item, `depth` that message's depth.
+fn validate_item(
+    c: &Compiled,
+    buf: &[u8],
+    data: &[u8],
+    t: &TypePlan,
+    p: &mut usize,
+    at: usize,
+    depth: u32,
+) -> R<bool> {
+    let Some(item) = item(data, p, at, depth)? else {
+        return Ok(false);
+    };
+    let Some(fi) = t.item_field(item.type_id) else {
+        return Ok(false);
+    };
+    let f = &t.fields[fi];
+    if let Kind::Message(ty) = f.kind {
+        validate(c, buf, ty, item.start, item.end, depth + 1).map_err(|e| name(e, f))?;
+    }
+    Ok(true)
 }
 
 fn validate_value(c: &Compiled, buf: &[u8], f: &FieldPlan, wt: u8, v: Val, depth: u32) -> R<()> {
@@ -1161,6 +1261,10 @@ impl<'a> Walker<'a, '_> {
                 if num == 0 && !(t.field_zero_ok && zero_wire_type_ok(wt)) {
                     return Err(Fault::new(ErrorKind::InvalidFieldNumber, at));
                 }
+                if is_item(t, num, wt) {
+                    self.item_fast(t, data, &mut p, at, depth, out, &mut st)?;
+                    continue;
+                }
                 wire::skip(data, &mut p, num, wt, at, depth)?;
                 continue;
             };
@@ -1341,6 +1445,52 @@ impl<'a> Walker<'a, '_> {
             }
         }
         Ok(true)
+    }
+
+    /// A MessageSet item (its start tag at `at`, its body at `*p`) in the
+    /// fast path: the extension it names is written like a singular
+    /// message field read in order; an item for a type the schema does not
+    /// know, or without a type or a message, is an unknown field. An item
+    /// replaces what its extension held (upb makes a new message for
+    /// it), so one that does not come after everything written so far
+    /// sends the call to the slow path, which orders and replaces.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn item_fast(
+        &mut self,
+        t: &'a TypePlan,
+        data: &[u8],
+        p: &mut usize,
+        at: usize,
+        depth: u32,
+        out: &mut Vec<u8>,
+        st: &mut Fast<'a>,
+    ) -> R<()> {
+        let Some(item) = item(data, p, at, depth)? else {
+            return Ok(());
+        };
+        let Some(fi) = t.item_field(item.type_id) else {
+            return Ok(());
+        };
+        let f = &t.fields[fi];
+        let Kind::Message(ty) = f.kind else {
+            return Ok(());
+        };
+        if f.number <= st.last {
+            return Err(Fault::Bail);
+        }
+        self.close_run(t, out, st);
+        st.last = f.number;
+        f.write_key(out, st.comma);
+        self.message(ty, Src::One(item.start, item.end), depth + 1, out)
+            .map_err(|e| name(e, f))?;
+        st.comma = true;
+        st.wrote = true;
+        if st.track {
+            mark(&mut self.s.bits, st.bits_base, fi);
+        }
+        Ok(())
     }
 
     /// Ends the current run of a repeated or map field (fast path).
@@ -1872,7 +2022,7 @@ impl<'a> Walker<'a, '_> {
         let base = self.s.recs.len();
         for k in 0..src.count() {
             let (start, end) = self.span(src, k);
-            self.collect(t, start, end, depth)?;
+            self.collect(t, base, start, end, depth)?;
         }
         let top = self.s.recs.len();
         if t.oneofs > 0 {
@@ -1920,12 +2070,54 @@ impl<'a> Walker<'a, '_> {
     }
 
     /// Gathers the known field occurrences of one span (validating the
-    /// span's wire format and its strings).
-    fn collect(&mut self, t: &TypePlan, start: usize, end: usize, depth: u32) -> R<()> {
+    /// span's wire format and its strings) after those of the message's
+    /// earlier spans, `recs[base..]`. A MessageSet item counts as an
+    /// occurrence of the extension it names, holding its message, and
+    /// replaces the occurrences before it (which upb parsed all the same,
+    /// so they are validated).
+    fn collect(
+        &mut self,
+        t: &TypePlan,
+        base: usize,
+        start: usize,
+        end: usize,
+        depth: u32,
+    ) -> R<()> {
         let mut it = Fields::of(t, self.buf, start, end, depth);
         while it.more() {
             let at = it.p;
             let (num, wt) = it.tag()?;
+            if is_item(t, num, wt) {
+                let Some(item) = item(it.data, &mut it.p, at, depth)? else {
+                    continue;
+                };
+                let Some(fi) = t.item_field(item.type_id) else {
+                    continue;
+                };
+                let f = &t.fields[fi];
+                let Kind::Message(ty) = f.kind else { continue };
+                for k in base..self.s.recs.len() {
+                    let r = self.s.recs[k];
+                    if r.field() == fi as u32 {
+                        validate(
+                            self.c,
+                            self.buf,
+                            ty,
+                            r.start as usize,
+                            r.end as usize,
+                            depth + 1,
+                        )
+                        .map_err(|e| name(e, f))?;
+                        self.s.recs[k].field_wt = DEAD << 3;
+                    }
+                }
+                self.s.recs.push(Rec {
+                    field_wt: ((fi as u32) << 3) | u32::from(LEN),
+                    start: item.start as u32,
+                    end: item.end as u32,
+                });
+                continue;
+            }
             let fi = t.lookup(num);
             let v = it.value(num, wt, at).map_err(|e| name_field(e, t, fi))?;
             let Some(fi) = fi else { continue };
@@ -1957,6 +2149,9 @@ impl<'a> Walker<'a, '_> {
         self.s.oneofs.resize(ob + t.oneofs as usize, (NO_FIELD, 0));
         for i in (base..top).rev() {
             let r = self.s.recs[i];
+            if r.field() == DEAD {
+                continue; // replaced by a MessageSet item
+            }
             let f = &t.fields[r.field() as usize];
             if f.oneof == NO_ONEOF {
                 continue;
@@ -1970,6 +2165,9 @@ impl<'a> Walker<'a, '_> {
         }
         for i in base..top {
             let r = self.s.recs[i];
+            if r.field() == DEAD {
+                continue;
+            }
             let f = &t.fields[r.field() as usize];
             if f.oneof == NO_ONEOF {
                 continue;

@@ -74,6 +74,8 @@ fn corpus() -> (Schema, Vec<String>) {
     // load them (protox cannot parse editions).
     let build = TempDir::new();
     files.push(editions_descriptor_set(&dir, &build.0));
+    // MessageSet types, compiled by protox like the top-level files.
+    files.push(dir.join("messageset/messageset.proto"));
     let schema = Schema::load(&files, [&dir]).expect("the corpus compiles");
     let mut types: Vec<String> = schema
         .user_messages()

@@ -10,5 +10,6 @@
 
 mod errors;
 mod golden;
+mod message_set;
 mod roundtrip;
 mod support;

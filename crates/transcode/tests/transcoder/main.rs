@@ -10,5 +10,6 @@
 
 mod errors;
 mod golden;
+mod limits;
 mod roundtrip;
 mod support;

@@ -32,6 +32,24 @@ pub(crate) struct StreamArgs {
     /// bombs.
     #[arg(long, value_name = "SIZE", default_value = "64GiB", value_parser = parse_size)]
     pub(crate) max_decompressed_size: u64,
+
+    // ---- limits of one message and of decompression ----
+    /// Longest JSON line (one message): a message that prints longer is an
+    /// error (or skipped with --skip-invalid), stopped while it is written.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub(crate) max_line_size: u64,
+
+    /// Largest zstd window accepted (a power of two, 1KiB to 2GiB): frames
+    /// written with `zstd --long` or `--ultra` levels need more than the
+    /// default.
+    #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_window)]
+    pub(crate) max_zstd_window: u64,
+
+    /// Most decompressed bytes per compressed byte, checked past 256 MiB
+    /// decompressed (stops decompression bombs); 0 turns it off.
+    #[arg(long, value_name = "RATIO", default_value_t = 200)]
+    pub(crate) max_compression_ratio: u64,
+    // ---- end of the limits ----
 }
 
 impl StreamArgs {
@@ -42,6 +60,9 @@ impl StreamArgs {
             limits: Limits {
                 max_decompressed_bytes: self.max_decompressed_size,
                 max_frame_bytes: self.max_frame_size,
+                max_line_bytes: self.max_line_size,
+                max_zstd_window: self.max_zstd_window,
+                max_compression_ratio: self.max_compression_ratio,
             },
             skip_invalid,
         }
@@ -115,6 +136,19 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// A zstd window limit: a size that is a power of two from 1 KiB to 2 GiB
+/// (what libzstd's decoder takes).
+pub(crate) fn parse_window(text: &str) -> Result<u64, String> {
+    let size = parse_size(text)?;
+    if size.is_power_of_two() && (1 << 10..=2 << 30).contains(&size) {
+        Ok(size)
+    } else {
+        Err(format!(
+            "`{text}` is not a power of two from 1KiB to 2GiB (e.g. 8MiB, 128MiB)"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +166,17 @@ mod tests {
         );
         assert!(parse_size("MiB").is_err());
         assert!(parse_size("99999999999TiB").is_err());
+    }
+
+    #[test]
+    fn zstd_windows_are_powers_of_two() {
+        assert_eq!(parse_window("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_window("2GiB"), Ok(2 << 30));
+        assert_eq!(
+            parse_window("3MiB"),
+            Err("`3MiB` is not a power of two from 1KiB to 2GiB (e.g. 8MiB, 128MiB)".into())
+        );
+        assert!(parse_window("4GiB").is_err());
+        assert!(parse_window("512").is_err());
     }
 }

@@ -124,8 +124,15 @@ pub struct Settings {
     pub on_missing_object: MissingPolicy,
     /// Objects converted at once (`PROTOLAND_CONCURRENCY`, default 4).
     pub concurrency: usize,
-    /// `PROTOLAND_MAX_FRAME_BYTES` (64 MiB), `PROTOLAND_MAX_DECOMPRESSED_BYTES` (64 GiB).
+    /// `PROTOLAND_MAX_FRAME_BYTES` (64 MiB), `PROTOLAND_MAX_DECOMPRESSED_BYTES` (64 GiB),
+    /// `PROTOLAND_MAX_LINE_BYTES` (64 MiB), `PROTOLAND_MAX_ZSTD_WINDOW` (8 MiB),
+    /// `PROTOLAND_MAX_COMPRESSION_RATIO` (200).
     pub limits: Limits,
+    /// The memory the process may use, in bytes: in a Lambda, its memory
+    /// size (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB), else unknown. At
+    /// start-up the concurrency is lowered to what fits (see
+    /// [`crate::memory`]).
+    pub memory_limit: Option<u64>,
     /// Output up to this size is one PUT; above it, a multipart upload with
     /// parts of this size (`PROTOLAND_PART_SIZE`, default 8 MiB, at least 5 MiB).
     pub part_size: usize,
@@ -165,6 +172,7 @@ impl Settings {
             on_missing_object: MissingPolicy::Acknowledge,
             concurrency: 4,
             limits: Limits::default(),
+            memory_limit: None,
             part_size: 8 << 20,
             deadline_margin: Duration::from_secs(10),
             max_attempts: 3,
@@ -279,6 +287,24 @@ impl Settings {
             s.limits.max_decompressed_bytes =
                 parse_size(&v).map_err(|e| invalid(vars::MAX_DECOMPRESSED_BYTES, e))?;
         }
+        // ---- Limits of one message and of decompression, and the memory
+        // they are checked against (crate::memory) ----
+        if let Some(v) = get(vars::MAX_LINE_BYTES) {
+            s.limits.max_line_bytes =
+                parse_size(&v).map_err(|e| invalid(vars::MAX_LINE_BYTES, e))?;
+        }
+        if let Some(v) = get(vars::MAX_ZSTD_WINDOW) {
+            s.limits.max_zstd_window =
+                parse_size(&v).map_err(|e| invalid(vars::MAX_ZSTD_WINDOW, e))?;
+        }
+        if let Some(v) = get(vars::MAX_COMPRESSION_RATIO) {
+            s.limits.max_compression_ratio = parse_count(vars::MAX_COMPRESSION_RATIO, &v)? as u64;
+        }
+        if let Some(v) = get(vars::LAMBDA_MEMORY_SIZE) {
+            let mb = parse_count(vars::LAMBDA_MEMORY_SIZE, &v)? as u64;
+            s.memory_limit = Some(mb.saturating_mul(1 << 20));
+        }
+        // ---- end of the limits ----
         if let Some(v) = get(vars::PART_SIZE) {
             let size = parse_size(&v).map_err(|e| invalid(vars::PART_SIZE, e))?;
             s.part_size = usize::try_from(size)
@@ -351,6 +377,17 @@ impl Settings {
         if self.limits.max_frame_bytes == 0 {
             return Err(invalid(vars::MAX_FRAME_BYTES, "must be at least 1 byte"));
         }
+        // ---- limits (see the parsing above) ----
+        if self.limits.max_line_bytes == 0 {
+            return Err(invalid(vars::MAX_LINE_BYTES, "must be at least 1 byte"));
+        }
+        let window = self.limits.max_zstd_window;
+        if !window.is_power_of_two() || !(1 << 10..=2 << 30).contains(&window) {
+            return Err(invalid(
+                vars::MAX_ZSTD_WINDOW,
+                format!("{window} bytes is not a power of two from 1KiB to 2GiB (e.g. 8MiB)"),
+            ));
+        }
         Ok(())
     }
 }
@@ -381,6 +418,12 @@ pub mod vars {
     pub const RETRY_BACKOFF: &str = "PROTOLAND_RETRY_BACKOFF";
     pub const METRICS: &str = "PROTOLAND_METRICS";
     pub const METRICS_NAMESPACE: &str = "PROTOLAND_METRICS_NAMESPACE";
+    // ---- limits ----
+    pub const MAX_LINE_BYTES: &str = "PROTOLAND_MAX_LINE_BYTES";
+    pub const MAX_ZSTD_WINDOW: &str = "PROTOLAND_MAX_ZSTD_WINDOW";
+    pub const MAX_COMPRESSION_RATIO: &str = "PROTOLAND_MAX_COMPRESSION_RATIO";
+    /// Set by the Lambda runtime: the function's memory in MB.
+    pub const LAMBDA_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 }
 
 /// A setting that is missing or invalid, named by its variable.
@@ -549,8 +592,16 @@ mod tests {
             ("PROTOLAND_DEADLINE_MARGIN", "1500ms"),
             ("PROTOLAND_MAX_ATTEMPTS", "5"),
             ("PROTOLAND_METRICS", "off"),
+            ("PROTOLAND_MAX_LINE_BYTES", "16MiB"),
+            ("PROTOLAND_MAX_ZSTD_WINDOW", "128MiB"),
+            ("PROTOLAND_MAX_COMPRESSION_RATIO", "1000"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769"),
         ]);
         let s = settings(&vars).expect("valid");
+        assert_eq!(s.limits.max_line_bytes, 16 << 20);
+        assert_eq!(s.limits.max_zstd_window, 128 << 20);
+        assert_eq!(s.limits.max_compression_ratio, 1000);
+        assert_eq!(s.memory_limit, Some(1769 << 20));
         assert_eq!(
             s.schema,
             Some(SchemaSource::S3("s3://schemas/all.binpb".into()))
@@ -603,6 +654,11 @@ mod tests {
             ("PROTOLAND_MAX_FRAME_BYTES", "12 parsecs"),
             ("PROTOLAND_DEADLINE_MARGIN", "soon"),
             ("PROTOLAND_LANDING", "s3://"),
+            ("PROTOLAND_MAX_LINE_BYTES", "0"),
+            ("PROTOLAND_MAX_ZSTD_WINDOW", "3MiB"),
+            ("PROTOLAND_MAX_ZSTD_WINDOW", "4GiB"),
+            ("PROTOLAND_MAX_COMPRESSION_RATIO", "lots"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1.5GB"),
         ];
         for (var, value) in cases {
             let mut vars = BASE.to_vec();

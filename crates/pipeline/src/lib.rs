@@ -44,6 +44,7 @@ pub mod events;
 mod glob;
 pub mod handler;
 pub mod landing;
+pub mod memory;
 pub mod metrics;
 pub mod routes;
 pub mod storage;

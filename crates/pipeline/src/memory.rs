@@ -2,7 +2,7 @@
 //! may use, at the worst case the limits allow.
 //!
 //! Each object's conversion holds at most
-//! [`conversion_memory`](protoland_stream::conversion_memory) (a zstd
+//! [`conversion_memory`] (a zstd
 //! window, two frames, a long line per transcoding thread and the
 //! writer's, and fixed buffers), and its output up to three parts and a
 //! compressor. A Lambda knows its memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`);

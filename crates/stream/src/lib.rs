@@ -12,7 +12,7 @@
 //!   thread, transcoding on the others, output in order)
 //!   ([`Converter`]);
 //! - [`compress`]: gzip or zstd for the output ([`compress_writer`]);
-//! - [`inspect`]: what an object is, for `protoland inspect`.
+//! - [`inspect`](mod@inspect): what an object is, for `protoland inspect`.
 //!
 //! Every error is a [`ConvertError`] with the coordinates (message index,
 //! byte offset, field path) of what went wrong.

@@ -211,6 +211,7 @@ fn transcode_and_framing(corpus: &schemas::Corpus) {
                     limits: Limits {
                         max_decompressed_bytes: 64 << 10,
                         max_frame_bytes: [256, 4096, 65536][(l + c) % 3],
+                        ..Limits::default()
                     },
                     skip_invalid: (l + c + t) % 2 == 1,
                     converter_type: t,
@@ -235,6 +236,7 @@ fn transcode_and_framing(corpus: &schemas::Corpus) {
             limits: Limits {
                 max_decompressed_bytes: 128 << 10,
                 max_frame_bytes: 4096,
+                ..Limits::default()
             },
             skip_invalid: false,
             converter_type: t,

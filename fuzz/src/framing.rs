@@ -140,6 +140,7 @@ pub fn parse(data: &[u8]) -> Option<(Config, &[u8])> {
             limits: Limits {
                 max_decompressed_bytes,
                 max_frame_bytes,
+                ..Limits::default()
             },
             skip_invalid: b1 & 8 != 0,
             converter_type: usize::from(b1 >> 4 & 3),

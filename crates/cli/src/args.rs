@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{ArgAction, Args};
-use protoland_pipeline::units::{parse_bool, parse_size};
+use protoland_pipeline::units::{parse_bool, parse_size, parse_window};
 use protoland_schema::Schema;
 use protoland_stream::{Compression, ConvertOptions, Framing, Limits};
 use protoland_transcode::{JsonOptions, Plan};
@@ -47,6 +47,24 @@ pub(crate) struct StreamArgs {
         value_parser = parse_size
     )]
     pub(crate) max_decompressed_bytes: u64,
+
+    // ---- limits of one message and of decompression ----
+    /// Longest JSON line (one message): a message that prints longer is an
+    /// error (or skipped with --skip-invalid), stopped while it is written.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub(crate) max_line_bytes: u64,
+
+    /// Largest zstd window accepted (a power of two, 1KiB to 2GiB): frames
+    /// written with `zstd --long` or `--ultra` levels need more than the
+    /// default.
+    #[arg(long, value_name = "SIZE", default_value = "8MiB", value_parser = parse_window)]
+    pub(crate) max_zstd_window: u64,
+
+    /// Most decompressed bytes per compressed byte, checked past 256 MiB
+    /// decompressed (stops decompression bombs); 0 turns it off.
+    #[arg(long, value_name = "RATIO", default_value_t = 200)]
+    pub(crate) max_compression_ratio: u64,
+    // ---- end of the limits ----
 }
 
 impl StreamArgs {
@@ -57,6 +75,9 @@ impl StreamArgs {
             limits: Limits {
                 max_decompressed_bytes: self.max_decompressed_bytes,
                 max_frame_bytes: self.max_frame_bytes,
+                max_line_bytes: self.max_line_bytes,
+                max_zstd_window: self.max_zstd_window,
+                max_compression_ratio: self.max_compression_ratio,
             },
             skip_invalid,
         }

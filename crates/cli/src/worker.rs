@@ -101,6 +101,15 @@ pub(crate) struct PipelineArgs {
     /// Most decompressed bytes per object [default 64GiB]
     #[arg(long, env = "PROTOLAND_MAX_DECOMPRESSED_BYTES", value_name = "SIZE")]
     max_decompressed_bytes: Option<String>,
+    /// Longest JSON line (one message) [default 64MiB]
+    #[arg(long, env = "PROTOLAND_MAX_LINE_BYTES", value_name = "SIZE")]
+    max_line_bytes: Option<String>,
+    /// Largest zstd window, a power of two [default 8MiB]
+    #[arg(long, env = "PROTOLAND_MAX_ZSTD_WINDOW", value_name = "SIZE")]
+    max_zstd_window: Option<String>,
+    /// Most decompressed bytes per compressed byte past 256 MiB, 0 for no limit [default 200]
+    #[arg(long, env = "PROTOLAND_MAX_COMPRESSION_RATIO", value_name = "RATIO")]
+    max_compression_ratio: Option<String>,
     /// Multipart threshold and part size [default 8MiB, at least 5MiB]
     #[arg(long, env = "PROTOLAND_PART_SIZE", value_name = "SIZE")]
     part_size: Option<String>,
@@ -113,7 +122,7 @@ pub(crate) struct PipelineArgs {
 }
 
 /// (flag, variable) pairs, to name flags in configuration errors.
-pub(crate) const FLAGS: [(&str, &str); 21] = [
+pub(crate) const FLAGS: [(&str, &str); 24] = [
     ("--schema", vars::SCHEMA),
     ("--include", vars::INCLUDE),
     ("--message", vars::MESSAGE),
@@ -132,6 +141,9 @@ pub(crate) const FLAGS: [(&str, &str); 21] = [
     ("--concurrency", vars::CONCURRENCY),
     ("--max-frame-bytes", vars::MAX_FRAME_BYTES),
     ("--max-decompressed-bytes", vars::MAX_DECOMPRESSED_BYTES),
+    ("--max-line-bytes", vars::MAX_LINE_BYTES),
+    ("--max-zstd-window", vars::MAX_ZSTD_WINDOW),
+    ("--max-compression-ratio", vars::MAX_COMPRESSION_RATIO),
     ("--part-size", vars::PART_SIZE),
     ("--max-attempts", vars::MAX_ATTEMPTS),
     ("--metrics", vars::METRICS),
@@ -160,6 +172,9 @@ impl PipelineArgs {
         set(vars::CONCURRENCY, &self.concurrency);
         set(vars::MAX_FRAME_BYTES, &self.max_frame_bytes);
         set(vars::MAX_DECOMPRESSED_BYTES, &self.max_decompressed_bytes);
+        set(vars::MAX_LINE_BYTES, &self.max_line_bytes);
+        set(vars::MAX_ZSTD_WINDOW, &self.max_zstd_window);
+        set(vars::MAX_COMPRESSION_RATIO, &self.max_compression_ratio);
         set(vars::PART_SIZE, &self.part_size);
         set(vars::MAX_ATTEMPTS, &self.max_attempts);
         set(vars::PROTO_NAMES, &self.proto_names);

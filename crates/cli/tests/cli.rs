@@ -150,6 +150,9 @@ fn new_files(dir: &Path) -> Vec<String> {
         "one.pb",
         "truncated.pb.gz",
         "bad.pb",
+        "cut.pb",
+        "claims-4gib.pb",
+        "long.pb.zst",
     ];
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -334,6 +337,71 @@ fn convert_skips_invalid_messages_when_asked() {
             None
         )
     );
+}
+
+/// `--skip-invalid` skips messages that are there but do not convert; a
+/// stream that ends early is an error whatever it says: a varint stream
+/// without its last 5 bytes gave 4 of 5 lines, a warning and exit 0, and a
+/// frame claiming 4 GiB in the middle swallowed the rest of the input and
+/// was reported only as over the limit.
+#[test]
+fn convert_skip_invalid_never_hides_a_truncated_stream() {
+    let dir = fixture();
+    let stream = varint(&clicks());
+    std::fs::write(dir.path().join("cut.pb"), &stream[..stream.len() - 5]).unwrap();
+    let messages = clicks();
+    let mut claims = varint(&messages[..2]);
+    prost::encoding::encode_varint(1 << 32, &mut claims);
+    claims.extend(varint(&messages[2..]));
+    std::fs::write(dir.path().join("claims-4gib.pb"), claims).unwrap();
+    assert_cli_snapshot!(
+        "convert_skip_invalid_truncated",
+        run(
+            dir.path(),
+            &convert_args(&["--skip-invalid", "-f", "varint", "cut.pb"]),
+            None
+        )
+    );
+    assert_cli_snapshot!(
+        "convert_skip_invalid_oversized_and_truncated",
+        run(
+            dir.path(),
+            &convert_args(&["--skip-invalid", "-f", "varint", "claims-4gib.pb"]),
+            None
+        )
+    );
+}
+
+/// The limits that stop a message or an object from taking unbounded
+/// memory: a JSON line over `--max-line-bytes`, and a zstd window over
+/// `--max-zstd-window` (the `zstd` tool writes 128 MiB windows with
+/// `--long`).
+#[test]
+fn convert_names_the_line_and_window_limits() {
+    let dir = fixture();
+    assert_cli_snapshot!(
+        "convert_line_limit",
+        run(
+            dir.path(),
+            &convert_args(&["--max-line-bytes", "40", "clicks.pb"]),
+            None
+        )
+    );
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    e.long_distance_matching(true).unwrap();
+    e.window_log(27).unwrap();
+    e.write_all(&varint(&clicks())).unwrap();
+    std::fs::write(dir.path().join("long.pb.zst"), e.finish().unwrap()).unwrap();
+    assert_cli_snapshot!(
+        "convert_zstd_window",
+        run(dir.path(), &convert_args(&["long.pb.zst"]), None)
+    );
+    let output = run(
+        dir.path(),
+        &convert_args(&["--max-zstd-window", "128MiB", "long.pb.zst"]),
+        None,
+    );
+    assert_eq!(output, run(dir.path(), &convert_args(&["clicks.pb"]), None));
 }
 
 #[test]

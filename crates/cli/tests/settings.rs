@@ -387,8 +387,11 @@ fn every_size_duration_and_boolean_example_in_the_docs_is_valid() {
     for (doc, text) in documents() {
         for span in code_spans(&text) {
             let tokens: Vec<&str> = span.split_whitespace().collect();
-            for (i, token) in tokens.iter().enumerate() {
-                let token = token.trim_end_matches([',', ';', ')']);
+            for (i, raw) in tokens.iter().enumerate() {
+                let token = raw.trim_end_matches([',', ';', ')']);
+                // A flag named in prose, `(…, --max-line-bytes), at byte`:
+                // the next word is not its value.
+                let prose = token.len() != raw.len();
                 if let Some(start) = token.find("PROTOLAND_")
                     && let Some((var, value)) = token[start..].split_once('=')
                     && value_kind(var) != ValueKind::Other
@@ -401,6 +404,7 @@ fn every_size_duration_and_boolean_example_in_the_docs_is_valid() {
                 let (flag, value) = match token.split_once('=') {
                     Some((flag, value)) => (flag, Some(value)),
                     // Boolean flags take their value after `=` only.
+                    None if prose => (token, None),
                     None if flag_kind(token) != ValueKind::Bool => {
                         (token, tokens.get(i + 1).copied())
                     }

@@ -15,7 +15,7 @@ use protoland_transcode::JsonOptions;
 use crate::landing::{KeyTemplate, OutputCompression};
 use crate::routes::{RouteSpec, parse_routes};
 use crate::storage::{Location, StorageOptions};
-use crate::units::{format_duration, format_size};
+use crate::units::{check_window, format_duration, format_size, parse_window};
 // The one parser of sizes, durations and booleans (see `units`).
 pub use crate::units::{UnitError, parse_bool, parse_duration, parse_size};
 
@@ -127,8 +127,15 @@ pub struct Settings {
     pub on_missing_object: MissingPolicy,
     /// Objects converted at once (`PROTOLAND_CONCURRENCY`, default 4).
     pub concurrency: usize,
-    /// `PROTOLAND_MAX_FRAME_BYTES` (64 MiB), `PROTOLAND_MAX_DECOMPRESSED_BYTES` (64 GiB).
+    /// `PROTOLAND_MAX_FRAME_BYTES` (64 MiB), `PROTOLAND_MAX_DECOMPRESSED_BYTES` (64 GiB),
+    /// `PROTOLAND_MAX_LINE_BYTES` (64 MiB), `PROTOLAND_MAX_ZSTD_WINDOW` (8 MiB),
+    /// `PROTOLAND_MAX_COMPRESSION_RATIO` (200).
     pub limits: Limits,
+    /// The memory the process may use, in bytes: in a Lambda, its memory
+    /// size (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB), else unknown. At
+    /// start-up the concurrency is lowered to what fits (see
+    /// [`crate::memory`]).
+    pub memory_limit: Option<u64>,
     /// Output up to this size is one PUT; above it, a multipart upload with
     /// parts of this size (`PROTOLAND_PART_SIZE`, default 8 MiB, at least 5 MiB).
     pub part_size: usize,
@@ -178,6 +185,7 @@ impl Settings {
             on_missing_object: MissingPolicy::Acknowledge,
             concurrency: 4,
             limits: Limits::default(),
+            memory_limit: None,
             part_size: 8 << 20,
             deadline_margin: Duration::from_secs(10),
             max_attempts: 3,
@@ -279,6 +287,24 @@ impl Settings {
             s.limits.max_decompressed_bytes =
                 parse_size(&v).map_err(|e| bad(vars::MAX_DECOMPRESSED_BYTES, &v, e))?;
         }
+        // ---- Limits of one message and of decompression, and the memory
+        // they are checked against (crate::memory) ----
+        if let Some(v) = get(vars::MAX_LINE_BYTES) {
+            s.limits.max_line_bytes =
+                parse_size(&v).map_err(|e| bad(vars::MAX_LINE_BYTES, &v, e))?;
+        }
+        if let Some(v) = get(vars::MAX_ZSTD_WINDOW) {
+            s.limits.max_zstd_window =
+                parse_window(&v).map_err(|e| bad(vars::MAX_ZSTD_WINDOW, &v, e))?;
+        }
+        if let Some(v) = get(vars::MAX_COMPRESSION_RATIO) {
+            s.limits.max_compression_ratio = parse_count(vars::MAX_COMPRESSION_RATIO, &v)? as u64;
+        }
+        if let Some(v) = get(vars::LAMBDA_MEMORY_SIZE) {
+            let mb = parse_count(vars::LAMBDA_MEMORY_SIZE, &v)? as u64;
+            s.memory_limit = Some(mb.saturating_mul(1 << 20));
+        }
+        // ---- end of the limits ----
         if let Some(v) = get(vars::PART_SIZE) {
             let size = parse_size(&v).map_err(|e| bad(vars::PART_SIZE, &v, e))?;
             // Beyond usize: over S3's maximum part size anyway.
@@ -396,6 +422,11 @@ impl Settings {
         }
         check_metrics_namespace(&self.metrics.namespace)
             .map_err(|message| invalid(vars::METRICS_NAMESPACE, message))?;
+        // ---- limits (see the parsing above) ----
+        if self.limits.max_line_bytes == 0 {
+            return Err(invalid(vars::MAX_LINE_BYTES, "must be at least 1 byte"));
+        }
+        check_window(self.limits.max_zstd_window).map_err(|e| invalid(vars::MAX_ZSTD_WINDOW, e))?;
         Ok(())
     }
 
@@ -444,6 +475,12 @@ pub mod vars {
     // Read by the CLI only (`worker`, `backfill`).
     pub const QUEUE_URL: &str = "PROTOLAND_QUEUE_URL";
     pub const LOG_FORMAT: &str = "PROTOLAND_LOG_FORMAT";
+    // ---- limits ----
+    pub const MAX_LINE_BYTES: &str = "PROTOLAND_MAX_LINE_BYTES";
+    pub const MAX_ZSTD_WINDOW: &str = "PROTOLAND_MAX_ZSTD_WINDOW";
+    pub const MAX_COMPRESSION_RATIO: &str = "PROTOLAND_MAX_COMPRESSION_RATIO";
+    /// Set by the Lambda runtime: the function's memory in MB.
+    pub const LAMBDA_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 }
 
 /// The kind of value a variable takes: the parser that reads it.
@@ -464,7 +501,11 @@ pub enum ValueKind {
 /// the documentation's examples).
 pub fn value_kind(var: &str) -> ValueKind {
     match var {
-        vars::MAX_FRAME_BYTES | vars::MAX_DECOMPRESSED_BYTES | vars::PART_SIZE => ValueKind::Size,
+        vars::MAX_FRAME_BYTES
+        | vars::MAX_DECOMPRESSED_BYTES
+        | vars::MAX_LINE_BYTES
+        | vars::MAX_ZSTD_WINDOW
+        | vars::PART_SIZE => ValueKind::Size,
         vars::DEADLINE_MARGIN | vars::RETRY_BACKOFF => ValueKind::Duration,
         vars::PROTO_NAMES | vars::EMIT_DEFAULTS | vars::ENUM_NUMBERS => ValueKind::Bool,
         _ => ValueKind::Other,
@@ -685,8 +726,16 @@ mod tests {
             ("PROTOLAND_DEADLINE_MARGIN", "1500ms"),
             ("PROTOLAND_MAX_ATTEMPTS", "5"),
             ("PROTOLAND_METRICS", "off"),
+            ("PROTOLAND_MAX_LINE_BYTES", "16MiB"),
+            ("PROTOLAND_MAX_ZSTD_WINDOW", "128MiB"),
+            ("PROTOLAND_MAX_COMPRESSION_RATIO", "1000"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769"),
         ]);
         let s = settings(&vars).expect("valid");
+        assert_eq!(s.limits.max_line_bytes, 16 << 20);
+        assert_eq!(s.limits.max_zstd_window, 128 << 20);
+        assert_eq!(s.limits.max_compression_ratio, 1000);
+        assert_eq!(s.memory_limit, Some(1769 << 20));
         assert_eq!(
             s.schema,
             Some(SchemaSource::S3("s3://schemas/all.binpb".into()))
@@ -739,6 +788,11 @@ mod tests {
             ("PROTOLAND_MAX_FRAME_BYTES", "12 parsecs"),
             ("PROTOLAND_DEADLINE_MARGIN", "soon"),
             ("PROTOLAND_LANDING", "s3://"),
+            ("PROTOLAND_MAX_LINE_BYTES", "0"),
+            ("PROTOLAND_MAX_ZSTD_WINDOW", "3MiB"),
+            ("PROTOLAND_MAX_ZSTD_WINDOW", "4GiB"),
+            ("PROTOLAND_MAX_COMPRESSION_RATIO", "lots"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1.5GB"),
         ];
         for (var, value) in cases {
             let mut vars = BASE.to_vec();
@@ -925,6 +979,15 @@ mod tests {
                 "5h doubling between 3 attempts (PROTOLAND_MAX_ATTEMPTS) waits 15.0h in all, over the 12h SQS keeps a message invisible at most",
             ),
             ("PROTOLAND_METRICS", "cloudwatch", "not emf or off"),
+            ("PROTOLAND_MAX_LINE_BYTES", "lots", "*"),
+            ("PROTOLAND_MAX_LINE_BYTES", "0", "*"),
+            (
+                "PROTOLAND_MAX_ZSTD_WINDOW",
+                "3MiB",
+                "3 MiB is not a power of two from 1KiB to 2GiB (e.g. 8MiB, 128MiB)",
+            ),
+            ("PROTOLAND_MAX_ZSTD_WINDOW", "4GiB", "*"),
+            ("PROTOLAND_MAX_COMPRESSION_RATIO", "-5", "*"),
             (
                 "PROTOLAND_METRICS_NAMESPACE",
                 "AWS/Lambda",

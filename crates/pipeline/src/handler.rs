@@ -38,6 +38,7 @@ use tokio::time::Instant;
 use crate::config::{BadObjectPolicy, ConfigError, MissingPolicy, SchemaSource, Settings, vars};
 use crate::events::{BatchInvocation, Invocation, ObjectRef, QueueMessage, Record, printable};
 use crate::landing::{KeyInputs, OutputCompression};
+use crate::memory;
 use crate::metrics::BatchStats;
 use crate::provenance::{self, Kind, Occupant, Record as SourceRecord, SourceId};
 use crate::routes::find_route;
@@ -308,6 +309,22 @@ impl Pipeline {
         if let Some(warning) = settings.key_template.collision_warning() {
             tracing::warn!("{}: {warning}", vars::KEY_TEMPLATE);
         }
+        let mut settings = settings;
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // Objects at once that fit in the memory the process may use, at
+        // the worst case of the limits (see `memory`).
+        if let Some(memory) = settings.memory_limit {
+            let fit = memory::fit(&settings, memory, cores)?;
+            if let Some(warning) = fit.warning() {
+                tracing::warn!(
+                    configured = settings.concurrency,
+                    concurrency = fit.concurrency,
+                    per_object_bytes = fit.per_object,
+                    "{warning}"
+                );
+                settings.concurrency = fit.concurrency;
+            }
+        }
         let stores = Stores::new(settings.storage.clone());
         let landing = stores
             .open(&settings.landing)
@@ -334,9 +351,7 @@ impl Pipeline {
         // share the cores between them rather than giving each object a
         // transcoding thread per core, so memory (each thread holds a batch
         // of input and its JSON) grows with the cores, not cores x objects.
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let threads = std::num::NonZeroUsize::new(cores / settings.concurrency.max(1))
-            .unwrap_or(std::num::NonZeroUsize::MIN);
+        let threads = memory::transcoding_threads(cores, settings.concurrency);
         // `vars`: the variables to blame for a schema that does not load and
         // for a message type it does not have.
         let mut compile =

@@ -45,6 +45,7 @@ pub mod events;
 mod glob;
 pub mod handler;
 pub mod landing;
+pub mod memory;
 pub mod metrics;
 pub mod provenance;
 pub mod routes;

@@ -42,6 +42,8 @@ pub enum UnitError {
     TooLarge(&'static str),
     #[error("not a boolean: true/false, 1/0, yes/no or on/off")]
     NotABool,
+    #[error("{0} is not a power of two from 1KiB to 2GiB (e.g. 8MiB, 128MiB)")]
+    NotAWindow(String),
 }
 
 const SIZE_UNITS: &str =
@@ -108,6 +110,38 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
         _ => return Err(UnitError::SizeUnit(unit.to_owned())),
     };
     number.checked_mul(factor).ok_or(too_large)
+}
+
+/// Parses a zstd window limit: a size (as [`parse_size`]) that is a power
+/// of two from 1 KiB to 2 GiB, what libzstd's decoder takes.
+///
+/// ```
+/// use protoland_pipeline::units::parse_window;
+/// assert_eq!(parse_window("8MiB"), Ok(8 << 20));
+/// assert!(parse_window("3MiB").is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`UnitError`] when the text is not a size, or the size is not such a
+/// power of two.
+pub fn parse_window(text: &str) -> Result<u64, UnitError> {
+    let size = parse_size(text)?;
+    check_window(size)?;
+    Ok(size)
+}
+
+/// Checks that `size` is a power of two from 1 KiB to 2 GiB.
+///
+/// # Errors
+///
+/// [`UnitError::NotAWindow`] otherwise.
+pub fn check_window(size: u64) -> Result<(), UnitError> {
+    if size.is_power_of_two() && (1 << 10..=2 << 30).contains(&size) {
+        Ok(())
+    } else {
+        Err(UnitError::NotAWindow(format_size(size)))
+    }
 }
 
 /// Parses a duration (see the module docs for the units).

@@ -18,17 +18,23 @@
 //!
 //! Memory is bounded by a budget of [`BUDGET`] bytes of batched input in
 //! flight (from the moment the reader sends a batch until its lines are
-//! written), or one batch when a single frame is larger than that; the
-//! framer's buffer (one frame, at most the frame limit, plus the 1 MiB
-//! detection window at the start); and each batch's JSON. None of it grows
-//! with the input.
+//! written), or one batch when a single frame is larger than that (the
+//! reader waits for the budget before copying such a frame, so only the
+//! framer's copy and the batch's exist at once); the framer's buffer (one
+//! frame, at most the frame limit, plus the 1 MiB detection window at the
+//! start); and the JSON. A batch's lines go to the writer in chunks of
+//! about [`JSON_CHUNK`] bytes, each line at most the line limit; a chunk
+//! holding a line longer than a chunk is taken by the writer before its
+//! transcoding thread goes on, so such lines are never queued. None of it
+//! grows with the input; [`conversion_memory`](crate::conversion_memory)
+//! adds it up.
 
 use std::io::{Read, Write};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender};
-use protoland_transcode::Plan;
+use protoland_transcode::{ErrorKind, Plan};
 
 use crate::Limits;
 use crate::decompress::{Compression, Decompressor};
@@ -44,11 +50,17 @@ pub struct ConvertOptions {
     pub compression: Compression,
     /// Default: [`Framing::Auto`] (whichever layout parses cleanly).
     pub framing: Framing,
-    /// Default: [`Limits::default`] (64 GiB decompressed, 64 MiB a frame).
+    /// Default: [`Limits::default`] (64 GiB decompressed and 200 times the
+    /// compressed size past 256 MiB, 64 MiB a frame and a line, 8 MiB zstd
+    /// windows).
     pub limits: Limits,
-    /// Skip (count and report) frames that do not decode, and oversized
-    /// frames, instead of failing. Default: off, so that no message is lost
-    /// without an error.
+    /// Skip (count and report) messages that cannot be converted instead of
+    /// failing: a message that does not decode, whose JSON is over the line
+    /// limit, or whose frame is over the frame limit (and present whole).
+    /// Never skipped: the input ending inside a frame or its prefix, an
+    /// invalid length prefix, corrupt or truncated compressed data, the
+    /// decompression limits (see [`ConvertError`] and `docs/framing.md`).
+    /// Default: off, so that no message is lost without an error.
     pub skip_invalid: bool,
 }
 
@@ -112,7 +124,21 @@ pub const BUDGET: usize = BUDGET_UNITS * BUDGET_UNIT;
 /// The budget is counted in units of this size (a batch takes at least
 /// one).
 const BUDGET_UNIT: usize = 1 << 20;
-const BUDGET_UNITS: usize = 8;
+/// The number of budget units: at most this many batches are in flight.
+pub const BUDGET_UNITS: usize = 8;
+
+/// A batch's JSON goes to the writer in chunks: one is handed over once it
+/// holds this many bytes (at the end of a line), so that a batch of small
+/// messages that print large (a 256 KiB batch may print megabytes) never
+/// holds all its JSON at once. A chunk larger than twice this (a long
+/// line) is taken by the writer before its transcoding thread goes on.
+pub const JSON_CHUNK: usize = 1 << 20;
+
+/// Buffers whose capacity grew past these (by a large frame or line) are
+/// dropped after use instead of being kept for reuse: kept, every buffer
+/// of the pools could end up as large as the largest frame or line.
+pub(crate) const KEEP_BATCH: usize = 4 * BATCH;
+pub(crate) const KEEP_JSON: usize = 2 * JSON_CHUNK;
 
 /// The budget units a batch of `bytes` takes: at least one, at most all.
 fn budget_units(bytes: usize) -> usize {
@@ -175,15 +201,18 @@ enum Item {
     Error(ConvertError),
 }
 
-/// A batch's JSON lines, on their way to the calling thread.
-#[derive(Debug)]
+/// A chunk of a batch's JSON lines, on its way to the calling thread.
+#[derive(Debug, Default)]
 struct Lines {
     /// One line per message converted.
     json: Vec<u8>,
     messages: u64,
-    /// The batch's errors, in stream order.
+    /// The chunk's errors, in stream order.
     failures: Vec<Failure>,
-    /// Budget units the batch holds until its lines are written.
+    /// The batch's last chunk.
+    last: bool,
+    /// Budget units the batch holds until its lines are written (in its
+    /// last chunk).
     units: usize,
 }
 
@@ -331,11 +360,15 @@ impl Converter {
 }
 
 /// Whether `error` may be skipped (counted and reported) when
-/// [`ConvertOptions::skip_invalid`] is on: a message that does not decode,
-/// or a frame the framer can read past.
+/// [`ConvertOptions::skip_invalid`] is on: a message that is there whole
+/// but cannot be converted (it does not decode, its JSON is over the line
+/// limit, its frame is over the frame limit and the framer reads past it).
+/// Anything that loses data or position (the input ending inside a frame
+/// or prefix, an invalid prefix, corrupt compressed data, a decompression
+/// limit, I/O) is not.
 fn skippable(error: &ConvertError) -> bool {
     match error {
-        ConvertError::Transcode { .. } => true,
+        ConvertError::Transcode { .. } | ConvertError::LineTooLong { .. } => true,
         ConvertError::Frame { kind, .. } => kind.is_recoverable(),
         _ => false,
     }
@@ -367,16 +400,15 @@ impl ReadStage<'_> {
             bytes_decompressed: 0,
         };
         let limits = options.limits;
-        let decompressor =
-            match Decompressor::new(input, options.compression, limits.max_decompressed_bytes) {
-                Ok(d) => d,
-                Err(e) => {
-                    let mut batch = Batch::default();
-                    batch.items.push(Item::Error(e));
-                    self.send(batch);
-                    return summary;
-                }
-            };
+        let decompressor = match Decompressor::with_limits(input, options.compression, &limits) {
+            Ok(d) => d,
+            Err(e) => {
+                let mut batch = Batch::default();
+                batch.items.push(Item::Error(e));
+                self.send(batch);
+                return summary;
+            }
+        };
         summary.compression = decompressor.compression();
         let mut framer = Framer::new(decompressor, options.framing, limits.max_frame_bytes)
             .detect_with(plan.clone());
@@ -396,6 +428,36 @@ impl ReadStage<'_> {
         };
         while more {
             match framer.next_frame() {
+                Ok(Some(frame)) if frame.data.len() > BATCH => {
+                    // A large frame goes in a batch of its own, copied only
+                    // once the budget it takes is free: for a frame over the
+                    // whole budget, once every batch before it is written,
+                    // so that its batch and the previous large frame's are
+                    // never both in memory.
+                    if !batch.items.is_empty() {
+                        let next = self.free.try_recv().unwrap_or_default();
+                        if !self.send(std::mem::replace(&mut batch, next)) {
+                            return summary;
+                        }
+                    }
+                    if !self.take_budget(budget_units(frame.data.len())) {
+                        return summary;
+                    }
+                    let mut large = Batch {
+                        data: frame.data.to_vec(),
+                        items: Vec::new(),
+                    };
+                    large.items.push(Item::Frame {
+                        index: frame.index,
+                        offset: frame.data_offset,
+                        end: large.data.len(),
+                    });
+                    self.count(&framer, &mut summary);
+                    if !self.dispatch(large) {
+                        return summary;
+                    }
+                    continue;
+                }
                 Ok(Some(frame)) => {
                     batch.data.extend_from_slice(frame.data);
                     batch.items.push(Item::Frame {
@@ -449,11 +511,18 @@ impl ReadStage<'_> {
     /// Takes budget for `batch` and sends it off; `false` when the writer
     /// has stopped.
     fn send(&self, batch: Batch) -> bool {
-        for _ in 0..budget_units(batch.data.len()) {
-            if self.tokens.recv().is_err() {
-                return false;
-            }
-        }
+        self.take_budget(budget_units(batch.data.len())) && self.dispatch(batch)
+    }
+
+    /// Waits for `units` of budget (given back by the writer); `false`
+    /// when the writer has stopped.
+    fn take_budget(&self, units: usize) -> bool {
+        (0..units).all(|_| self.tokens.recv().is_ok())
+    }
+
+    /// Sends `batch` off, its budget taken; `false` when the writer has
+    /// stopped.
+    fn dispatch(&self, batch: Batch) -> bool {
         let (lines_tx, lines_rx) = crossbeam_channel::bounded(1);
         // The writer learns the order first, then a transcoding thread gets
         // the batch: the writer waits only for batches already sent.
@@ -473,49 +542,76 @@ fn transcode_stage(
     free_json: &Receiver<Vec<u8>>,
 ) {
     while let Ok((mut batch, reply)) = jobs.recv() {
-        let json = free_json.try_recv().unwrap_or_default();
-        let lines = transcode_batch(plan, options.skip_invalid, &mut batch, json);
-        // The writer may have stopped: then nobody wants the lines.
-        let _ = reply.send(lines);
+        transcode_batch(plan, options, &mut batch, &reply, free_json);
         batch.data.clear();
         batch.items.clear();
-        let _ = free_batches.try_send(batch);
+        if batch.data.capacity() <= KEEP_BATCH {
+            let _ = free_batches.try_send(batch);
+        }
     }
 }
 
-/// Transcodes the frames of `batch` into `json`, one line each, noting
-/// errors where they occur; without `skip_invalid`, stops at the first.
-fn transcode_batch(plan: &Plan, skip_invalid: bool, batch: &mut Batch, mut json: Vec<u8>) -> Lines {
-    json.clear();
-    json.reserve(batch.data.len() * 2);
-    let mut lines = Lines {
-        json,
-        messages: 0,
-        failures: Vec::new(),
-        units: budget_units(batch.data.len()),
+/// Transcodes the frames of `batch`, one line each, into chunks of lines
+/// sent to `reply` (the last one marked), noting errors where they occur;
+/// without `skip_invalid`, stops at the first. Returns early when the
+/// writer has stopped.
+fn transcode_batch(
+    plan: &Plan,
+    options: ConvertOptions,
+    batch: &mut Batch,
+    reply: &Sender<Lines>,
+    free_json: &Receiver<Vec<u8>>,
+) {
+    let max_line = usize::try_from(options.limits.max_line_bytes).unwrap_or(usize::MAX);
+    let chunk = |free: &Receiver<Vec<u8>>, data: usize| {
+        let mut json = free.try_recv().unwrap_or_default();
+        json.clear();
+        json.reserve((data * 2).min(2 * JSON_CHUNK));
+        Lines {
+            json,
+            ..Lines::default()
+        }
     };
+    let mut lines = chunk(free_json, batch.data.len());
     let mut start = 0;
-    for item in batch.items.drain(..) {
+    let items = batch.items.len();
+    for (k, item) in batch.items.drain(..).enumerate() {
         let error = match item {
             Item::Frame { index, offset, end } => {
                 let frame = &batch.data[start..end];
                 start = end;
-                match plan.transcode(frame, &mut lines.json) {
+                match plan.transcode_limited(frame, &mut lines.json, max_line) {
                     Ok(()) => {
                         lines.json.push(b'\n');
                         lines.messages += 1;
+                        if lines.json.len() >= JSON_CHUNK && k + 1 < items {
+                            let long = lines.json.len() > 2 * JSON_CHUNK;
+                            let next = chunk(free_json, batch.data.len() - start);
+                            if !hand_over(reply, std::mem::replace(&mut lines, next), long) {
+                                return;
+                            }
+                        }
                         continue;
                     }
-                    Err(source) => ConvertError::Transcode {
-                        index,
-                        offset,
-                        source,
+                    Err(source) => match source.kind {
+                        ErrorKind::LineTooLong { .. } => ConvertError::LineTooLong {
+                            index,
+                            offset,
+                            limit: options.limits.max_line_bytes,
+                            at: source.offset as u64,
+                            field_path: source.field_path,
+                        },
+                        _ => ConvertError::Transcode {
+                            index,
+                            offset,
+                            source,
+                        },
                     },
                 }
             }
             Item::Error(e) => e,
         };
-        let stop = !(skip_invalid && skippable(&error));
+        let stop = !(options.skip_invalid && skippable(&error));
         lines.failures.push(Failure {
             json_len: lines.json.len(),
             messages: lines.messages,
@@ -525,7 +621,24 @@ fn transcode_batch(plan: &Plan, skip_invalid: bool, batch: &mut Batch, mut json:
             break;
         }
     }
-    lines
+    lines.last = true;
+    lines.units = budget_units(batch.data.len());
+    let long = lines.json.len() > 2 * JSON_CHUNK;
+    hand_over(reply, lines, long);
+}
+
+/// Sends a chunk of lines to the writer; for a `long` one (holding a line
+/// longer than a chunk), waits until the writer has taken it, so that a
+/// transcoding thread never leaves more than one long line behind it.
+/// `false` when the writer has stopped.
+fn hand_over(reply: &Sender<Lines>, lines: Lines, long: bool) -> bool {
+    if reply.send(lines).is_err() {
+        return false;
+    }
+    // The channel holds one chunk: a second send waits until the writer
+    // has received the first. (After the last chunk the writer reads no
+    // more; the empty chunk stays in the channel, which is then dropped.)
+    !long || reply.send(Lines::default()).is_ok()
 }
 
 /// The calling thread: writes each batch's lines in stream order.
@@ -540,42 +653,51 @@ fn write_stage<W: Write>(
     let mut summary = WriteSummary::default();
     let mut result = Ok(());
     'batches: while let Ok(pending) = order.recv() {
-        let Ok(lines) = pending.recv() else {
-            // A transcoding thread dropped the batch: it panicked, and
-            // `convert` re-raises the panic after joining it.
-            break;
-        };
-        let mut written = lines.json.len();
-        let mut messages = lines.messages;
-        for failure in lines.failures {
-            if options.skip_invalid && skippable(&failure.error) {
-                summary.skipped += 1;
-                if summary.first_skipped.len() < MAX_REPORTED_SKIPS {
-                    summary.first_skipped.push(failure.error);
+        // The batch's chunks of lines, up to the last.
+        loop {
+            let Ok(lines) = pending.recv() else {
+                // A transcoding thread dropped the batch: it panicked, and
+                // `convert` re-raises the panic after joining it.
+                break 'batches;
+            };
+            let mut written = lines.json.len();
+            let mut messages = lines.messages;
+            for failure in lines.failures {
+                if options.skip_invalid && skippable(&failure.error) {
+                    summary.skipped += 1;
+                    if summary.first_skipped.len() < MAX_REPORTED_SKIPS {
+                        summary.first_skipped.push(failure.error);
+                    }
+                } else {
+                    written = failure.json_len;
+                    messages = failure.messages;
+                    result = Err(failure.error);
+                    break;
                 }
-            } else {
-                written = failure.json_len;
-                messages = failure.messages;
-                result = Err(failure.error);
+            }
+            // The lines before an error are written too: what was converted is
+            // kept, in order, and the error says where it stopped.
+            if let Err(e) = output.write_all(&lines.json[..written]) {
+                // Part of it may have been written: nothing more, and no flush.
+                return Err(ConvertError::Write(e));
+            }
+            summary.bytes_out += written as u64;
+            summary.messages += messages;
+            progress.messages.fetch_add(messages, Ordering::Relaxed);
+            if result.is_err() {
+                break 'batches;
+            }
+            let last = lines.last;
+            for _ in 0..lines.units {
+                let _ = give_back.try_send(());
+            }
+            if lines.json.capacity() <= KEEP_JSON {
+                let _ = free_json.try_send(lines.json);
+            }
+            if last {
                 break;
             }
         }
-        // The lines before an error are written too: what was converted is
-        // kept, in order, and the error says where it stopped.
-        if let Err(e) = output.write_all(&lines.json[..written]) {
-            // Part of it may have been written: nothing more, and no flush.
-            return Err(ConvertError::Write(e));
-        }
-        summary.bytes_out += written as u64;
-        summary.messages += messages;
-        progress.messages.fetch_add(messages, Ordering::Relaxed);
-        if result.is_err() {
-            break 'batches;
-        }
-        for _ in 0..lines.units {
-            let _ = give_back.try_send(());
-        }
-        let _ = free_json.try_send(lines.json);
     }
     output.flush().map_err(ConvertError::Write)?;
     result.map(|()| summary)
@@ -919,6 +1041,189 @@ mod tests {
                 .to_string()
                 .ends_with("is 2000 bytes, over the 1000 bytes limit")
         );
+    }
+
+    /// `--skip-invalid` skips messages that are there but do not convert;
+    /// it never turns a stream that ends early into a shorter output: a
+    /// varint stream without its last 5 bytes gave 299 of 300 lines and
+    /// no error.
+    #[test]
+    fn skip_invalid_never_hides_a_truncated_stream() {
+        let messages = clicks(300);
+        let full = frame_varint(&messages);
+        let last = frame_varint(&messages[..299]).len() as u64;
+        let options = ConvertOptions {
+            framing: Framing::Varint,
+            skip_invalid: true,
+            ..ConvertOptions::default()
+        };
+        let mut out = Vec::new();
+        let err = Converter::new(click_plan(), options)
+            .convert(&full[..full.len() - 5], &mut out, &Progress::default())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "frame 299 at byte {last} is truncated: its prefix says {} bytes but the input ends after {}",
+                messages[299].len(),
+                messages[299].len() - 5
+            )
+        );
+        assert!(out == expected_ndjson(&messages[..299]));
+        // In fixed32, a cut inside the last prefix.
+        let fixed = frame_fixed32(&messages[..10]);
+        let cut = frame_fixed32(&messages[..9]).len() + 2;
+        let options = ConvertOptions {
+            framing: Framing::Fixed32,
+            ..options
+        };
+        let result = Converter::new(click_plan(), options).convert(
+            &fixed[..cut],
+            Vec::new(),
+            &Progress::default(),
+        );
+        assert!(
+            matches!(
+                result,
+                Err(ConvertError::Frame {
+                    index: 9,
+                    kind: crate::FrameErrorKind::TruncatedPrefix { .. },
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+    }
+
+    /// A frame claiming 4 GiB in the middle of a stream swallowed the rest
+    /// of it and was reported only as over the limit: skipped, it is read
+    /// past, and the input ending inside it is the error, at its offset.
+    #[test]
+    fn skip_invalid_stops_at_an_oversized_frame_the_input_cannot_hold() {
+        let messages = clicks(300);
+        let mut input = frame_varint(&messages[..150]);
+        let at = input.len() as u64;
+        prost::encoding::encode_varint(1 << 32, &mut input);
+        let rest = frame_varint(&messages[150..]);
+        input.extend(&rest);
+        let options = ConvertOptions {
+            framing: Framing::Varint,
+            skip_invalid: true,
+            ..ConvertOptions::default()
+        };
+        let mut out = Vec::new();
+        let err = Converter::new(click_plan(), options)
+            .convert(&input[..], &mut out, &Progress::default())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "frame 150 at byte {at} is truncated: its prefix says 4294967296 bytes but the input ends after {}",
+                rest.len()
+            )
+        );
+        assert!(out == expected_ndjson(&messages[..150]));
+    }
+
+    /// A message whose JSON is over the line limit is an error naming it
+    /// (not a line of any size), or skipped with `skip_invalid`.
+    #[test]
+    fn a_message_over_the_line_limit_is_an_error_or_skipped() {
+        let mut messages = clicks(20);
+        // 200,000 empty tags: 400 KB of wire data, 600 KB of JSON.
+        messages[7] = [0x1a, 0x00].repeat(200_000);
+        let input = frame_varint(&messages);
+        let offset = frame_varint(&messages[..7]).len() as u64 + 3;
+        let limits = Limits {
+            max_line_bytes: 256 << 10,
+            ..Limits::default()
+        };
+        let options = ConvertOptions {
+            framing: Framing::Varint,
+            limits,
+            ..ConvertOptions::default()
+        };
+        let (out, result) = convert_on(2, &input, options);
+        let err = result.unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ConvertError::LineTooLong { index: 7, offset: o, limit, .. }
+                    if *o == offset && *limit == 256 << 10
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with(&format!(
+                "message 7 at byte {offset} makes a JSON line over the 256 KiB limit (PROTOLAND_MAX_LINE_BYTES, --max-line-bytes), at byte "
+            )),
+            "{err}"
+        );
+        assert_eq!(err.message_index(), Some(7));
+        assert!(out == expected_ndjson(&messages[..7]));
+        let options = ConvertOptions {
+            skip_invalid: true,
+            ..options
+        };
+        let (out, report) = convert_on(2, &input, options);
+        let report = report.unwrap();
+        assert_eq!((report.messages, report.skipped), (19, 1));
+        let mut good = messages.clone();
+        good.remove(7);
+        assert!(out == expected_ndjson(&good));
+    }
+
+    /// Batches whose JSON is many times their input (strings of control
+    /// characters print six bytes a byte) go out in chunks, and lines
+    /// longer than a chunk are handed over one at a time: the output is
+    /// the same, in order, whatever the threads.
+    #[test]
+    fn json_many_times_the_input_goes_out_in_order_in_chunks() {
+        let tag = |n: usize| {
+            let mut t = vec![0x1a];
+            prost::encoding::encode_varint(n as u64, &mut t);
+            t.extend(std::iter::repeat_n(0x01, n));
+            t
+        };
+        let mut messages: Vec<Vec<u8>> = (0..6000).map(|i| tag(16).repeat(1 + i % 12)).collect();
+        // Lines of 1.2 and 3 MB, longer than a chunk.
+        messages[100] = tag(200_000);
+        messages[3000] = tag(500_000);
+        messages[3001] = tag(200_000);
+        let input = frame_varint(&messages);
+        let expected = expected_ndjson(&messages);
+        assert!(expected.len() > 8 * JSON_CHUNK, "{}", expected.len());
+        for threads in [1, 2, 3] {
+            let (out, report) = convert_on(threads, &input, ConvertOptions::default());
+            assert_eq!(report.unwrap().messages, 6000);
+            assert!(out == expected, "{threads} threads");
+        }
+    }
+
+    /// A window of zero bytes is not detected as empty messages (10 GiB
+    /// of zeros read as fixed32 printed a `{}` per 4 bytes); an explicit
+    /// framing still reads it.
+    #[test]
+    fn a_window_of_zeros_is_not_detected_as_empty_messages() {
+        let err = convert(&[0; 100], ConvertOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no framing fits the input: the input's 100 bytes are all zero, which varint and fixed32 would read as empty messages (give the framing if that is what it holds)"
+        );
+        let zeros = gzip(&vec![0; 3 << 20]);
+        let err = convert(&zeros, ConvertOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "no framing fits the input: the input's first 1048576 bytes are all zero,"
+            ),
+            "{err}"
+        );
+        let options = ConvertOptions {
+            framing: Framing::Fixed32,
+            ..ConvertOptions::default()
+        };
+        let (out, report) = convert(&[0; 8], options).unwrap();
+        assert_eq!((out, report.messages), (b"{}\n{}\n".to_vec(), 2));
     }
 
     #[test]

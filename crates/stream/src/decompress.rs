@@ -5,16 +5,18 @@
 //! It never stops early without saying why: a corrupt or truncated stream,
 //! a bad checksum and data after the last gzip member are all errors
 //! ([`ConvertError::Decompress`]), and going over the size cap is
-//! [`ConvertError::TooLarge`]. Memory is bounded by the decoders' own state
-//! (a 32 KiB window for gzip; for zstd the frame's window, which zstd caps at
-//! 128 MiB unless the frame was written with `--long`, which is then refused)
-//! plus a 64 KiB input buffer.
+//! [`ConvertError::TooLarge`], or more than the ratio limit times the
+//! compressed size [`ConvertError::TooCompressed`]. Memory is bounded by the
+//! decoders' own state (a 32 KiB window for gzip; for zstd the frame's
+//! window, at most [`Limits::max_zstd_window`]: a frame that needs more is
+//! refused before its window is allocated) plus a 64 KiB input buffer.
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::str::FromStr;
 
-use crate::error::{ConvertError, ParseSettingError};
+use crate::Limits;
+use crate::error::{ConvertError, ParseSettingError, Size};
 
 /// How the input is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -200,6 +202,8 @@ pub struct Decompressor<R: Read> {
     decoder: Decoder<R>,
     compression: Compression,
     limit: u64,
+    /// [`Limits::max_compression_ratio`] (0: none).
+    ratio: u64,
     produced: u64,
     /// Set by the first error: reading on must not look like a clean end.
     failed: bool,
@@ -217,13 +221,36 @@ impl<R: Read> fmt::Debug for Decompressor<R> {
 
 impl<R: Read> Decompressor<R> {
     /// Starts decompressing `input`. With [`Compression::Auto`] the first
-    /// bytes are read to decide; `limit` caps the decompressed size.
+    /// bytes are read to decide; `limit` caps the decompressed size; zstd
+    /// windows are limited to the default [`Limits::max_zstd_window`], and
+    /// there is no ratio limit (see [`Decompressor::with_limits`]).
     ///
     /// # Errors
     ///
     /// [`ConvertError::Read`] when reading the first bytes fails, and
     /// [`ConvertError::Decompress`] when the zstd decoder cannot be set up.
     pub fn new(input: R, compression: Compression, limit: u64) -> Result<Self, ConvertError> {
+        let limits = Limits {
+            max_decompressed_bytes: limit,
+            max_compression_ratio: 0,
+            ..Limits::default()
+        };
+        Decompressor::with_limits(input, compression, &limits)
+    }
+
+    /// Starts decompressing `input` under `limits`: the decompressed size,
+    /// the compression ratio and the zstd window (the other limits are the
+    /// framer's and the transcoder's).
+    ///
+    /// # Errors
+    ///
+    /// As [`Decompressor::new`].
+    pub fn with_limits(
+        input: R,
+        compression: Compression,
+        limits: &Limits,
+    ) -> Result<Self, ConvertError> {
+        let limit = limits.max_decompressed_bytes;
         let mut input = Input::new(input);
         let compression = match compression {
             Compression::Auto => match input.peek(4) {
@@ -238,8 +265,12 @@ impl<R: Read> Decompressor<R> {
                 state: GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(input))),
                 member: 1,
             },
-            Compression::Zstd => match zstd::stream::raw::Decoder::new() {
-                Ok(decoder) => Decoder::Zstd(Box::new(ZstdFrames::new(input, decoder))),
+            Compression::Zstd => match zstd_decoder(limits.max_zstd_window) {
+                Ok(decoder) => Decoder::Zstd(Box::new(ZstdFrames::new(
+                    input,
+                    decoder,
+                    limits.max_zstd_window,
+                ))),
                 Err(e) => {
                     return Err(ConvertError::Decompress {
                         compression,
@@ -257,6 +288,10 @@ impl<R: Read> Decompressor<R> {
             decoder,
             compression,
             limit,
+            ratio: match compression {
+                Compression::None => 0,
+                _ => limits.max_compression_ratio,
+            },
             produced: 0,
             failed: false,
         })
@@ -322,8 +357,58 @@ impl<R: Read> Decompressor<R> {
         if self.produced > self.limit {
             return Err(ConvertError::TooLarge { limit: self.limit });
         }
+        if self.ratio > 0 && self.produced > crate::RATIO_GRACE {
+            let compressed = self.bytes_in();
+            if self.produced > compressed.saturating_mul(self.ratio) {
+                return Err(ConvertError::TooCompressed {
+                    ratio: self.ratio,
+                    compressed,
+                    decompressed: self.produced,
+                });
+            }
+        }
         Ok(n)
     }
+}
+
+/// libzstd's streaming decoder, refusing frames whose window is over
+/// `max_window` (rounded down to a power of two from 1 KiB to 2 GiB)
+/// before allocating it.
+fn zstd_decoder(max_window: u64) -> io::Result<zstd::stream::raw::Decoder<'static>> {
+    let mut decoder = zstd::stream::raw::Decoder::new()?;
+    decoder.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(window_log(
+        max_window,
+    )))?;
+    Ok(decoder)
+}
+
+/// The window log libzstd takes for `max_window` bytes: the largest power
+/// of two not over it, from 2^10 to 2^31.
+fn window_log(max_window: u64) -> u32 {
+    max_window.max(1).ilog2().clamp(10, 31)
+}
+
+/// The window a zstd frame header declares (`header`: the frame's first
+/// bytes, at least 6, or up to 14 for a single-segment frame), or `None`
+/// when they are not a zstd frame header. A single-segment frame's window
+/// is its content size.
+fn frame_window(header: &[u8]) -> Option<u64> {
+    let [0x28, 0xb5, 0x2f, 0xfd, descriptor, rest @ ..] = header else {
+        return None;
+    };
+    if descriptor & 0x20 == 0 {
+        let byte = *rest.first()?;
+        let log = 10 + u32::from(byte >> 3);
+        let base = 1u64 << log;
+        return Some(base + (base / 8) * u64::from(byte & 7));
+    }
+    let dict_bytes = [0, 1, 2, 4][usize::from(descriptor & 3)];
+    let size_bytes = [1, 2, 4, 8][usize::from(descriptor >> 6)];
+    let field = rest.get(dict_bytes..dict_bytes + size_bytes)?;
+    let mut size = [0u8; 8];
+    size[..size_bytes].copy_from_slice(field);
+    let size = u64::from_le_bytes(size);
+    Some(if size_bytes == 2 { size + 256 } else { size })
 }
 
 /// A zstd stream, frame after frame, through libzstd's streaming decoder.
@@ -346,19 +431,22 @@ struct ZstdFrames<R> {
     /// The current frame's first bytes (`header_len` of them): its header,
     /// for the content size.
     header: [u8; ZSTD_FRAME_HEADER_MAX],
+    /// [`Limits::max_zstd_window`], for the error when a frame needs more.
+    max_window: u64,
 }
 
 /// `ZSTD_FRAMEHEADERSIZE_MAX`.
 const ZSTD_FRAME_HEADER_MAX: usize = 18;
 
 impl<R: Read> ZstdFrames<R> {
-    fn new(input: Input<R>, decoder: zstd::stream::raw::Decoder<'static>) -> Self {
+    fn new(input: Input<R>, decoder: zstd::stream::raw::Decoder<'static>, max_window: u64) -> Self {
         ZstdFrames {
             input,
             decoder,
             frame_in: 0,
             frame_out: 0,
             header: [0; ZSTD_FRAME_HEADER_MAX],
+            max_window,
         }
     }
 
@@ -397,10 +485,20 @@ impl<R: Read> ZstdFrames<R> {
             // itself: no reset between frames.
             let mut src = InBuffer::around(available);
             let mut dst = OutBuffer::around(&mut *buf);
-            let hint = self
-                .decoder
-                .run(&mut src, &mut dst)
-                .map_err(|e| zstd_error(offset, &e.to_string().to_lowercase()))?;
+            let hint = match self.decoder.run(&mut src, &mut dst) {
+                Ok(hint) => hint,
+                Err(e) => {
+                    let message = e.to_string().to_lowercase();
+                    if message.contains("too much memory") {
+                        // The frame's header names its window: the one
+                        // seen so far and what follows it.
+                        let mut header = self.header[..seen].to_vec();
+                        header.extend(available.iter().take(ZSTD_FRAME_HEADER_MAX - seen));
+                        return Err(self.window_error(frame_window(&header)));
+                    }
+                    return Err(zstd_error(offset, &message));
+                }
+            };
             let (used, written) = (src.pos(), dst.pos());
             let k = (ZSTD_FRAME_HEADER_MAX - seen).min(used);
             self.header[seen..seen + k].copy_from_slice(&available[..k]);
@@ -414,6 +512,24 @@ impl<R: Read> ZstdFrames<R> {
                 return Ok(written);
             }
         }
+    }
+
+    /// A frame needs a larger window than the limit (`window`: as its
+    /// header says, when it could be read).
+    #[cold]
+    fn window_error(&self, window: Option<u64>) -> ConvertError {
+        let limit = 1u64 << window_log(self.max_window);
+        let needs = match window {
+            Some(window) => format!("a window of {}", Size(window)),
+            None => "a larger window".to_owned(),
+        };
+        zstd_error(
+            self.input.consumed - self.frame_in,
+            &format!(
+                "the frame needs {needs} (as `zstd --long` and `--ultra` levels write), over the {} limit (PROTOLAND_MAX_ZSTD_WINDOW, --max-zstd-window)",
+                Size(limit)
+            ),
+        )
     }
 
     /// Checks the content size a finished frame declares, and starts
@@ -853,6 +969,141 @@ mod tests {
         };
         assert!(d.bytes_out() <= (1 << 20) + buf.len() as u64);
         assert_eq!(err.to_string(), "decompressed data is over the 1 MiB limit");
+    }
+
+    /// A decompression bomb stops at the ratio limit, long before the
+    /// absolute one: 300 MiB of zeros in a 300 KB gzip stop just past
+    /// 256 MiB, while data that compresses as real data does reads on.
+    #[test]
+    fn stops_a_bomb_at_the_compression_ratio() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..300 {
+            e.write_all(&zeros).unwrap();
+        }
+        let bomb = e.finish().unwrap();
+        let mut d =
+            Decompressor::with_limits(&bomb[..], Compression::Auto, &Limits::default()).unwrap();
+        let mut buf = vec![0u8; 64 * 1024];
+        let err = loop {
+            match d.read_decompressed(&mut buf) {
+                Ok(0) => panic!("bomb decompressed fully"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        let ConvertError::TooCompressed {
+            ratio: 200,
+            compressed,
+            decompressed,
+        } = err
+        else {
+            panic!("expected the ratio limit, got {err}");
+        };
+        assert!(
+            decompressed > crate::RATIO_GRACE && decompressed <= crate::RATIO_GRACE + 65536,
+            "{decompressed}"
+        );
+        assert!(decompressed > 200 * compressed && compressed < bomb.len() as u64);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "decompressed data is over 200 times its compressed size ({decompressed} bytes from {compressed}), the limit that stops decompression bombs (PROTOLAND_MAX_COMPRESSION_RATIO, --max-compression-ratio)"
+            )
+        );
+        // Without the ratio limit (0), and for plain input, it reads on.
+        let off = Limits {
+            max_compression_ratio: 0,
+            ..Limits::default()
+        };
+        let mut d = Decompressor::with_limits(&bomb[..], Compression::Auto, &off).unwrap();
+        assert_eq!(io::copy(&mut d, &mut io::sink()).unwrap(), 300 << 20);
+        let plain = std::io::repeat(0).take(300 << 20);
+        let mut d =
+            Decompressor::with_limits(plain, Compression::Auto, &Limits::default()).unwrap();
+        assert_eq!(io::copy(&mut d, &mut io::sink()).unwrap(), 300 << 20);
+    }
+
+    /// A zstd frame declaring a window over the limit (`zstd --long=27`
+    /// writes 128 MiB, and the decoder would hold it) is refused at its
+    /// header with an error naming the window, the limit and the setting,
+    /// not libzstd's "frame requires too much memory".
+    #[test]
+    fn refuses_a_zstd_window_over_the_limit_naming_the_setting() {
+        let long = |window_log: u32, data: &[u8]| {
+            let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+            e.long_distance_matching(true).unwrap();
+            e.window_log(window_log).unwrap();
+            e.write_all(data).unwrap();
+            e.finish().unwrap()
+        };
+        let data = sample(100_000);
+        for (log, window) in [(27, "128 MiB"), (31, "2 GiB")] {
+            let mut input = zstd_frame(b"first frame");
+            let second = input.len();
+            input.extend(long(log, &data));
+            assert_eq!(frame_window(&input[second..]), Some(1 << log));
+            for step in [1, 5, 4096] {
+                let reader = ShortReads::every(&input, step);
+                let mut d =
+                    Decompressor::with_limits(reader, Compression::Auto, &Limits::default())
+                        .unwrap();
+                let mut out = Vec::new();
+                let err = ConvertError::from_io(d.read_to_end(&mut out).unwrap_err());
+                assert_eq!(
+                    err.to_string(),
+                    format!(
+                        "zstd input at byte {second}: the frame needs a window of {window} (as `zstd --long` and `--ultra` levels write), over the 8 MiB limit (PROTOLAND_MAX_ZSTD_WINDOW, --max-zstd-window)"
+                    ),
+                    "reads of {step}"
+                );
+                assert_eq!(out, b"first frame");
+            }
+            // Allowed when the limit is raised to the window.
+            let limits = Limits {
+                max_zstd_window: 1 << log,
+                ..Limits::default()
+            };
+            let mut d =
+                Decompressor::with_limits(&input[second..], Compression::Auto, &limits).unwrap();
+            let mut out = Vec::new();
+            d.read_to_end(&mut out).unwrap();
+            assert!(out == data);
+        }
+        // Frames written at any level up to 19 without --long fit the
+        // default: their window is at most 8 MiB.
+        let big = sample(20 << 20);
+        for level in [1, 3, 9, 19] {
+            let input = zstd::stream::encode_all(&big[..], level).unwrap();
+            let window = frame_window(&input).unwrap();
+            assert!(window <= 8 << 20, "level {level}: {window}");
+        }
+    }
+
+    #[test]
+    fn reads_the_window_of_a_frame_header() {
+        // Window descriptor 0x58: 2^(10 + 11) = 2 MiB.
+        assert_eq!(
+            frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58]),
+            Some(2 << 20)
+        );
+        // Mantissa 3: 2 MiB + 3/8 of it.
+        assert_eq!(
+            frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x5b]),
+            Some((2 << 20) + 3 * (256 << 10))
+        );
+        // Single segment, 2-byte content size (+256): the content size.
+        assert_eq!(
+            frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x60, 0x10, 0x00]),
+            Some(256 + 16)
+        );
+        // Single segment, 1-byte content size, after a 1-byte dictionary id.
+        assert_eq!(
+            frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x21, 0x07, 0x99]),
+            Some(0x99)
+        );
+        assert_eq!(frame_window(&[0x28, 0xb5, 0x2f, 0xfd, 0x00]), None);
+        assert_eq!(frame_window(b"not zstd"), None);
     }
 
     #[test]

@@ -19,6 +19,11 @@
 //! frames; fewer unknown fields; and finally `varint`, `fixed32`, `single`.
 //! The reasons, written into [`Detection::reason`], are in
 //! `docs/framing.md` with examples of the ambiguous cases.
+//!
+//! A window of zero bytes only is never detected: every length-prefixed
+//! layout reads it as empty messages (a varint stream of 10 GiB of zeros
+//! would print ten billion `{}` lines), and it is far likelier to be a
+//! blank disk block or padding than messages.
 
 use std::fmt::Write as _;
 
@@ -183,6 +188,20 @@ pub fn detect(window: &[u8], complete: bool, plan: Option<&Plan>, max_frame: u64
     let mut layouts = layouts;
     for l in &mut layouts {
         l.summary = l.describe(checked);
+    }
+    if !window.is_empty() && window.iter().all(|&b| b == 0) {
+        let what = if complete {
+            format!("the input's {} bytes are all zero", window.len())
+        } else {
+            format!("the input's first {} bytes are all zero", window.len())
+        };
+        return Detection {
+            framing: None,
+            reason: format!(
+                "{what}, which varint and fixed32 would read as empty messages (give the framing if that is what it holds)"
+            ),
+            layouts,
+        };
     }
     let mut parts = Vec::with_capacity(3);
     if let Some(l) = layouts.iter().find(|l| Some(l.framing) == chosen) {

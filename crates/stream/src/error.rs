@@ -34,6 +34,19 @@ pub enum ConvertError {
     /// a decompression bomb, or a limit set too low.
     #[error("decompressed data is over the {} limit", Size(*.limit))]
     TooLarge { limit: u64 },
+    /// The decompressed data is more than
+    /// [`Limits::max_compression_ratio`](crate::Limits::max_compression_ratio)
+    /// times the compressed bytes read (past
+    /// [`RATIO_GRACE`](crate::RATIO_GRACE)): a decompression bomb, or data
+    /// more repetitive than the limit allows.
+    #[error(
+        "decompressed data is over {ratio} times its compressed size ({decompressed} bytes from {compressed}), the limit that stops decompression bombs (PROTOLAND_MAX_COMPRESSION_RATIO, --max-compression-ratio)"
+    )]
+    TooCompressed {
+        ratio: u64,
+        compressed: u64,
+        decompressed: u64,
+    },
     /// A frame is over the size limit, truncated or has an invalid length
     /// prefix.
     #[error("frame {index} at byte {offset} {kind}")]
@@ -55,6 +68,24 @@ pub enum ConvertError {
         /// source's offset counts from there.
         offset: u64,
         source: TranscodeError,
+    },
+    /// A message's JSON is longer than
+    /// [`Limits::max_line_bytes`](crate::Limits::max_line_bytes), or its
+    /// fields out of order need more working memory than that: found while
+    /// writing it, at byte `at` of the message, in `field_path`.
+    #[error(
+        "message {index} at byte {offset} makes a JSON line over the {} limit (PROTOLAND_MAX_LINE_BYTES, --max-line-bytes), at byte {at}{}",
+        Size(*.limit),
+        InField(field_path)
+    )]
+    LineTooLong {
+        index: u64,
+        /// Where the message's bytes start (after its length prefix).
+        offset: u64,
+        limit: u64,
+        /// Where in the message writing stopped.
+        at: u64,
+        field_path: String,
     },
     /// Writing the output failed (may be transient).
     #[error("writing the output failed")]
@@ -88,12 +119,18 @@ pub enum FrameErrorKind {
 }
 
 impl FrameErrorKind {
-    /// Whether reading can go on after this error with the next frame
-    /// (`--skip-invalid`): an oversized frame can be skipped because its
-    /// length is known; a truncated frame ends the stream anyway; an invalid
-    /// prefix leaves nothing to resynchronise on.
+    /// Whether reading can go on after this error with the next frame, so
+    /// that `--skip-invalid` may skip it: only a frame over the size limit,
+    /// whose length is known, so reading goes on after it (if the input
+    /// ends before that length, that is a [`FrameErrorKind::Truncated`]
+    /// error of the same frame). A stream that ends inside a frame or its
+    /// prefix has lost data, and after an invalid prefix nothing can be
+    /// trusted: those always end the conversion with an error.
     pub fn is_recoverable(&self) -> bool {
-        !matches!(self, FrameErrorKind::InvalidPrefix)
+        matches!(
+            self,
+            FrameErrorKind::TooLarge { .. } | FrameErrorKind::SingleTooLarge { .. }
+        )
     }
 }
 
@@ -113,9 +150,9 @@ impl ConvertError {
     /// The index of the frame or message the error is about.
     pub fn message_index(&self) -> Option<u64> {
         match self {
-            ConvertError::Frame { index, .. } | ConvertError::Transcode { index, .. } => {
-                Some(*index)
-            }
+            ConvertError::Frame { index, .. }
+            | ConvertError::Transcode { index, .. }
+            | ConvertError::LineTooLong { index, .. } => Some(*index),
             _ => None,
         }
     }
@@ -128,7 +165,8 @@ impl ConvertError {
         match self {
             ConvertError::Decompress { offset, .. }
             | ConvertError::Frame { offset, .. }
-            | ConvertError::Transcode { offset, .. } => Some(*offset),
+            | ConvertError::Transcode { offset, .. }
+            | ConvertError::LineTooLong { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -139,6 +177,9 @@ impl ConvertError {
         match self {
             ConvertError::Transcode { source, .. } if !source.field_path.is_empty() => {
                 Some(&source.field_path)
+            }
+            ConvertError::LineTooLong { field_path, .. } if !field_path.is_empty() => {
+                Some(field_path)
             }
             _ => None,
         }
@@ -201,6 +242,19 @@ impl fmt::Display for Size {
             f.write_str("1 byte")
         } else {
             write!(f, "{n} bytes")
+        }
+    }
+}
+
+/// ` in field `path``, or nothing for the top level.
+struct InField<'a>(&'a str);
+
+impl fmt::Display for InField<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, " in field `{}`", self.0)
         }
     }
 }

@@ -157,7 +157,8 @@ const MIN_BUFFER: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Reading,
-    /// Discarding the rest of an oversized frame.
+    /// Discarding the rest of an oversized frame (`Framer::skipped`), or
+    /// of the whole input (`single`).
     Skipping(u64),
     /// At the end, or after an error that ends the stream.
     Done,
@@ -181,6 +182,21 @@ pub struct Framer<R> {
     index: u64,
     eof: bool,
     state: State,
+    /// The oversized frame being skipped: if the input ends inside it, it
+    /// is truncated, an error of its own.
+    skipped: Option<Skipped>,
+}
+
+/// An oversized frame being read past.
+#[derive(Debug, Clone, Copy)]
+struct Skipped {
+    index: u64,
+    offset: u64,
+    length: u64,
+    /// Its prefix's size.
+    size: u64,
+    /// Prefix and frame, saturated at `u64::MAX`.
+    total: u64,
 }
 
 impl<R> fmt::Debug for Framer<R> {
@@ -215,6 +231,7 @@ impl<R: Read> Framer<R> {
             index: 0,
             eof: false,
             state: State::Reading,
+            skipped: None,
         }
     }
 
@@ -288,9 +305,12 @@ impl<R: Read> Framer<R> {
     /// The next frame, or `None` at the end of the input.
     ///
     /// After a [`ConvertError::Frame`] error whose kind
-    /// [is recoverable](FrameErrorKind::is_recoverable), calling again goes
-    /// on with the next frame (an oversized frame is read past without
-    /// being stored; a truncated one ends the stream).
+    /// [is recoverable](FrameErrorKind::is_recoverable) (a frame over the
+    /// limit), calling again goes on with the next frame: the oversized one
+    /// is read past without being stored, and if the input ends inside it,
+    /// the call returns its [`FrameErrorKind::Truncated`] error. After any
+    /// other frame error the stream has ended (`Ok(None)`, or the same error
+    /// after an invalid prefix).
     ///
     /// # Errors
     ///
@@ -366,10 +386,18 @@ impl<R: Read> Framer<R> {
                 length,
                 limit: self.max_frame,
             });
-            self.index += 1;
             // Saturating: a prefix can claim up to 2^64 - 1 bytes, and a
             // wrapped sum would resume framing inside the skipped frame.
-            self.state = State::Skipping((size as u64).saturating_add(length));
+            let total = (size as u64).saturating_add(length);
+            self.skipped = Some(Skipped {
+                index: self.index,
+                offset: self.offset,
+                length,
+                size: size as u64,
+                total,
+            });
+            self.index += 1;
+            self.state = State::Skipping(total);
             return Err(error);
         }
         // `length` <= max_frame, which fits memory by the caller's choice.
@@ -411,16 +439,36 @@ impl<R: Read> Framer<R> {
     }
 
     /// Reads past `remaining` bytes without keeping them.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameErrorKind::Truncated`] for the oversized frame being skipped
+    /// when the input ends inside it: the rest of the input was part of a
+    /// frame that claims more than there is, so it is lost (nothing after
+    /// a bad prefix is read as frames).
     fn skip(&mut self, mut remaining: u64) -> Result<(), ConvertError> {
         while remaining > 0 {
             if self.pos == self.end {
                 self.pos = 0;
                 self.end = 0;
                 if self.fill(1)? == 0 {
-                    // The oversized frame was truncated too; it has been
-                    // reported already.
                     self.state = State::Done;
-                    return Ok(());
+                    return match self.skipped.take() {
+                        Some(frame) => {
+                            let size = frame.size;
+                            let read = frame.total - remaining;
+                            Err(ConvertError::Frame {
+                                index: frame.index,
+                                offset: frame.offset,
+                                kind: FrameErrorKind::Truncated {
+                                    length: frame.length,
+                                    available: read.saturating_sub(size),
+                                },
+                            })
+                        }
+                        // `single` skips to the end of the input.
+                        None => Ok(()),
+                    };
                 }
             }
             let take = (self.end - self.pos).min(usize::try_from(remaining).unwrap_or(usize::MAX));
@@ -429,6 +477,7 @@ impl<R: Read> Framer<R> {
             remaining -= take as u64;
             self.state = State::Skipping(remaining);
         }
+        self.skipped = None;
         self.state = State::Reading;
         Ok(())
     }
@@ -706,6 +755,35 @@ mod tests {
             (2, 5005, &b"after"[..])
         );
         assert!(framer.next_frame().unwrap().is_none());
+    }
+
+    /// An oversized frame is read past, but when the input ends before
+    /// the length its prefix claims (a 4 GiB claim in the middle of a
+    /// small stream), the rest of the input was that frame's: the frame is
+    /// truncated, and framing stops there instead of ending quietly.
+    #[test]
+    fn an_oversized_frame_the_input_ends_inside_is_truncated() {
+        let mut stream = frame_varint(&[b"ok".to_vec()]);
+        let at = stream.len() as u64;
+        prost::encoding::encode_varint(1 << 32, &mut stream);
+        let rest = frame_varint(&messages());
+        stream.extend(&rest);
+        for step in [1, 7, 1 << 20] {
+            let mut framer = Framer::new(ShortReads::every(&stream, step), Framing::Varint, 1000);
+            assert_eq!(framer.next_frame().unwrap().unwrap().data, b"ok");
+            assert_eq!(
+                framer.next_frame().unwrap_err().to_string(),
+                format!("frame 1 at byte {at} is 4294967296 bytes, over the 1000 bytes limit")
+            );
+            assert_eq!(
+                framer.next_frame().unwrap_err().to_string(),
+                format!(
+                    "frame 1 at byte {at} is truncated: its prefix says 4294967296 bytes but the input ends after {}",
+                    rest.len()
+                )
+            );
+            assert!(framer.next_frame().unwrap().is_none());
+        }
     }
 
     #[test]

@@ -89,8 +89,7 @@ pub fn inspect<R: Read + Send>(
     plan: Option<&Plan>,
 ) -> Result<InspectReport, ConvertError> {
     let limits = options.limits;
-    let decompressor =
-        Decompressor::new(input, options.compression, limits.max_decompressed_bytes)?;
+    let decompressor = Decompressor::with_limits(input, options.compression, &limits)?;
     let mut report = InspectReport {
         compression: decompressor.compression(),
         framing: None,

@@ -51,6 +51,9 @@ use prost_reflect::{DynamicMessage, MapKey, MessageDescriptor, Value};
 use protoland_schema::Schema;
 use protoland_transcode::{JsonOptions, Plan};
 
+/// The converter's default line limit (`protoland_stream::Limits`).
+const LINE_LIMIT: usize = 64 << 20;
+
 /// Bytes of messages per slice (see `main`).
 const SLICE: usize = 128_000;
 
@@ -296,7 +299,10 @@ fn run_protoland(plan: &Plan, data: &[u8], spans: &[(usize, usize)], out: &mut V
     let mut json_bytes = 0;
     for &(s, e) in spans {
         out.clear();
-        plan.transcode(&data[s..e], out).unwrap();
+        // With a line limit, as the converter transcodes (its default,
+        // 64 MiB): the checks of the limit are part of the cost.
+        plan.transcode_limited(&data[s..e], out, LINE_LIMIT)
+            .unwrap();
         json_bytes += out.len();
     }
     json_bytes

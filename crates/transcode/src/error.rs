@@ -97,6 +97,12 @@ pub enum ErrorKind {
         type_name: &'static str,
         reason: String,
     },
+    /// The message's JSON would be longer than the limit given to
+    /// [`Plan::transcode_limited`](crate::Plan::transcode_limited) (the
+    /// working memory for fields out of order counts too): found while
+    /// writing, at the field being written.
+    #[error("its JSON is over the line limit of {limit} bytes")]
+    LineTooLong { limit: usize },
     /// Anything else the decoder rejects (kept general on purpose so callers
     /// match on the common kinds and print the rest).
     #[error("{0}")]

@@ -96,7 +96,38 @@ impl Plan {
     /// Messages of 4 GiB or more are refused. On error `out` is left as it
     /// was before the call.
     pub fn transcode(&self, wire: &[u8], out: &mut Vec<u8>) -> Result<(), TranscodeError> {
-        transcode::transcode(&self.inner.compiled, wire, out)
+        transcode::transcode(&self.inner.compiled, wire, out, usize::MAX)
+    }
+
+    /// [`Plan::transcode`], refusing a message whose JSON would be longer
+    /// than `max_len` bytes, so that no message (a few bytes of wire data
+    /// can print as megabytes: empty nested messages with
+    /// [`JsonOptions::emit_defaults`], enum names, escaped control
+    /// characters) can take more memory than the caller allows.
+    ///
+    /// The length is checked while the JSON is written, at every field and
+    /// every element of a repeated field (every 64 for packed numbers), and
+    /// before a string, `bytes` value or map key is written; so the output
+    /// never grows past `max_len` by more than one number or enum name,
+    /// the opening of a nested message and the defaults
+    /// [`JsonOptions::emit_defaults`] adds when it closes. The working
+    /// memory for fields out of order (12 bytes per field occurrence, more
+    /// per map entry, doubled for `Vec` growth) and for the keys of a large
+    /// map counts toward the same limit: the call's memory beyond the
+    /// input stays within about `max_len` (twice that with `Vec` growth).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Plan::transcode`], and [`ErrorKind::LineTooLong`](crate::ErrorKind::LineTooLong) at the
+    /// field being written when the limit is reached. On error `out` is left
+    /// as it was before the call.
+    pub fn transcode_limited(
+        &self,
+        wire: &[u8],
+        out: &mut Vec<u8>,
+        max_len: usize,
+    ) -> Result<(), TranscodeError> {
+        transcode::transcode(&self.inner.compiled, wire, out, max_len)
     }
 
     /// Decodes `wire` without writing JSON and counts its top-level fields:

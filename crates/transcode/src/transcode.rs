@@ -484,11 +484,18 @@ fn map_key(kind: Kind, v: Val) -> MapKey {
     }
 }
 
-pub(crate) fn transcode(c: &Compiled, buf: &[u8], out: &mut Vec<u8>) -> Result<(), TranscodeError> {
+/// `max_len`: the longest JSON allowed (see [`Plan::transcode_limited`](crate::Plan::transcode_limited)).
+pub(crate) fn transcode(
+    c: &Compiled,
+    buf: &[u8],
+    out: &mut Vec<u8>,
+    max_len: usize,
+) -> Result<(), TranscodeError> {
     if u32::try_from(buf.len()).is_err() {
         return Err(too_large(buf.len()));
     }
     let entry = out.len();
+    let full_cap = entry.saturating_add(max_len);
     let result = with_scratch(|s| {
         let mut w = Walker {
             c,
@@ -497,15 +504,30 @@ pub(crate) fn transcode(c: &Compiled, buf: &[u8], out: &mut Vec<u8>) -> Result<(
             on_big_stack: false,
             slow: false,
             s,
+            cap: full_cap,
+            full_cap,
+            scratch: 0,
+            max_len,
         };
-        match w.message(c.root, Src::One(0, buf.len()), 0, out) {
+        let r = match w.message(c.root, Src::One(0, buf.len()), 0, out) {
             Err(Fault::Bail) => {
                 out.truncate(entry);
                 w.s.clear();
                 w.nesting = 0;
                 w.slow = true;
+                w.scratch = 0;
+                w.cap = full_cap;
                 w.message(c.root, Src::One(0, buf.len()), 0, out)
             }
+            r => r,
+        };
+        // The tail (closing braces, the top level's defaults) after the
+        // last check. Whichever path finished, its output is the JSON.
+        match r {
+            Ok(()) if out.len() > full_cap => Err(Fault::new(
+                ErrorKind::LineTooLong { limit: max_len },
+                buf.len(),
+            )),
             r => r,
         }
     });
@@ -772,6 +794,17 @@ const BIG_STACK: usize = (MAX_NESTING - STACK_HOP) as usize * 48 * 1024;
 struct Walker<'a, 's> {
     c: &'a Compiled,
     buf: &'a [u8],
+    /// The output may grow to this length (the line limit, less the
+    /// scratch in use); beyond it the message is refused (see
+    /// [`Walker::room`]).
+    cap: usize,
+    /// The output's length at the start plus the line limit.
+    full_cap: usize,
+    /// Bytes of scratch counted against the line limit: field occurrences,
+    /// spans and map entries gathered in slow mode, the keys of large maps.
+    scratch: usize,
+    /// The line limit, for the error.
+    max_len: usize,
     /// Messages being written, nested (see [`MAX_NESTING`]).
     nesting: u32,
     /// The walk moved to a thread with a big stack (see [`STACK_HOP`]).
@@ -782,7 +815,63 @@ struct Walker<'a, 's> {
     s: &'s mut Scratch,
 }
 
+/// What scratch costs against the line limit, doubled for the growth of
+/// the `Vec`s and hash sets holding it.
+const REC_COST: usize = 2 * std::mem::size_of::<Rec>();
+const SPAN_COST: usize = 2 * std::mem::size_of::<(u32, u32)>();
+const KEY_COST: usize = 2 * (std::mem::size_of::<KeyRef<'static>>() + 1);
+const ENTRY_COST: usize = 2 * std::mem::size_of::<Entry>() + KEY_COST;
+
+/// Packed numbers are written this many at a time between two checks of
+/// the line limit (at most 64 × 26 bytes past it).
+const PACKED_CHECK_EVERY: usize = 64;
+
 impl<'a> Walker<'a, '_> {
+    /// Whether the output may still grow: `Ok` while `out` is within the
+    /// line limit. Past it the message is refused, in fast mode by
+    /// restarting in slow mode (a later field might replace what made the
+    /// output long), in slow mode with [`ErrorKind::LineTooLong`] at `at`.
+    #[inline(always)]
+    fn room(&self, out: &[u8], at: usize) -> R<()> {
+        if out.len() > self.cap {
+            return Err(self.over_limit(at));
+        }
+        Ok(())
+    }
+
+    /// [`Walker::room`] for `extra` more bytes, before writing them.
+    #[inline(always)]
+    fn room_for(&self, out: &[u8], extra: usize, at: usize) -> R<()> {
+        if out.len().saturating_add(extra) > self.cap {
+            return Err(self.over_limit(at));
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn over_limit(&self, at: usize) -> Fault {
+        self.refuse(
+            ErrorKind::LineTooLong {
+                limit: self.max_len,
+            },
+            at,
+        )
+    }
+
+    /// Counts `bytes` more scratch against the line limit.
+    #[inline]
+    fn take_scratch(&mut self, bytes: usize) {
+        self.scratch += bytes;
+        self.cap = self.full_cap.saturating_sub(self.scratch);
+    }
+
+    /// Gives back scratch counted with [`Walker::take_scratch`].
+    #[inline]
+    fn give_scratch(&mut self, bytes: usize) {
+        self.scratch = self.scratch.saturating_sub(bytes);
+        self.cap = self.full_cap.saturating_sub(self.scratch);
+    }
+
     fn span(&self, src: Src, k: usize) -> (usize, usize) {
         match src {
             Src::One(start, end) => (start, end),
@@ -1047,6 +1136,10 @@ impl<'a> Walker<'a, '_> {
                 }
                 first = false;
                 let path = std::str::from_utf8(&self.buf[v.start..v.end]).unwrap_or("");
+                if out.len().saturating_add(text.len()) > self.cap {
+                    result = Err(self.over_limit(v.start).in_field(format_args!("paths")));
+                    break 'spans;
+                }
                 if let Err(reason) = wkt::field_mask_path(&mut text, path) {
                     result = Err(self.refuse(
                         ErrorKind::InvalidWellKnown {
@@ -1058,6 +1151,9 @@ impl<'a> Walker<'a, '_> {
                     break 'spans;
                 }
             }
+        }
+        if result.is_ok() {
+            result = self.room_for(out, write::json_string_len(&text), src.first_start(self.s));
         }
         if result.is_ok() {
             write::string(out, &text);
@@ -1101,6 +1197,7 @@ impl<'a> Walker<'a, '_> {
                 src.first_start(self.s),
             ));
         };
+        self.string_room(out, url.0, url.1)?;
         out.extend_from_slice(b"{\"@type\":");
         write::string(out, url_bytes);
         let payload = Src::One(value.0, value.1);
@@ -1140,7 +1237,10 @@ impl<'a> Walker<'a, '_> {
     fn scalar(&self, f: &FieldPlan, kind: Kind, v: Val, out: &mut Vec<u8>) -> R<()> {
         match kind {
             Kind::String => self.string(v, f.utf8, out)?,
-            Kind::Bytes => write::base64(out, &self.buf[v.start..v.end]),
+            Kind::Bytes => {
+                self.room_for(out, (v.end - v.start).div_ceil(3) * 4 + 2, v.start)?;
+                write::base64(out, &self.buf[v.start..v.end]);
+            }
             Kind::Double => {
                 let x = f64::from_bits(v.bits);
                 if f.special == Special::ValueNumber && !x.is_finite() {
@@ -1196,14 +1296,36 @@ impl<'a> Walker<'a, '_> {
 
     #[inline(always)]
     fn string(&self, v: Val, verify: bool, out: &mut Vec<u8>) -> R<()> {
+        self.string_room(out, v.start, v.end)?;
         match write::string_at(out, self.buf, v.start, v.end) {
             Ok(()) => Ok(()),
             Err(at) if verify => Err(Fault::new(ErrorKind::InvalidUtf8, v.start + at)),
             Err(_) => {
+                // The repr (at most 4 bytes a byte) and its JSON (5).
+                self.room_for(out, 9 * (v.end - v.start) + 8, v.start)?;
                 write::python_bytes_repr(out, &self.buf[v.start..v.end]);
                 Ok(())
             }
         }
+    }
+
+    /// [`Walker::room_for`] the JSON string of `buf[start..end]` (valid
+    /// UTF-8), before writing it. A JSON string takes at most six bytes a
+    /// byte (`\u0001`) and its quotes: only near the limit is its exact
+    /// length worth counting.
+    #[inline(always)]
+    fn string_room(&self, out: &[u8], start: usize, end: usize) -> R<()> {
+        if out.len().saturating_add(6 * (end - start) + 2) > self.cap {
+            return self.exact_string_room(out, start, end);
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn exact_string_room(&self, out: &[u8], start: usize, end: usize) -> R<()> {
+        let len = write::json_string_len(&self.buf[start..end]);
+        self.room_for(out, len, start)
     }
 
     /// Whether a singular closed-enum value is unknown (and so an unknown
@@ -1280,6 +1402,12 @@ impl<'a> Walker<'a, '_> {
                     && f.special == Special::None
                     && !matches!(f.kind, Kind::Enum(_));
                 if wt == LEN && (message || numbers) && (st.run == fi as u32 || num > st.last) {
+                    // The line limit, once an element or packed record. (A
+                    // singular field in order needs no check: each is
+                    // written once, so what they add up to before the next
+                    // check is bounded by the schema; long strings check
+                    // themselves.)
+                    self.room(out, at)?;
                     let e = wire::length(data, &mut p, at).map_err(|e| name(e, f))?;
                     if st.run != fi as u32 {
                         self.close_run(t, out, &mut st);
@@ -1373,6 +1501,7 @@ impl<'a> Walker<'a, '_> {
         }
         self.close_run(t, out, &mut st);
         self.s.keys.truncate(st.keys_base);
+        self.drop_big_keys(&mut st.big_keys);
         if st.track {
             st.wrote |= self.write_defaults(t, st.bits_base, st.comma, out);
             self.s.bits.truncate(st.bits_base);
@@ -1528,6 +1657,9 @@ impl<'a> Walker<'a, '_> {
         st: &mut Fast<'a>,
     ) -> R<usize> {
         let f = &t.fields[fi];
+        // The line limit, once a record of a repeated or map field (or of
+        // any field taking this way).
+        self.room(out, at)?;
         let num = f.number;
         let v = value(data, &mut p, num, wt, at, depth).map_err(|e| name(e, f))?;
         if wt != f.wire_type && !(wt == LEN && f.packable) {
@@ -1585,6 +1717,7 @@ impl<'a> Walker<'a, '_> {
                 } else if wt == LEN && f.packable {
                     let buf = self.buf;
                     packed(buf, f.kind, v, |e| {
+                        self.room(out, e.start)?;
                         if self.unknown_closed(f.kind, e) {
                             return Ok(());
                         }
@@ -1623,7 +1756,7 @@ impl<'a> Walker<'a, '_> {
                     st.run = fi as u32;
                     st.last = num;
                     self.s.keys.truncate(st.keys_base);
-                    st.big_keys = None;
+                    self.drop_big_keys(&mut st.big_keys);
                 }
                 let Kind::Message(ety) = f.kind else {
                     return Ok(p);
@@ -1677,7 +1810,7 @@ impl<'a> Walker<'a, '_> {
         if f.special != Special::None {
             return Ok(false);
         }
-        let (buf, e) = (self.buf, (f, out, st));
+        let (buf, e) = (self.buf, (f, out, st, self.cap));
         match f.kind {
             Kind::Float => fixed_elements(buf, v, e, |o, b| write::f32(o, f32::from_le_bytes(b))),
             Kind::Fixed32 => fixed_elements(buf, v, e, |o, b| write::int(o, u32::from_le_bytes(b))),
@@ -1800,7 +1933,11 @@ impl<'a> Walker<'a, '_> {
             MapKey::Str(s, e) => KeyRef::Str(&buf[s as usize..e as usize]),
         };
         if let Some(set) = big {
-            return !set.insert(as_ref(key));
+            let new = set.insert(as_ref(key));
+            if new {
+                self.take_scratch(KEY_COST);
+            }
+            return !new;
         }
         let keys = &self.s.keys[keys_base..];
         let probe = as_ref(key);
@@ -1818,11 +1955,19 @@ impl<'a> Walker<'a, '_> {
         if keys.len() >= 16 {
             let mut set: HashSet<KeyRef<'a>> = keys.iter().map(|&k| as_ref(k)).collect();
             set.insert(probe);
+            self.take_scratch(set.len() * KEY_COST);
             *big = Some(set);
         } else {
             self.s.keys.push(key);
         }
         false
+    }
+
+    /// Drops the key set of a large map, giving back its scratch.
+    fn drop_big_keys(&mut self, big: &mut Option<HashSet<KeyRef<'a>>>) {
+        if let Some(set) = big.take() {
+            self.give_scratch(set.len() * KEY_COST);
+        }
     }
 
     /// Parses a map entry: its key and value, and whether upb keeps it.
@@ -1891,6 +2036,7 @@ impl<'a> Walker<'a, '_> {
             // A key that is not UTF-8 (a proto2 map): Python's map iterator
             // decodes keys strictly, so Google refuses to print the message.
             (Kind::String, Some(k)) => {
+                self.string_room(out, k.start, k.end)?;
                 if let Err(at) = write::string_at(out, self.buf, k.start, k.end) {
                     let kind = ErrorKind::InvalidUtf8;
                     return Err(if kf.utf8 {
@@ -1931,11 +2077,14 @@ impl<'a> Walker<'a, '_> {
                     let v = it.value(num, wt, at)?;
                     if (num, wt) == (2, LEN) {
                         self.s.spans.push((v.start as u32, v.end as u32));
+                        self.take_scratch(SPAN_COST);
+                        self.room(out, at)?;
                     }
                 }
                 let hi = self.s.spans.len();
                 let r = self.message(vty, Src::Many(lo, hi), depth + 1, out);
                 self.s.spans.truncate(lo);
+                self.give_scratch((hi - lo) * SPAN_COST);
                 r
             }
             (Kind::Message(vty), Some(v)) => {
@@ -2022,7 +2171,7 @@ impl<'a> Walker<'a, '_> {
         let base = self.s.recs.len();
         for k in 0..src.count() {
             let (start, end) = self.span(src, k);
-            self.collect(t, base, start, end, depth)?;
+            self.collect(t, base, start, end, depth, out.len())?;
         }
         let top = self.s.recs.len();
         if t.oneofs > 0 {
@@ -2066,12 +2215,14 @@ impl<'a> Walker<'a, '_> {
             self.s.bits.truncate(bits_base);
         }
         self.s.recs.truncate(base);
+        self.give_scratch((top - base) * REC_COST);
         Ok(wrote)
     }
 
     /// Gathers the known field occurrences of one span (validating the
     /// span's wire format and its strings) after those of the message's
-    /// earlier spans, `recs[base..]`. A MessageSet item counts as an
+    /// earlier spans, `recs[base..]`, counting them against the line limit
+    /// (`out_len`: the output's length). A MessageSet item counts as an
     /// occurrence of the extension it names, holding its message, and
     /// replaces the occurrences before it (which upb parsed all the same,
     /// so they are validated).
@@ -2082,6 +2233,7 @@ impl<'a> Walker<'a, '_> {
         start: usize,
         end: usize,
         depth: u32,
+        out_len: usize,
     ) -> R<()> {
         let mut it = Fields::of(t, self.buf, start, end, depth);
         while it.more() {
@@ -2116,6 +2268,10 @@ impl<'a> Walker<'a, '_> {
                     start: item.start as u32,
                     end: item.end as u32,
                 });
+                self.take_scratch(REC_COST);
+                if out_len > self.cap {
+                    return Err(self.over_limit(at));
+                }
                 continue;
             }
             let fi = t.lookup(num);
@@ -2137,6 +2293,10 @@ impl<'a> Walker<'a, '_> {
                 start: v.start as u32,
                 end: v.end as u32,
             });
+            self.take_scratch(REC_COST);
+            if out_len > self.cap {
+                return Err(self.over_limit(at));
+            }
         }
         Ok(())
     }
@@ -2202,6 +2362,7 @@ impl<'a> Walker<'a, '_> {
         out: &mut Vec<u8>,
         comma: bool,
     ) -> R<bool> {
+        self.room(out, self.s.recs[i].start as usize)?;
         match f.card {
             Card::Singular => {
                 if let Kind::Message(ty) | Kind::Group(ty) = f.kind {
@@ -2221,8 +2382,11 @@ impl<'a> Walker<'a, '_> {
                             self.s.spans.push((r.start, r.end));
                         }
                         let hi = self.s.spans.len();
+                        self.take_scratch((hi - lo) * SPAN_COST);
+                        self.room(out, self.s.recs[i].start as usize)?;
                         self.message(ty, Src::Many(lo, hi), depth + 1, out)?;
                         self.s.spans.truncate(lo);
+                        self.give_scratch((hi - lo) * SPAN_COST);
                     }
                     return Ok(true);
                 }
@@ -2243,6 +2407,8 @@ impl<'a> Walker<'a, '_> {
                     let v = rec_val(self.buf, r);
                     if r.wt() == LEN && f.packable {
                         packed(self.buf, f.kind, v, |e| {
+                            self.room(out, e.start)
+                                .map_err(|err| err.in_field(format_args!("[{n}]")))?;
                             if self.unknown_closed(f.kind, e) {
                                 return Ok(());
                             }
@@ -2257,6 +2423,8 @@ impl<'a> Walker<'a, '_> {
                     if self.unknown_closed(f.kind, v) {
                         continue;
                     }
+                    self.room(out, v.start)
+                        .map_err(|err| err.in_field(format_args!("[{n}]")))?;
                     open_element(out, f, &mut open, &mut comma, b'[');
                     match f.kind {
                         Kind::Message(ty) | Kind::Group(ty) => {
@@ -2299,6 +2467,9 @@ impl<'a> Walker<'a, '_> {
             let r = self.s.recs[k];
             let e = self.parse_entry(et, r.start as usize, r.end as usize, depth + 1)?;
             self.s.entries.push(e);
+            // (The entry, and its key in `seen` below.)
+            self.take_scratch(ENTRY_COST);
+            self.room(out, r.start as usize)?;
         }
         let top = self.s.entries.len();
         // Last one wins: walk backwards, keep the first of each key seen.
@@ -2325,10 +2496,12 @@ impl<'a> Walker<'a, '_> {
                 self.validate_dropped_entry(ety, &e, depth + 1)?;
                 continue;
             }
+            self.room(out, e.start)?;
             open_element(out, f, &mut open, &mut comma, b'{');
             self.entry(et, &e, depth + 1, out)?;
         }
         self.s.entries.truncate(eb);
+        self.give_scratch((top - eb) * ENTRY_COST);
         if open {
             out.push(b'}');
         }
@@ -2357,15 +2530,17 @@ fn mark(bits: &mut [u64], base: usize, fi: usize) {
 }
 
 /// The array being written by [`Walker::packed_numbers`]: the field, the
-/// output and the fast path's state.
-type Elements<'x, 'a> = (&'x FieldPlan, &'x mut Vec<u8>, &'x mut Fast<'a>);
+/// output, the fast path's state and the output's line limit (past it the
+/// call restarts in slow mode, which refuses the message: packed numbers
+/// are written only in fast mode).
+type Elements<'x, 'a> = (&'x FieldPlan, &'x mut Vec<u8>, &'x mut Fast<'a>, usize);
 
 /// Writes the elements of packed fixed-size values `v` with `write`.
 #[inline(always)]
 fn fixed_elements<const N: usize>(
     buf: &[u8],
     v: Val,
-    (f, out, st): Elements<'_, '_>,
+    (f, out, st, cap): Elements<'_, '_>,
     mut write: impl FnMut(&mut Vec<u8>, [u8; N]),
 ) -> R<()> {
     let bytes = &buf[v.start..v.end];
@@ -2384,9 +2559,14 @@ fn fixed_elements<const N: usize>(
     };
     open_element(out, f, &mut st.run_open, &mut st.comma, b'[');
     write(out, *first);
-    for &e in others {
-        out.push(b',');
-        write(out, e);
+    for chunk in others.chunks(PACKED_CHECK_EVERY) {
+        if out.len() > cap {
+            return Err(Fault::Bail);
+        }
+        for &e in chunk {
+            out.push(b',');
+            write(out, e);
+        }
     }
     st.run_len += elements.len() as u32;
     Ok(())
@@ -2397,12 +2577,17 @@ fn fixed_elements<const N: usize>(
 fn varint_elements(
     buf: &[u8],
     v: Val,
-    (f, out, st): Elements<'_, '_>,
+    (f, out, st, cap): Elements<'_, '_>,
     mut write: impl FnMut(&mut Vec<u8>, u64),
 ) -> R<()> {
     let data = &buf[..v.end];
     let mut p = v.start;
+    let mut count = 0usize;
     while p < v.end {
+        if count.is_multiple_of(PACKED_CHECK_EVERY) && out.len() > cap {
+            return Err(Fault::Bail);
+        }
+        count += 1;
         let x = wire::varint(data, &mut p)?;
         if st.run_open {
             // (An open array is empty only when a repeated extension's

@@ -395,6 +395,20 @@ pub(crate) fn python_bytes_repr(out: &mut Vec<u8>, bytes: &[u8]) {
     string(out, &repr);
 }
 
+/// The length of `s` (valid UTF-8) as a JSON string written by [`string`]
+/// or [`checked_string`], quotes included: for checking a length limit
+/// before writing a long string.
+pub(crate) fn json_string_len(s: &[u8]) -> usize {
+    2 + s
+        .iter()
+        .map(|&c| match c {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
 /// Appends standard base64 with padding, quoted.
 #[inline]
 pub(crate) fn base64(out: &mut Vec<u8>, bytes: &[u8]) {

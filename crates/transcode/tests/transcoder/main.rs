@@ -10,6 +10,7 @@
 
 mod errors;
 mod golden;
+mod limits;
 mod message_set;
 mod roundtrip;
 mod support;

@@ -12,7 +12,7 @@ use prost_reflect::{
     DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage,
     SerializeOptions, Value,
 };
-use protoland_transcode::JsonOptions;
+use protoland_transcode::{ErrorKind, JsonOptions};
 use serde_json::Value as Json;
 
 use crate::support::{message, plan};
@@ -301,6 +301,33 @@ fn check_type(name: &str, seed: u64, options: JsonOptions) {
         String::from_utf8_lossy(&ours),
         "{name}: reversed field order"
     );
+
+    // The line limit: a limit of exactly the JSON's length is enough in
+    // field order (the one pass writes nothing it takes back) and one byte
+    // less never is; out of order the working memory counts too.
+    let limited = |wire: &[u8], max_len: usize| {
+        let mut out = Vec::new();
+        plan.transcode_limited(wire, &mut out, max_len)
+            .map(|()| out)
+    };
+    assert_eq!(
+        limited(&wire, ours.len()).expect("a limit of the JSON's length"),
+        ours,
+        "{name}: limited to its length"
+    );
+    for wire in [wire.clone(), reversed(&wire)] {
+        if !ours.is_empty() {
+            let err = limited(&wire, ours.len() - 1).expect_err("a byte less");
+            assert_eq!(
+                err.kind,
+                ErrorKind::LineTooLong {
+                    limit: ours.len() - 1
+                },
+                "{name}: {err}"
+            );
+        }
+        assert!(limited(&wire, 32 * ours.len() + 4096).is_ok(), "{name}");
+    }
 
     // prost-reflect's serializer agrees on these values.
     let decoded = DynamicMessage::decode(desc.clone(), wire.as_slice()).expect("decodes");

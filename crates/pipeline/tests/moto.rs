@@ -704,7 +704,7 @@ fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
         assert_eq!((stats.objects, stats.failures), (1, 1));
         assert_eq!(
             keys(&store(&moto, "landing")).await,
-            ["ndjson/clicks/a.ndjson.gz"]
+            ["ndjson/clicks/a.pb.ndjson.gz"]
         );
 
         // A direct invocation says which bucket and why.

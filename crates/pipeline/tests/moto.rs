@@ -719,7 +719,7 @@ fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
         );
         assert_eq!(
             keys(&store(&moto, "landing")).await,
-            ["ndjson/clicks/a.ndjson.gz"]
+            ["ndjson/clicks/a.pb.ndjson.gz"]
         );
     });
 }

@@ -154,6 +154,10 @@ impl Scratch {
         Scratch { dir }
     }
 
+    fn has_duckdb(&self) -> bool {
+        self.run("python3 -c 'import duckdb'").0 == Some(0)
+    }
+
     /// Runs `script` with bash in the scratch directory, stderr merged into
     /// stdout, in a clean environment (no AWS settings, no `PROTOLAND_*`).
     fn run(&self, script: &str) -> (Option<i32>, String) {
@@ -266,6 +270,17 @@ fn every_command_block_runs_as_written() {
             if block.needs != Needs::Nothing {
                 if matches!(block.language.as_str(), "sh" | "console") {
                     failures.extend(check_commands(&block));
+                }
+                continue;
+            }
+            if block.text.contains("import duckdb") && !scratch.has_duckdb() {
+                // DuckDB reads the output as a user would; it comes with the
+                // test tools (scripts/test), and is required there.
+                let message = format!("{}: needs DuckDB in the test Python", block.at);
+                if std::env::var_os("PROTOLAND_REQUIRE_TOOLS").is_some() {
+                    failures.push(message);
+                } else {
+                    eprintln!("skipped: {message}");
                 }
                 continue;
             }
@@ -540,3 +555,305 @@ and why its default is what it is: [configuration](configuration.md); how
 
 ## protoland
 ";
+
+/// Errors a local run cannot provoke, each with the words of it that the
+/// sources (or the deployment script) must hold, or why they need not.
+const PRINTED_ELSEWHERE: [(&str, &str); 6] = [
+    // A Lambda checks its memory; the CLI does not know its own.
+    (
+        "PROTOLAND_CONCURRENCY lowered from",
+        "lowered from {from} to",
+    ),
+    // 256 MiB must be decompressed before the ratio is checked.
+    (
+        "decompressed data is over 200 times",
+        "times its compressed size",
+    ),
+    // S3's own error, named as S3 names it.
+    ("Access Denied", ""),
+    (
+        "deploy/build: profile",
+        "deploy/build: profile {requested} panics with",
+    ),
+    ("reading s3://", "object not found"),
+    ("key … cannot be addressed", "cannot be addressed: {reason}"),
+];
+
+/// Every error quoted in a troubleshooting table (a row whose first cell
+/// holds code) is printed by the binary when provoked here, or is listed in
+/// [`PRINTED_ELSEWHERE`] with words its sources hold. In a quoted error,
+/// `…` stands for any text and `N`, `B`, `C` for numbers.
+#[test]
+fn troubleshooting_errors_are_ones_the_code_prints() {
+    let printed = provoke_errors();
+    let root = root();
+    let mut sources = String::new();
+    collect_sources(&root.join("crates"), &mut sources);
+    sources.push_str(&std::fs::read_to_string(root.join("deploy/build")).unwrap_or_default());
+    let mut failures = Vec::new();
+    let mut quoted = 0;
+    for page in [root.join("README.md"), root.join("docs/operations.md")] {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let mut in_table = false;
+        for line in text.lines() {
+            if line.starts_with("| symptom |") {
+                in_table = true;
+                continue;
+            }
+            if !line.starts_with('|') {
+                in_table = false;
+                continue;
+            }
+            let cell = line.split(" | ").next().unwrap_or("");
+            let (Some(first), Some(last)) = (cell.find('`'), cell.rfind('`')) else {
+                continue;
+            };
+            if !in_table || first == last {
+                continue;
+            }
+            quoted += 1;
+            let error = &cell[first + 1..last];
+            let elsewhere = PRINTED_ELSEWHERE
+                .iter()
+                .find(|(start, _)| error.starts_with(start));
+            let ok = match elsewhere {
+                Some((_, words)) => sources.contains(words),
+                None => printed.lines().any(|line| error_matches(error, line)),
+            };
+            if !ok {
+                failures.push(format!("{}: `{error}`", relative(&page)));
+            }
+        }
+    }
+    assert!(quoted >= 15, "only {quoted} quoted errors found");
+    assert!(
+        failures.is_empty(),
+        "quoted errors the code does not print:\n{}\n--- printed:\n{printed}",
+        failures.join("\n")
+    );
+}
+
+/// Whether `line` contains the quoted `error` (`…` any text, a word `N`,
+/// `B` or `C` a number).
+fn error_matches(error: &str, line: &str) -> bool {
+    fn matches(pattern: &[&str], text: &str) -> bool {
+        match pattern.split_first() {
+            None => true,
+            Some((&"…", rest)) => (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .any(|i| matches(rest, &text[i..])),
+            Some((&("N" | "B" | "C"), rest)) => {
+                let digits =
+                    text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                digits > 0 && matches(rest, &text[digits..])
+            }
+            Some((literal, rest)) => text
+                .strip_prefix(literal)
+                .is_some_and(|after| matches(rest, after)),
+        }
+    }
+    // Tokens: `…`, placeholder words, and literal runs between them.
+    let mut tokens: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let bytes = error.as_bytes();
+    let mut i = 0;
+    while i < error.len() {
+        let placeholder = ["N", "B", "C"].iter().find(|p| {
+            error[i..].starts_with(**p)
+                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+                && bytes.get(i + 1).is_none_or(|c| !c.is_ascii_alphanumeric())
+        });
+        let token = if error[i..].starts_with('…') {
+            Some("…")
+        } else {
+            placeholder.copied()
+        };
+        match token {
+            Some(token) => {
+                if start < i {
+                    tokens.push(&error[start..i]);
+                }
+                tokens.push(token);
+                i += token.len();
+                start = i;
+            }
+            None => i += error[i..].chars().next().map_or(1, char::len_utf8),
+        }
+    }
+    if start < error.len() {
+        tokens.push(&error[start..]);
+    }
+    (0..=line.len())
+        .filter(|&i| line.is_char_boundary(i))
+        .any(|i| matches(&tokens, &line[i..]))
+}
+
+/// Runs the binary on inputs made to fail in each documented way; its
+/// stderr, all of it.
+fn provoke_errors() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let root = root();
+    let schema = root.join("examples/schema/acme/clicks.proto");
+    let schema = schema.to_str().unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let mut over_limit = vec![0x7f, 0xff, 0xff, 0xff];
+    over_limit.extend([0u8; 16]);
+    // A zstd frame header asking for a 128 MiB window (2^(10+17)).
+    let long_window = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 17 << 3, 0x01, 0x00, 0x00];
+    let garbage: Vec<u8> = (0u8..=255).rev().cycle().take(4096).collect();
+    let mut corrupt = std::fs::read(root.join("examples/raw/clicks-0002.pb")).unwrap();
+    let last = corrupt.len() - 1;
+    corrupt[last / 2] = 0xff;
+    let import = file("a.proto", b"syntax = \"proto3\";\nimport \"x.proto\";\n");
+    let edition = file(
+        "e.proto",
+        b"edition = \"2023\";\npackage e;\nmessage M {}\n",
+    );
+    let runs: Vec<Vec<String>> = vec![
+        vec![
+            "-m".into(),
+            "acme.clicks.Clik".into(),
+            root.join("examples/raw/clicks-0002.pb")
+                .display()
+                .to_string(),
+        ],
+        vec![
+            "-m".into(),
+            "acme.clicks.Click".into(),
+            file("garbage.pb", &garbage),
+        ],
+        vec![
+            "-m".into(),
+            "acme.clicks.Click".into(),
+            "-f".into(),
+            "fixed32".into(),
+            file("over.pb", &over_limit),
+        ],
+        vec![
+            "-m".into(),
+            "acme.clicks.Click".into(),
+            "--max-line-bytes".into(),
+            "64".into(),
+            root.join("examples/raw/clicks-0002.pb")
+                .display()
+                .to_string(),
+        ],
+        vec![
+            "-m".into(),
+            "acme.clicks.Click".into(),
+            file("long.zst", &long_window),
+        ],
+        vec![
+            "-m".into(),
+            "acme.clicks.Click".into(),
+            file("zeros.pb", &[0u8; 4096]),
+        ],
+        vec![
+            "-m".into(),
+            "acme.clicks.Click".into(),
+            "-f".into(),
+            "single".into(),
+            file("corrupt.pb", &corrupt),
+        ],
+    ];
+    let mut printed = String::new();
+    let mut run = |args: &[String], schema: &str| {
+        let out = Command::new(BINARY)
+            .arg("convert")
+            .args(["-s", schema])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} succeeded");
+        printed.push_str(&String::from_utf8_lossy(&out.stderr));
+    };
+    for args in &runs {
+        run(args, schema);
+    }
+    let any = vec!["-m".to_owned(), "a.M".to_owned(), "-".to_owned()];
+    run(&any, &import);
+    run(&any, &edition);
+    // A setting checked at start-up.
+    let out = Command::new(BINARY)
+        .args([
+            "backfill",
+            "examples/raw",
+            "--landing",
+            "landing",
+            "-s",
+            schema,
+            "-m",
+            "acme.clicks.Click",
+        ])
+        .current_dir(&root)
+        .env("PROTOLAND_ON_BAD_OBJECT", "ignore")
+        .output()
+        .unwrap();
+    printed.push_str(&String::from_utf8_lossy(&out.stderr));
+    printed
+}
+
+/// The example values of the README's settings table, and every boolean
+/// spelling the docs promise, are accepted by the settings check (run by
+/// `backfill` at start-up, on an empty directory). Paths, URLs, templates
+/// and routes are left out: they name things a test run does not have.
+#[test]
+fn the_settings_examples_are_accepted() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for line in readme.lines().filter(|l| l.starts_with("| `PROTOLAND_")) {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let var = cells[0]
+            .trim_start_matches("| ")
+            .trim_matches('`')
+            .to_owned();
+        let example = cells.last().unwrap().trim_end_matches(" |");
+        for value in example.split('`').skip(1).step_by(2) {
+            if !value.contains(['/', '{', '=', ' ', ',']) {
+                cases.push((var.clone(), value.to_owned()));
+            }
+        }
+    }
+    assert!(
+        cases.len() > 15,
+        "only {} example values found",
+        cases.len()
+    );
+    for spelling in [
+        "true", "false", "1", "0", "yes", "no", "on", "off", "TRUE", "Off",
+    ] {
+        cases.push(("PROTOLAND_PROTO_NAMES".to_owned(), spelling.to_owned()));
+    }
+    // S3's smallest part, as configuration.md spells it.
+    cases.push(("PROTOLAND_PART_SIZE".to_owned(), "5M".to_owned()));
+    let empty = tempfile::tempdir().unwrap();
+    let landing = tempfile::tempdir().unwrap();
+    let schema = root().join("examples/schema/acme/clicks.proto");
+    let mut refused = Vec::new();
+    for (var, value) in &cases {
+        let out = Command::new(BINARY)
+            .arg("backfill")
+            .arg(empty.path())
+            .arg("--landing")
+            .arg(landing.path())
+            .arg("-s")
+            .arg(&schema)
+            .args(["-m", "acme.clicks.Click"])
+            .env_clear()
+            .env(var, value)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            refused.push(format!(
+                "{var}={value}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    assert!(refused.is_empty(), "refused:\n{}", refused.join("\n"));
+}

@@ -298,8 +298,12 @@ fn every_command_block_runs_as_written() {
                 "console" => {
                     for (command, shown) in transcript(&block.text) {
                         ran += 1;
-                        let (code, output) = scratch.run(&command);
-                        let actual: Vec<&str> = output.lines().collect();
+                        // A shown error is the pipeline's, not its last command's.
+                        let (code, output) = scratch.run(&format!("set -o pipefail\n{command}"));
+                        let mut actual: Vec<&str> = output.lines().collect();
+                        while actual.last().is_some_and(|l| l.trim().is_empty()) {
+                            actual.pop();
+                        }
                         let fails = shown.iter().any(|l| l.starts_with("error:"));
                         let code_ok = if fails {
                             code != Some(0)
@@ -813,7 +817,9 @@ fn the_settings_examples_are_accepted() {
             .trim_matches('`')
             .to_owned();
         let example = cells.last().unwrap().trim_end_matches(" |");
-        for value in example.split('`').skip(1).step_by(2) {
+        // The values before any `:` (what follows explains them).
+        let values = example.split(':').next().unwrap();
+        for value in values.split('`').skip(1).step_by(2) {
             if !value.contains(['/', '{', '=', ' ', ',']) {
                 cases.push((var.clone(), value.to_owned()));
             }

@@ -266,7 +266,12 @@ fn every_command_block_runs_as_written() {
     let mut ran = 0;
     for page in pages() {
         let scratch = Scratch::new();
+        let mut with_moto = Vec::new();
         for block in blocks(&page) {
+            if block.needs == Needs::Moto {
+                with_moto.push(block);
+                continue;
+            }
             if block.needs != Needs::Nothing {
                 if matches!(block.language.as_str(), "sh" | "console") {
                     failures.extend(check_commands(&block));
@@ -322,9 +327,56 @@ fn every_command_block_runs_as_written() {
                 _ => {}
             }
         }
+        if !with_moto.is_empty() {
+            ran += 1;
+            failures.extend(run_with_moto(&scratch, &with_moto));
+        }
     }
     assert!(ran > 20, "only {ran} commands ran: are the blocks tagged?");
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The `sh moto` blocks of a page, one script in the order shown (they
+/// share the server, its variables and `$moto`), on a free port instead of
+/// 5000 so that runs in parallel do not meet; every background job is
+/// stopped at the end, whatever happened.
+fn run_with_moto(scratch: &Scratch, blocks: &[Block]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for block in blocks {
+        failures.extend(check_commands(block));
+    }
+    let venv = python().parent().unwrap().parent().unwrap().to_owned();
+    if !venv.join("bin/moto_server").is_file() {
+        let message = format!(
+            "{}: needs moto_server next to the test Python",
+            blocks[0].at
+        );
+        if std::env::var_os("PROTOLAND_REQUIRE_TOOLS").is_some() {
+            failures.push(message);
+        } else {
+            eprintln!("skipped: {message}");
+        }
+        return failures;
+    }
+    let port = protoland_pipeline::testing::free_port().to_string();
+    let dot_venv = scratch.dir.path().join(".venv");
+    if !dot_venv.exists() {
+        std::os::unix::fs::symlink(&venv, &dot_venv).unwrap();
+        std::os::unix::fs::symlink(root().join("scripts"), scratch.dir.path().join("scripts"))
+            .unwrap();
+    }
+    let mut script = String::from("set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n");
+    for block in blocks {
+        script.push_str(&block.text.replace("5000", &port));
+    }
+    let (code, output) = scratch.run(&script);
+    if code != Some(0) {
+        failures.push(format!(
+            "{}: the moto blocks exited with {code:?}:\n{script}\n--- output:\n{output}",
+            blocks[0].at
+        ));
+    }
+    failures
 }
 
 /// Words of a shell text, split as the shell would at the level the docs

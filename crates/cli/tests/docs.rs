@@ -281,12 +281,10 @@ fn every_command_block_runs_as_written() {
             if block.text.contains("import duckdb") && !scratch.has_duckdb() {
                 // DuckDB reads the output as a user would; it comes with the
                 // test tools (scripts/test), and is required there.
-                let message = format!("{}: needs DuckDB in the test Python", block.at);
-                if std::env::var_os("PROTOLAND_REQUIRE_TOOLS").is_some() {
-                    failures.push(message);
-                } else {
-                    eprintln!("skipped: {message}");
-                }
+                failures.extend(missing_tool(format!(
+                    "{}: needs DuckDB in the test Python",
+                    block.at
+                )));
                 continue;
             }
             match block.language.as_str() {
@@ -347,15 +345,10 @@ fn run_with_moto(scratch: &Scratch, blocks: &[Block]) -> Vec<String> {
     }
     let venv = python().parent().unwrap().parent().unwrap().to_owned();
     if !venv.join("bin/moto_server").is_file() {
-        let message = format!(
+        failures.extend(missing_tool(format!(
             "{}: needs moto_server next to the test Python",
             blocks[0].at
-        );
-        if std::env::var_os("PROTOLAND_REQUIRE_TOOLS").is_some() {
-            failures.push(message);
-        } else {
-            eprintln!("skipped: {message}");
-        }
+        )));
         return failures;
     }
     let port = protoland_pipeline::testing::free_port().to_string();
@@ -377,6 +370,18 @@ fn run_with_moto(scratch: &Scratch, blocks: &[Block]) -> Vec<String> {
         ));
     }
     failures
+}
+
+/// A block that needs a test tool which is not installed: a failure where
+/// the test command requires the tools (`PROTOLAND_REQUIRE_TOOLS`, set by
+/// scripts/test), else skipped with a line saying so.
+fn missing_tool(message: String) -> Option<String> {
+    if std::env::var_os("PROTOLAND_REQUIRE_TOOLS").is_some() {
+        return Some(message);
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped: {message}");
+    None
 }
 
 /// Words of a shell text, split as the shell would at the level the docs

@@ -31,6 +31,14 @@ pub(crate) fn open_input(spec: &str) -> Result<Box<dyn Read + Send>> {
             spec,
             protoland_pipeline::storage::StorageOptions::default(),
         )
+        .map_err(|e| {
+            // The store's own text for a 404 carries S3's whole XML answer.
+            if e.is_not_found() {
+                anyhow::anyhow!("no such object (S3 answered 404 Not Found)")
+            } else {
+                anyhow::Error::new(e)
+            }
+        })
         .with_context(|| format!("opening {spec}"))?;
         return Ok(Box::new(reader));
     }
@@ -80,9 +88,8 @@ pub(crate) fn expand_inputs(specs: &[String]) -> Result<Vec<String>> {
                     .context("starting the async runtime")?,
             ),
         };
-        let keys = runtime
-            .block_on(list_matching(&pattern))
-            .with_context(|| format!("listing {spec}"))?;
+        // The listing's errors name what was listed.
+        let keys = runtime.block_on(list_matching(&pattern))?;
         if keys.is_empty() {
             bail!("{spec} names no object");
         }

@@ -159,7 +159,8 @@ impl Scratch {
     }
 
     /// Runs `script` with bash in the scratch directory, stderr merged into
-    /// stdout, in a clean environment (no AWS settings, no `PROTOLAND_*`).
+    /// stdout, in a clean environment (no AWS settings, no `PROTOLAND_*`,
+    /// the default log level): what a reader's shell shows.
     fn run(&self, script: &str) -> (Option<i32>, String) {
         let python_dir = python().parent().unwrap().to_owned();
         let path = std::env::join_paths([
@@ -178,7 +179,6 @@ impl Scratch {
             .env("PATH", path)
             .env("HOME", self.dir.path().join("home"))
             .env("LANG", "C.UTF-8")
-            .env("RUST_LOG", "warn")
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -20,7 +20,7 @@ use tempfile::NamedTempFile;
 
 use crate::args::{JsonArgs, StreamArgs, load_plan};
 use crate::eprint_line;
-use crate::input::{check_stdin_once, input_size, open_input, output_name};
+use crate::input::{check_stdin_once, expand_inputs, input_size, open_input, output_name};
 use crate::progress::with_progress;
 
 #[derive(Debug, Args)]
@@ -55,13 +55,21 @@ pub(crate) struct ConvertArgs {
     #[arg(short = 'o', long, value_name = "PATH")]
     output: Option<PathBuf>,
 
-    /// Input files; - for stdin (at most once).
+    /// Input files; - for stdin (at most once); s3://bucket/key for an
+    /// object, s3://bucket/prefix/ for every object under the prefix, or
+    /// s3://bucket/prefix/*.pb.gz for those whose key matches the glob
+    /// (* and ? within a /-separated segment, ** across). Quote globs so that
+    /// the shell leaves them alone.
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<String>,
 }
 
 pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
     check_stdin_once(&args.inputs)?;
+    if let Some(output) = &args.output {
+        check_output(output)?;
+    }
+    let inputs = expand_inputs(&args.inputs)?;
     let plan = load_plan(
         &args.schema,
         &args.include,
@@ -70,12 +78,42 @@ pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
     )?;
     let converter = Converter::new(plan, args.stream.options(args.skip_invalid));
     match &args.output {
-        None => to_stdout(&converter, &args.inputs)?,
-        Some(path) if path.as_os_str() == "-" => to_stdout(&converter, &args.inputs)?,
-        Some(dir) if dir.is_dir() => to_directory(&converter, &args.inputs, dir)?,
-        Some(file) => to_file(&converter, &args.inputs, file)?,
+        None => to_stdout(&converter, &inputs)?,
+        Some(path) if path.as_os_str() == "-" => to_stdout(&converter, &inputs)?,
+        Some(dir) if dir.is_dir() => to_directory(&converter, &inputs, dir)?,
+        Some(file) => to_file(&converter, &inputs, file)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses, before any input is read, an output that cannot be written
+/// where it is meant to go: a name ending in `/` that is not an existing
+/// directory (`-o out/` meant a directory; as a file name it would fail
+/// only at the final rename, after all the work), and a file whose
+/// directory does not exist.
+fn check_output(output: &Path) -> Result<()> {
+    if output.as_os_str() == "-" || output.is_dir() {
+        return Ok(());
+    }
+    let text = output.as_os_str().to_string_lossy();
+    if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) {
+        bail!(
+            "output directory {} does not exist: create it first (mkdir -p {})",
+            output.display(),
+            output.display()
+        );
+    }
+    if let Some(parent) = output.parent()
+        && !parent.as_os_str().is_empty()
+        && !parent.is_dir()
+    {
+        bail!(
+            "output {}: directory {} does not exist",
+            output.display(),
+            parent.display()
+        );
+    }
+    Ok(())
 }
 
 fn to_stdout(converter: &Converter, inputs: &[String]) -> Result<()> {

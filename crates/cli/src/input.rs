@@ -1,12 +1,15 @@
 //! What an INPUT argument names, and how to read it: a local path, `-` for
 //! stdin, or `s3://bucket/key` (streamed with the standard AWS credentials,
-//! region and `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`).
+//! region and `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`). An `s3://` prefix
+//! ending in `/`, or a key with glob characters, stands for the objects it
+//! lists (see [`expand_inputs`]).
 
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use protoland_pipeline::storage::{Location, StorageOptions, Stores, list};
 
 /// The compression suffixes and then protobuf suffixes removed (one of
 /// each, in that order, ignoring ASCII case) to name an output: the same
@@ -28,6 +31,14 @@ pub(crate) fn open_input(spec: &str) -> Result<Box<dyn Read + Send>> {
             spec,
             protoland_pipeline::storage::StorageOptions::default(),
         )
+        .map_err(|e| {
+            // The store's own text for a 404 carries S3's whole XML answer.
+            if e.is_not_found() {
+                anyhow::anyhow!("no such object (S3 answered 404 Not Found)")
+            } else {
+                anyhow::Error::new(e)
+            }
+        })
         .with_context(|| format!("opening {spec}"))?;
         return Ok(Box::new(reader));
     }
@@ -47,6 +58,167 @@ pub(crate) fn check_stdin_once(inputs: &[String]) -> Result<()> {
         bail!("stdin (-) is named {count} times among the inputs; it can be read only once");
     }
     Ok(())
+}
+
+/// The inputs with every S3 prefix and glob replaced by the objects it
+/// names, in key order: `s3://raw/2026/11/` is every object under that
+/// prefix, `s3://raw/2026/11/*.pb.gz` those whose key matches (`*` and `?`
+/// stay within one `/` segment, `**` crosses segments, `[abc]` is one of
+/// those characters). A shell expands globs only in local paths, so a URL
+/// is the only place one reaches protoland unexpanded.
+///
+/// # Errors
+///
+/// When listing fails, or a prefix or glob names no object (a typo would
+/// otherwise convert nothing, successfully).
+pub(crate) fn expand_inputs(specs: &[String]) -> Result<Vec<String>> {
+    let mut inputs = Vec::with_capacity(specs.len());
+    let mut runtime = None;
+    for spec in specs {
+        let Some(pattern) = s3_pattern(spec) else {
+            inputs.push(spec.clone());
+            continue;
+        };
+        let runtime = match &mut runtime {
+            Some(runtime) => runtime,
+            None => runtime.insert(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("starting the async runtime")?,
+            ),
+        };
+        // The listing's errors name what was listed.
+        let keys = runtime.block_on(list_matching(&pattern))?;
+        if keys.is_empty() {
+            bail!("{spec} names no object");
+        }
+        inputs.extend(
+            keys.into_iter()
+                .map(|key| format!("s3://{}/{key}", pattern.bucket)),
+        );
+    }
+    Ok(inputs)
+}
+
+/// An `s3://` input that stands for several objects.
+#[derive(Debug, PartialEq, Eq)]
+struct S3Pattern {
+    bucket: String,
+    /// The folder to list: the key up to the last `/` before any glob
+    /// character.
+    folder: String,
+    /// The glob the whole key must match; `None` takes every key listed.
+    glob: Option<String>,
+}
+
+/// `Some` for `s3://bucket/prefix/`, `s3://bucket` and keys with `*`, `?`
+/// or `[`; `None` for one object's URL and for anything else.
+fn s3_pattern(spec: &str) -> Option<S3Pattern> {
+    if !is_s3(spec) {
+        return None;
+    }
+    let rest = &spec[5..];
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return None;
+    }
+    let bucket = bucket.to_owned();
+    match key.find(['*', '?', '[']) {
+        Some(at) => Some(S3Pattern {
+            bucket,
+            folder: key[..at]
+                .rfind('/')
+                .map_or(String::new(), |slash| key[..slash].to_owned()),
+            glob: Some(key.to_owned()),
+        }),
+        None if key.is_empty() || key.ends_with('/') => Some(S3Pattern {
+            bucket,
+            folder: key.trim_end_matches('/').to_owned(),
+            glob: None,
+        }),
+        None => None,
+    }
+}
+
+async fn list_matching(pattern: &S3Pattern) -> Result<Vec<String>> {
+    use futures::StreamExt as _;
+
+    let stores = Stores::new(StorageOptions::default());
+    let location = Location::S3 {
+        bucket: pattern.bucket.clone(),
+        prefix: pattern.folder.clone(),
+    };
+    let mut listing = list(&stores, &location)?;
+    let mut keys = Vec::new();
+    while let Some(object) = listing.next().await {
+        let key = object?.key;
+        // Keys ending in `/` are the folder markers of S3 consoles.
+        let wanted = !key.ends_with('/')
+            && pattern
+                .glob
+                .as_deref()
+                .is_none_or(|glob| glob_matches(glob.as_bytes(), key.as_bytes()));
+        if wanted {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
+}
+
+/// Whether the whole `key` matches `glob`: `?` is one byte and `*` any run
+/// of bytes, neither crossing `/`; `**` crosses `/`; `[…]` is one byte of
+/// the set (`a-z` ranges, `!` first to negate). Plain backtracking: S3 keys
+/// are at most 1024 bytes and typed patterns have a few stars.
+fn glob_matches(glob: &[u8], key: &[u8]) -> bool {
+    match glob.split_first() {
+        None => key.is_empty(),
+        Some((b'*', after)) => {
+            let (crosses, after) = match after.split_first() {
+                Some((b'*', after)) => (true, after.strip_prefix(b"/").unwrap_or(after)),
+                _ => (false, after),
+            };
+            (0..=key.len())
+                .take_while(|&n| crosses || !key[..n].contains(&b'/'))
+                .any(|n| glob_matches(after, &key[n..]))
+        }
+        Some((b'?', after)) => {
+            matches!(key.split_first(), Some((c, rest)) if *c != b'/' && glob_matches(after, rest))
+        }
+        Some((b'[', after)) => match (after.iter().position(|&c| c == b']'), key.split_first()) {
+            (Some(end), Some((c, rest))) if end > 0 => {
+                let (negated, set) = match after[..end].split_first() {
+                    Some((b'!', set)) => (true, set),
+                    _ => (false, &after[..end]),
+                };
+                in_set(set, *c) != negated && glob_matches(&after[end + 1..], rest)
+            }
+            // An unclosed `[` is itself.
+            (None, Some((b'[', rest))) => glob_matches(after, rest),
+            _ => false,
+        },
+        Some((c, after)) => {
+            matches!(key.split_first(), Some((k, rest)) if k == c && glob_matches(after, rest))
+        }
+    }
+}
+
+fn in_set(set: &[u8], c: u8) -> bool {
+    let mut i = 0;
+    while i < set.len() {
+        if i + 2 < set.len() && set[i + 1] == b'-' {
+            if (set[i]..=set[i + 2]).contains(&c) {
+                return true;
+            }
+            i += 3;
+        } else {
+            if set[i] == c {
+                return true;
+            }
+            i += 1;
+        }
+    }
+    false
 }
 
 fn is_s3(spec: &str) -> bool {
@@ -117,6 +289,57 @@ mod tests {
             ("-", "stdin.ndjson"),
         ] {
             assert_eq!(output_name(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn s3_prefixes_and_globs_are_patterns_and_object_urls_are_not() {
+        let pattern = |bucket: &str, folder: &str, glob: Option<&str>| {
+            Some(S3Pattern {
+                bucket: bucket.to_owned(),
+                folder: folder.to_owned(),
+                glob: glob.map(str::to_owned),
+            })
+        };
+        assert_eq!(
+            s3_pattern("s3://raw/2026/11/*.pb.gz"),
+            pattern("raw", "2026/11", Some("2026/11/*.pb.gz"))
+        );
+        assert_eq!(
+            s3_pattern("s3://raw/2026/1?/a.pb"),
+            pattern("raw", "2026", Some("2026/1?/a.pb"))
+        );
+        assert_eq!(s3_pattern("s3://raw/*"), pattern("raw", "", Some("*")));
+        assert_eq!(s3_pattern("s3://raw/2026/"), pattern("raw", "2026", None));
+        assert_eq!(s3_pattern("s3://raw"), pattern("raw", "", None));
+        assert_eq!(s3_pattern("s3://raw/a.pb"), None);
+        assert_eq!(s3_pattern("raw/*.pb"), None);
+        assert_eq!(s3_pattern("s3:///a"), None);
+    }
+
+    #[test]
+    fn globs_match_within_segments_and_double_stars_across() {
+        for (glob, key, expected) in [
+            ("11/*.pb.gz", "11/a.pb.gz", true),
+            ("11/*.pb.gz", "11/x/a.pb.gz", false),
+            ("11/*.pb.gz", "11/a.pb", false),
+            ("11/**/*.pb", "11/x/y/a.pb", true),
+            ("11/**/*.pb", "11/a.pb", true),
+            ("**", "any/thing", true),
+            ("a?.pb", "ab.pb", true),
+            ("a?.pb", "a/.pb", false),
+            ("d[0-2].pb", "d1.pb", true),
+            ("d[!0-2].pb", "d1.pb", false),
+            ("d[!0-2].pb", "d7.pb", true),
+            ("d[.pb", "d[.pb", true),
+            ("*", "", true),
+            ("a*b*c*d", "aXbXcXd", true),
+        ] {
+            assert_eq!(
+                glob_matches(glob.as_bytes(), key.as_bytes()),
+                expected,
+                "{glob} {key}"
+            );
         }
     }
 

@@ -32,17 +32,33 @@ struct Cli {
 enum Command {
     /// Convert protobuf objects to newline-delimited JSON (one JSON object
     /// per message, in input order).
+    #[command(
+        after_help = "Exit codes: 0 every input converted (messages skipped with \
+--skip-invalid included), or stdout closed by its reader (| head); 1 an error, which stops \
+the run at the first failing input; 2 a usage error."
+    )]
     Convert(convert::ConvertArgs),
     /// Tell what an object is: compression, framing (and why), message
     /// count and sizes and, with a schema, the first message that does not
     /// decode.
+    #[command(
+        after_help = "Exit codes: 0 no input has a problem; 1 an input has a problem \
+(or cannot be read); 2 a usage error."
+    )]
     Inspect(inspect::InspectArgs),
     /// Long-poll an SQS queue of S3 notifications and convert the objects
     /// they name into the landing location (the Lambda function's handler,
     /// for containers and local runs).
+    #[command(after_help = "Exit codes: 0 stopped by SIGTERM or Ctrl-C, or with \
+--until-empty every message converted or acknowledged; 1 an invalid setting, a queue that \
+cannot be read, or with --until-empty a message that failed (it stays on the queue); 2 a \
+usage error.")]
     Worker(worker::WorkerArgs),
     /// Convert the objects that already exist under s3://bucket/prefix (or
     /// in a local directory), skipping those whose landing object exists.
+    #[command(after_help = "Exit codes: 0 every object converted, already landed, \
+quarantined or missing; 1 an invalid setting, a listing that failed, or an object that \
+failed; 2 a usage error.")]
     Backfill(backfill::BackfillArgs),
 }
 

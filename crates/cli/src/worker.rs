@@ -242,7 +242,8 @@ pub(crate) struct WorkerArgs {
     /// The queue's URL
     #[arg(long, env = "PROTOLAND_QUEUE_URL", value_parser = queue_url)]
     queue_url: String,
-    /// Exit once a receive finds the queue empty
+    /// Exit once a receive finds the queue empty; the exit code is then 1
+    /// when any message failed during the run
     #[arg(long)]
     until_empty: bool,
     /// Long-poll wait per receive: a duration, plain numbers are seconds
@@ -338,9 +339,20 @@ pub(crate) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         options.visibility_timeout = args.visibility_timeout;
         options.retry_delay = args.retry_delay;
         // The worker logs its own summary ("worker stopped").
-        worker::run(&pipeline, &client, &options, shutdown_signal())
+        let summary = worker::run(&pipeline, &client, &options, shutdown_signal())
             .await
             .with_context(|| format!("polling {}", args.queue_url))?;
+        // A drain that left failures behind did not do its job, as a
+        // backfill with failures did not: a script or a CI job must see it.
+        // A long-running worker stopped by a signal did what it was asked.
+        if args.until_empty && summary.failed > 0 {
+            let noun = if summary.failed == 1 { "message" } else { "messages" };
+            crate::eprint_line(format_args!(
+                "error: {} {noun} failed, left on the queue for redelivery (see the `object failed` lines)",
+                summary.failed
+            ));
+            return Ok(ExitCode::FAILURE);
+        }
         Ok(ExitCode::SUCCESS)
     })
 }

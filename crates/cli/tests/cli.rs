@@ -910,3 +910,32 @@ fn convert_output_matches_google_json_format() {
         }
     }
 }
+
+/// `-o out/` with no `out` directory used to convert everything into a
+/// temporary file and fail only at the final rename ("Not a directory"); a
+/// missing directory for a file output likewise. Both are refused before
+/// any input is opened (the input here does not even exist).
+#[test]
+fn convert_refuses_a_missing_output_directory_before_any_work() {
+    let dir = fixture();
+    for (output, error) in [
+        (
+            "out/",
+            "error: output directory out/ does not exist: create it first (mkdir -p out/)\n",
+        ),
+        (
+            "missing/all.ndjson",
+            "error: output missing/all.ndjson: directory missing does not exist\n",
+        ),
+    ] {
+        let out = Command::cargo_bin("protoland")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(convert_args(&["-o", output, "no-such-input.pb"]))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{output}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), error);
+        assert!(new_files(dir.path()).is_empty(), "{output}");
+    }
+}

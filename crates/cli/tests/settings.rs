@@ -395,6 +395,8 @@ fn every_size_duration_and_boolean_example_in_the_docs_is_valid() {
                 if let Some(start) = token.find("PROTOLAND_")
                     && let Some((var, value)) = token[start..].split_once('=')
                     && value_kind(var) != ValueKind::Other
+                    // `[env: PROTOLAND_X=]` in --help names a variable, with no value.
+                    && !is_placeholder(value)
                 {
                     check(&doc, format!("{var}={value}"), check_variable(var, value));
                 }
@@ -475,7 +477,7 @@ fn every_size_duration_and_boolean_example_in_the_docs_is_valid() {
         "PROTOLAND_RETRY_BACKOFF example 1s",
         "PROTOLAND_PROTO_NAMES default false",
         "--max-frame-bytes default 64MiB",
-        "--max-frame-bytes 16",
+        "--max-frame-bytes 300",
         "--wait-seconds 1",
     ] {
         assert!(

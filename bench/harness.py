@@ -892,7 +892,9 @@ class Bench:
             AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.port}",
             AWS_LAMBDA_FUNCTION_NAME="protoland",
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+            # The template's default: the function refuses a memory size
+            # that cannot hold one object at the worst case of its limits.
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(template_memory_mb() or 1769),
             AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/protoland",
             AWS_LAMBDA_LOG_STREAM_NAME="bench",
             AWS_REGION="us-east-1",

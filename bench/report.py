@@ -358,6 +358,11 @@ def deployed_section(results: dict) -> list[str]:
 
 
 def cost_section(results: dict) -> list[str]:
+    """What converting 1 TB costs on Lambda at the template's default
+    memory, priced from the 1-core CPU time: at that memory the function
+    has one vCPU, and a conversion that keeps one core busy lasts about its
+    CPU time. Wall time would do on a quiet machine; on a shared one it
+    also counts the time spent waiting for the core."""
     price = results.get("lambda_price") or {}
     memory_mb = price.get("memory_mb")
     md = ["### Cost of converting 1 TB of protobuf on Lambda arm64", ""]
@@ -365,41 +370,35 @@ def cost_section(results: dict) -> list[str]:
         return md + ["Not computed: the MemorySize default of `deploy/template.yaml` could not be read.", ""]
     usd = price["usd_per_gb_second"]
     dollars = f"${usd:.10f}".rstrip("0")
-    two_vcpus = 2 * memory_mb
+    memory_gb = memory_mb / 1024
     md.append(
-        f"Lambda bills memory × duration: at the template's default of {memory_mb} MB (one vCPU) a function "
-        "converting on one core takes about the 1-core wall time above, so 1 TB (10^12 bytes of decompressed "
-        f"protobuf) costs wall s per GB × 1000 × {memory_mb}/1024 GB × {dollars} per GB-second "
-        f"(AWS Lambda {price['arch']}, {price['region']}, as published in {price['as_of']}); at {two_vcpus} MB the "
-        "function gets two vCPUs, priced from the 2-core wall time. Measured on this machine's cores "
-        f"({results.get('environment', {}).get('cpu', '?')}), not on Graviton, and without S3 transfer time "
-        "or request charges: the ratios between rows carry over, the dollars are an estimate."
+        f"Lambda bills memory × duration. At the template's default of {memory_mb} MB the function has one "
+        "vCPU, and converting keeps that core busy, so an object takes about the CPU time measured on one core "
+        "above (CPU time rather than wall time, which on a shared machine also counts waiting for the core). "
+        f"1 TB (10^12 bytes of decompressed protobuf) costs CPU-s per GB × 1000 × {memory_mb}/1024 GB × "
+        f"{dollars} per GB-second (AWS Lambda {price['arch']}, {price['region']}, as published in "
+        f"{price['as_of']}). Measured on this machine's cores ({results.get('environment', {}).get('cpu', '?')}), "
+        "not on Graviton, and without S3 transfer time or request charges: the ratio to Python carries over, the "
+        "dollars are an estimate."
     )
     md.append("")
     rows = []
     for ds, records in results.get("deployed", {}).items():
-        python = records.get("python_gzip_1", {}).get("wall_s_per_gb")
+        python = records.get("python_gzip_1", {}).get("cpu_s_per_gb")
         for key, rec in records.items():
-            if "wall_s_per_gb" not in rec:
+            if "cpu_s_per_gb" not in rec or rec["cores"] != 1:
                 continue
-            if rec["cores"] == 1:
-                memory = memory_mb
-            elif rec["cores"] == 2:
-                memory = two_vcpus
-            else:
-                continue
-            gb_seconds = rec["wall_s_per_gb"] * 1000 * memory / 1024
+            seconds = rec["cpu_s_per_gb"] * 1000
             rows.append([
                 DATASET_TITLES.get(ds, ds),
                 rec["label"],
-                f"{memory} MB",
-                f"{rec['wall_s_per_gb'] * 1000 / 3600:.2f} h",
-                f"{gb_seconds:,.0f}",
-                f"${gb_seconds * usd:.2f}",
-                "" if key.startswith("python") or not python else fmt_ratio(python * memory_mb / (rec["wall_s_per_gb"] * memory)),
+                f"{seconds / 3600:.2f} h",
+                f"{seconds * memory_gb:,.0f}",
+                f"${seconds * memory_gb * usd:.2f}",
+                "" if key.startswith("python") or not python else fmt_ratio(python / rec["cpu_s_per_gb"]),
             ])
     md.append(table(
-        ["data", "function", "memory", "duration per TB", "GB-seconds per TB", "cost per TB",
+        ["data", "function (1 vCPU)", "duration per TB", "GB-seconds per TB", f"cost per TB at {memory_mb} MB",
          "the Python function costs"],
         rows,
     ))

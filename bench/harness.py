@@ -72,10 +72,25 @@ TARGETS = {
     "worker_rss_mib": 128.0,
     "zip_mb": 3.0,
     "cold_start_ms": 20.0,
+    # The deployed path (object to landing object) at the default output.
+    "deployed_one_core_vs_inflate": 0.3,
+    "deployed_two_cores_vs_one": 1.8,
 }
 
 MB = 1_000_000
+GB = 1_000_000_000
 MiB = 1 << 20
+
+# The landing object compressions of the deployed path, cheapest first;
+# gzip is the function's default.
+OUTPUTS = ["none", "zstd", "gzip"]
+DEFAULT_OUTPUT = "gzip"
+
+# What a Lambda function on arm64 (Graviton) costs per GB-second of
+# duration (memory in GB of 1024 MB × seconds), us-east-1, as AWS
+# published it in 2026; request charges are left out (one request per
+# object, noise next to the duration of a large object).
+LAMBDA_PRICE = {"usd_per_gb_second": 0.0000133334, "arch": "arm64", "region": "us-east-1", "as_of": "2026"}
 
 
 def log(msg: str) -> None:
@@ -98,6 +113,8 @@ class Run:
     cpu: float
     stderr: str
     lines: int | None = None
+    # Files a deployed-path run landed, with their sizes.
+    landed: list[tuple[Path, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -313,7 +330,7 @@ class Bench:
         env = dict(os.environ, CARGO_TARGET_DIR=str(self.target_dir))
         log(f"building (release, target dir {self.target_dir})")
         for p in ["protoland-bench", "protoland", "protoland-lambda"]:
-            ok, out = sh(["cargo", "build", "--release", "-p", p], log_name=f"build-{p}.log", env=env)
+            ok, out = sh(["cargo", "build", "--locked", "--release", "-p", p], log_name=f"build-{p}.log", env=env)
             self.results["builds"][p] = "ok" if ok else "failed: " + tail(out, 8)
             log(f"  {p}: {'ok' if ok else 'FAILED (see bench/out/logs/build-' + p + '.log)'}")
         if self.results["builds"]["protoland-bench"] != "ok":
@@ -404,6 +421,18 @@ class Bench:
 
     def protoland_ok(self) -> bool:
         return self.results["builds"].get("protoland") == "ok" and self.bin("protoland").exists()
+
+    def protoland_has(self, key: str, command: str, flag: str) -> bool:
+        """Whether the protoland CLI built and its `command` takes `flag`;
+        if not, `key` is reported as not measured."""
+        if not self.protoland_ok():
+            self.not_measured(key, "the protoland CLI did not build")
+            return False
+        ok, out = sh([self.bin("protoland"), command, "--help"])
+        if not ok or flag not in out:
+            self.not_measured(key, f"`protoland {command} {flag}` does not exist: " + tail(out, 3))
+            return False
+        return True
 
     def contenders(self, ds: str) -> list[dict]:
         d = DATASETS[ds]
@@ -529,55 +558,152 @@ class Bench:
     # ---- throughput
 
     def throughput(self) -> None:
-        runs = self.profile["runs"]
         self.results["throughput"] = {}
         for ds in DATASETS:
-            contenders = self.contenders(ds)
-            log(f"{ds}: warm-up round (checks each contender's message count)")
-            alive = []
-            records = {}
-            for con in contenders:
-                r = measure(con["stages"], sink="count" if con["key"] != "inflate" else "null", rss=True)
-                rec = {
-                    "label": con["label"],
-                    "input": str(Path(con["input"]["path"]).relative_to(ROOT)),
-                    "input_bytes": con["input"]["uncompressed_bytes"],
-                    "messages": con["input"]["messages"],
-                    "runs": [],
-                }
-                records[con["key"]] = rec
-                rec["peak_rss_mib"] = r.peak_rss_kib / 1024 if r.peak_rss_kib else None
+
+            def run(con, warm_up):
+                # The warm-up round counts the lines each contender prints.
+                sink = "count" if warm_up and con["key"] != "inflate" else "null"
+                return measure(con["stages"], sink=sink, rss=warm_up)
+
+            def check(con, r, rec):
+                if r.lines is not None and r.lines != rec["messages"]:
+                    return f"printed {r.lines} lines for {rec['messages']} messages"
+                return None
+
+            self.results["throughput"][ds] = self.timed_rounds(ds, self.contenders(ds), run, check)
+
+    def timed_rounds(self, what: str, contenders: list[dict], run, check) -> dict:
+        """Measures contenders the same way: a warm-up round (which also
+        fills the page cache) in which each runs once with its peak RSS
+        sampled and `check(con, run, record)` names what it got wrong (or
+        None), then the profile's rounds, in which every contender that
+        passed runs once, alternating: each round starts from a different
+        contender. `run(con, warm_up)` runs a contender and returns its Run.
+        Returns a record per contender, with the medians of its rounds."""
+        runs = self.profile["runs"]
+        log(f"{what}: warm-up round (checks each contender's output)")
+        records = {}
+        alive = []
+        for con in contenders:
+            rec = {
+                "label": con["label"],
+                "input": str(Path(con["input"]["path"]).relative_to(ROOT)),
+                "input_bytes": con["input"]["uncompressed_bytes"],
+                "messages": con["input"]["messages"],
+                "runs": [],
+                **con.get("record", {}),
+            }
+            records[con["key"]] = rec
+            r = run(con, True)
+            rec["peak_rss_mib"] = r.peak_rss_kib / 1024 if r.peak_rss_kib else None
+            error = check(con, r, rec) if r.ok else f"exit {r.rc}: {tail(r.stderr)}"
+            if error:
+                rec["error"] = error
+                log(f"  {con['key']}: FAILED ({error})")
+                continue
+            alive.append(con)
+            log(f"  {con['key']}: {r.wall:.2f}s")
+        for round_ in range(runs):
+            order = alive[round_ % len(alive):] + alive[: round_ % len(alive)] if alive else []
+            for con in order:
+                r = run(con, False)
+                rec = records[con["key"]]
                 if not r.ok:
-                    rec["error"] = f"exit {r.rc}: {tail(r.stderr)}"
-                    log(f"  {con['key']}: FAILED ({rec['error']})")
+                    rec["error"] = f"exit {r.rc} in round {round_ + 1}: {tail(r.stderr)}"
                     continue
-                if r.lines is not None and r.lines != con["input"]["messages"]:
-                    rec["error"] = f"printed {r.lines} lines for {con['input']['messages']} messages"
-                    log(f"  {con['key']}: FAILED ({rec['error']})")
-                    continue
-                alive.append(con)
-                log(f"  {con['key']}: {r.wall:.2f}s")
-            for round_ in range(runs):
-                # Alternate: every round runs each contender once, starting
-                # from a different one each time.
-                order = alive[round_ % len(alive):] + alive[: round_ % len(alive)] if alive else []
-                for con in order:
-                    r = measure(con["stages"])
-                    rec = records[con["key"]]
-                    if not r.ok:
-                        rec["error"] = f"exit {r.rc} in round {round_ + 1}: {tail(r.stderr)}"
-                        continue
-                    rec["runs"].append({"wall": r.wall, "cpu": r.cpu})
-                log(f"{ds}: round {round_ + 1}/{runs} done")
+                rec["runs"].append({"wall": r.wall, "cpu": r.cpu})
+            log(f"{what}: round {round_ + 1}/{runs} done")
+        for rec in records.values():
+            if rec["runs"] and "error" not in rec:
+                summarize(rec)
+        return records
+
+    # ---- the deployed path: object -> landing object
+
+    def deployed(self) -> None:
+        """What the Lambda function does with an object, end to end:
+        `protoland backfill DIR --landing OUT` runs the function's handler
+        (read, decompress, frame, transcode, compress, write the landing
+        object) on a local directory holding the data file, for every output
+        compression on one core and on two; beside it the Python Lambda's
+        conversion (bench/python/lambda_function.py) on the same bytes (its
+        slice), gzip'd output. Each run lands into an empty directory; the
+        warm-up round checks every landing object holds one line a message."""
+        if not self.protoland_has("deployed path", "backfill", "--output-compression"):
+            return
+        work = OUT / "deployed"
+        self.results["deployed"] = {}
+
+        def check(con, r, rec):
+            error = check_landing(r.landed, con["record"]["output"], rec["messages"])
+            rec["landed_bytes"] = sum(size for _, size in r.landed)
+            return error
+
+        for ds in DATASETS:
+            contenders = self.deployed_contenders(ds, work / ds)
+            records = self.timed_rounds(f"{ds}, deployed path", contenders, self.land, check)
             for rec in records.values():
-                walls = [x["wall"] for x in rec["runs"]]
-                if walls and "error" not in rec:
-                    med = statistics.median(walls)
-                    rec["median_wall"] = med
-                    rec["mb_per_s"] = rec["input_bytes"] / MB / med
-                    rec["cpu_mb_per_s"] = rec["input_bytes"] / MB / statistics.median(x["cpu"] for x in rec["runs"])
-                    rec["spread"] = (max(walls) - min(walls)) / med
-            self.results["throughput"][ds] = records
+                if "median_wall" in rec:
+                    gb = rec["input_bytes"] / GB
+                    rec["cpu_s_per_gb"] = statistics.median(x["cpu"] for x in rec["runs"]) / gb
+                    rec["wall_s_per_gb"] = rec["median_wall"] / gb
+            self.results["deployed"][ds] = records
+        shutil.rmtree(work, ignore_errors=True)
+
+    def deployed_contenders(self, ds: str, work: Path) -> list[dict]:
+        d = DATASETS[ds]
+        full, slice_ = self.data[ds]["full"], self.data[ds]["slice"]
+        # backfill converts every object of a directory: one holding only
+        # the data file (a hard link; backfill skips symbolic links).
+        source = work / "objects"
+        shutil.rmtree(work, ignore_errors=True)
+        source.mkdir(parents=True)
+        try:
+            os.link(full["path"], source / full["path"].name)
+        except OSError:
+            shutil.copyfile(full["path"], source / full["path"].name)
+        c = []
+        for output in OUTPUTS:
+            for cores, cpus in ((1, {0}), (2, None)):
+                c.append({
+                    "key": f"protoland_{output}_{cores}",
+                    "label": f"protoland backfill, {output} output, {cores} core{'s' if cores > 1 else ''}",
+                    "record": {"output": output, "cores": cores},
+                    "cpus": cpus,
+                    "input": full,
+                    "landing": work / f"landing-{output}-{cores}",
+                    "argv": [
+                        self.bin("protoland"), "backfill", source, "-s", d["schema"], "-m", d["message"],
+                        "-f", "varint", "--output-compression", output, "--metrics", "off",
+                    ],
+                })
+        c.append({
+            "key": "python_gzip_1",
+            "label": f"Python Lambda, gzip output, 1 core (first {slice_['uncompressed_bytes'] / MB:.0f} MB)",
+            "record": {"output": "gzip", "cores": 1},
+            "cpus": {0},
+            "input": slice_,
+            "landing": work / "landing-python",
+            "argv": [self.python, ROOT / "bench/python/lambda_function.py", DATA / "schemas.binpb", d["message"],
+                     slice_["path"]],
+        })
+        return c
+
+    @staticmethod
+    def land(con: dict, rss: bool = False) -> Run:
+        """One run of a deployed-path contender into an empty landing
+        directory; the Run holds the landed files with their sizes."""
+        landing = con["landing"]
+        shutil.rmtree(landing, ignore_errors=True)
+        landing.mkdir(parents=True)
+        if con["key"].startswith("python"):
+            argv = con["argv"] + [landing]
+        else:
+            argv = con["argv"] + ["--landing", landing]
+        r = measure([(argv, con["cpus"])], rss=rss)
+        r.landed = [(f, f.stat().st_size) for f in sorted(landing.rglob("*")) if f.is_file()]
+        return r
 
     # ---- memory
 
@@ -613,12 +739,7 @@ class Bench:
 
     def memory_worker(self) -> None:
         key = "peak RSS, protoland worker"
-        if not self.protoland_ok():
-            self.not_measured(key, "the protoland CLI did not build")
-            return
-        ok, out = sh([self.bin("protoland"), "worker", "--help"])
-        if not ok or "--until-empty" not in out:
-            self.not_measured(key, "`protoland worker --until-empty` does not exist yet: " + tail(out, 3))
+        if not self.protoland_has(key, "worker", "--until-empty"):
             return
         moto = shutil.which("moto_server", path=str(Path(self.python).parent)) or shutil.which("moto_server")
         if not moto:
@@ -771,7 +892,9 @@ class Bench:
             AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.port}",
             AWS_LAMBDA_FUNCTION_NAME="protoland",
             AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+            # The template's default: the function refuses a memory size
+            # that cannot hold one object at the worst case of its limits.
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(template_memory_mb() or 1769),
             AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/protoland",
             AWS_LAMBDA_LOG_STREAM_NAME="bench",
             AWS_REGION="us-east-1",
@@ -849,6 +972,8 @@ class Bench:
             "pq": first_line([TOOLS / "bin" / "pq", "--version"]) if (TOOLS / "bin" / "pq").exists() else "not installed",
             "load_before": os.getloadavg(),
         }
+        self.results["lambda_price"] = dict(LAMBDA_PRICE, memory_mb=template_memory_mb())
+        self.results["deployed_default_output"] = DEFAULT_OUTPUT
 
     def run(self) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -863,6 +988,7 @@ class Bench:
         self.missing_contenders()
         self.check_outputs()
         self.throughput()
+        self.deployed()
         self.memory_cli()
         self.memory_worker()
         self.package_size()
@@ -880,6 +1006,55 @@ class Bench:
 
 # --------------------------------------------------------------------------
 # Helpers
+
+
+def summarize(rec: dict) -> None:
+    """Medians of a contender's rounds: wall time, MB/s of decompressed
+    input, MB per CPU-second, and the spread of the wall times."""
+    walls = [x["wall"] for x in rec["runs"]]
+    med = statistics.median(walls)
+    rec["median_wall"] = med
+    rec["mb_per_s"] = rec["input_bytes"] / MB / med
+    rec["cpu_mb_per_s"] = rec["input_bytes"] / MB / statistics.median(x["cpu"] for x in rec["runs"])
+    rec["spread"] = (max(walls) - min(walls)) / med
+
+
+def check_landing(landed: list[tuple[Path, int]], output: str, messages: int) -> str | None:
+    """Why a deployed-path run did not do the job (one landing object of
+    `output` compression holding one line per message), or None."""
+    if len(landed) != 1:
+        return f"landed {len(landed)} files, expected one: {[str(f.name) for f, _ in landed][:5]}"
+    path = landed[0][0]
+    if output == "zstd":
+        zstd = shutil.which("zstd")
+        if not zstd:
+            return None  # nothing here reads zstd; the run's exit status stands
+        proc = subprocess.Popen([zstd, "-dc", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        lines = count_lines(proc.stdout, gzipped=False)
+        if proc.wait() != 0:
+            return f"zstd -d failed on {path.name}"
+    else:
+        with path.open("rb") as f:
+            lines = count_lines(f, gzipped=output == "gzip")
+    if lines != messages:
+        return f"{path.name} holds {lines} lines for {messages} messages"
+    return None
+
+
+def template_memory_mb() -> int | None:
+    """The function's default memory in deploy/template.yaml (the
+    MemorySize parameter's Default), or None when it cannot be read."""
+    try:
+        lines = (ROOT / "deploy/template.yaml").read_text().splitlines()
+    except OSError:
+        return None
+    for i, line in enumerate(lines):
+        if line.strip() == "MemorySize:" and line.startswith("  ") and not line.startswith("   "):
+            for following in lines[i + 1 : i + 8]:
+                name, _, value = following.strip().partition(":")
+                if name == "Default":
+                    return int(value)
+    return None
 
 
 def compare(out, oracle) -> dict:

@@ -40,10 +40,10 @@ def target_rows(results: dict, targets: dict) -> list[list[str]]:
         reflect = mbps(records.get("reflect"))
         python = mbps(records.get("python"))
 
-        def row(label, num, den, num_name, den_name, target):
+        def row(label, num, den, num_name, den_name, target, recs=records):
             if num is None or den is None:
                 missing = [n for n, v in ((num_name, num), (den_name, den)) if v is None]
-                reasons = [why(results, records, m) for m in missing]
+                reasons = [why(results, recs, m) for m in missing]
                 rows.append([label, name, "not measured: " + "; ".join(reasons), f"≥ {target:g}x", "—"])
                 return
             ratio = num / den
@@ -59,6 +59,23 @@ def target_rows(results: dict, targets: dict) -> list[list[str]]:
         row("protoland, 2 cores ÷ inflate alone", two, inflate, "protoland_2", "inflate", targets["two_cores_vs_inflate"])
         row("protoland, 1 core ÷ prost-reflect + serde_json", one, reflect, "protoland_1", "reflect", targets["vs_reflect"])
         row("protoland, 1 core ÷ Python upb + json_format", one, python, "protoland_1", "python", targets["vs_python"])
+
+        # The deployed path (object to landing object) at the default output
+        # compression, and gzip's scaling when gzip is not the default.
+        deployed = results.get("deployed", {}).get(ds)
+        if deployed is not None:
+            both = {**records, **deployed}
+            default = results.get("deployed_default_output", "gzip")
+            d1 = mbps(deployed.get(f"protoland_{default}_1"))
+            d2 = mbps(deployed.get(f"protoland_{default}_2"))
+            row(f"landing {default} (the default), 1 core ÷ inflate alone", d1, inflate,
+                f"protoland_{default}_1", "inflate", targets["deployed_one_core_vs_inflate"], both)
+            row(f"landing {default} (the default), 2 cores ÷ 1 core", d2, d1,
+                f"protoland_{default}_2", f"protoland_{default}_1", targets["deployed_two_cores_vs_one"], both)
+            if default != "gzip":
+                g1, g2 = mbps(deployed.get("protoland_gzip_1")), mbps(deployed.get("protoland_gzip_2"))
+                row("landing gzip, 2 cores ÷ 1 core", g2, g1, "protoland_gzip_2", "protoland_gzip_1",
+                    targets["deployed_two_cores_vs_one"], both)
 
     mem = results.get("memory_cli")
     if mem:
@@ -198,6 +215,8 @@ def write(results: dict, out_dir: Path, targets: dict) -> None:
         ))
         md.append("")
 
+    md += deployed_section(results)
+
     md += ["## Output check", ""]
     md.append(
         "Before timing, each contender converts a small file of each data set (the first ~200 KB) and its "
@@ -278,7 +297,7 @@ def write(results: dict, out_dir: Path, targets: dict) -> None:
         md.append("")
 
     md += ["## Environment", ""]
-    rows = [[k, escape_md(v)] for k, v in env.items() if k not in ("load_before", "load_after")]
+    rows = [[k, str(v)] for k, v in env.items() if k not in ("load_before", "load_after")]
     if "load_before" in env:
         rows.append(["load average before / after", f"{fmt_load(env['load_before'])} / {fmt_load(env.get('load_after'))}"])
     rows.append(["profile", f"{results.get('profile')} ({results.get('runs')} rounds)"])
@@ -293,9 +312,98 @@ def write(results: dict, out_dir: Path, targets: dict) -> None:
     (out_dir / "results.md").write_text("\n".join(md))
     (out_dir / "results.svg").write_text(svg(results))
 
+def deployed_section(results: dict) -> list[str]:
+    """The deployed path per data set, then what converting 1 TB costs on
+    Lambda at the template's default memory."""
+    deployed = results.get("deployed")
+    if not deployed:
+        return []
+    md = ["## The deployed path: object to landing object", ""]
+    md.append(
+        "What the Lambda function does with an object: `protoland backfill DIR --landing OUT "
+        "--output-compression X` (the function's handler: read, decompress, frame, transcode, compress, "
+        "write) on a local directory holding the data file, into an empty landing directory; beside it "
+        "the Python Lambda's conversion (`bench/python/lambda_function.py`: gunzip, `json_format`, "
+        "gzip level 6) on the first slice of the same bytes, read from and landed to local files. "
+        "CPU-seconds (user + system) and wall seconds per GB (10^9 bytes) of decompressed protobuf input "
+        "(the Python function's per GB of its slice, start-up included as for every contender); "
+        f"landed MB per GB of protobuf; median of {results.get('runs')} alternating rounds."
+    )
+    md.append("")
+    for ds, records in deployed.items():
+        md += [f"### {DATASET_TITLES.get(ds, ds)}", ""]
+        rows = []
+        for rec in records.values():
+            if rec.get("error") or "median_wall" not in rec:
+                rows.append([rec["label"], "failed: " + short(rec.get("error", "no run"), 120), "", "", "", "", "", ""])
+                continue
+            rows.append([
+                rec["label"],
+                f"{rec['mb_per_s']:.1f}",
+                f"{rec['wall_s_per_gb']:.2f}",
+                f"{rec['cpu_s_per_gb']:.2f}",
+                f"{rec['landed_bytes'] / MB:.1f}",
+                f"{rec['landed_bytes'] / rec['input_bytes'] * 1000:.0f}",
+                f"{rec['peak_rss_mib']:.1f}" if rec.get("peak_rss_mib") else "?",
+                f"{rec['spread'] * 100:.0f}%",
+            ])
+        md.append(table(
+            ["contender", "MB/s (median)", "wall s per GB", "CPU-s per GB", "landed MB",
+             "landed MB per GB of protobuf", "peak RSS (MiB)", "spread (max−min)/median"],
+            rows,
+        ))
+        md.append("")
+    md += cost_section(results)
+    return md
 
-def escape_md(v) -> str:
-    return str(v)
+
+def cost_section(results: dict) -> list[str]:
+    """What converting 1 TB costs on Lambda at the template's default
+    memory, priced from the 1-core CPU time: at that memory the function
+    has one vCPU, and a conversion that keeps one core busy lasts about its
+    CPU time. Wall time would do on a quiet machine; on a shared one it
+    also counts the time spent waiting for the core."""
+    price = results.get("lambda_price") or {}
+    memory_mb = price.get("memory_mb")
+    md = ["### Cost of converting 1 TB of protobuf on Lambda arm64", ""]
+    if not memory_mb:
+        return md + ["Not computed: the MemorySize default of `deploy/template.yaml` could not be read.", ""]
+    usd = price["usd_per_gb_second"]
+    dollars = f"${usd:.10f}".rstrip("0")
+    memory_gb = memory_mb / 1024
+    md.append(
+        f"Lambda bills memory × duration. At the template's default of {memory_mb} MB the function has one "
+        "vCPU, and converting keeps that core busy, so an object takes about the CPU time measured on one core "
+        "above (CPU time rather than wall time, which on a shared machine also counts waiting for the core). "
+        f"1 TB (10^12 bytes of decompressed protobuf) costs CPU-s per GB × 1000 × {memory_mb}/1024 GB × "
+        f"{dollars} per GB-second (AWS Lambda {price['arch']}, {price['region']}, as published in "
+        f"{price['as_of']}). Measured on this machine's cores ({results.get('environment', {}).get('cpu', '?')}), "
+        "not on Graviton, and without S3 transfer time or request charges: the ratio to Python carries over, the "
+        "dollars are an estimate."
+    )
+    md.append("")
+    rows = []
+    for ds, records in results.get("deployed", {}).items():
+        python = records.get("python_gzip_1", {}).get("cpu_s_per_gb")
+        for key, rec in records.items():
+            if "cpu_s_per_gb" not in rec or rec["cores"] != 1:
+                continue
+            seconds = rec["cpu_s_per_gb"] * 1000
+            rows.append([
+                DATASET_TITLES.get(ds, ds),
+                rec["label"],
+                f"{seconds / 3600:.2f} h",
+                f"{seconds * memory_gb:,.0f}",
+                f"${seconds * memory_gb * usd:.2f}",
+                "" if key.startswith("python") or not python else fmt_ratio(python / rec["cpu_s_per_gb"]),
+            ])
+    md.append(table(
+        ["data", "function (1 vCPU)", "duration per TB", "GB-seconds per TB", f"cost per TB at {memory_mb} MB",
+         "the Python function costs"],
+        rows,
+    ))
+    md.append("")
+    return md
 
 
 def fmt_load(load) -> str:

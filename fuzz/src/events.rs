@@ -18,7 +18,8 @@
 //!   the same result (nothing depends on more than the JSON value);
 //! - an SQS event yields one message per record;
 //! - every object to convert (`Record::Created`, a batch task's object)
-//!   has a non-empty bucket and key, and `url()` names them.
+//!   has a non-empty bucket and key, and `url()` names them (control
+//!   characters escaped).
 
 use serde_json::{Map, Value};
 
@@ -176,10 +177,15 @@ fn check_object(object: &ObjectRef, what: &str) {
         !object.bucket.is_empty() && !object.key.is_empty(),
         "{what} names an object with an empty bucket or key: {object:?}"
     );
+    // url() is for log lines: it names the object with control characters
+    // escaped (`printable`), so that a key can neither break a line nor
+    // forge one.
     assert!(
-        object
-            .url()
-            .starts_with(&format!("s3://{}/{}", object.bucket, object.key)),
+        object.url().starts_with(&format!(
+            "s3://{}/{}",
+            parsing::printable(&object.bucket),
+            parsing::printable(&object.key)
+        )),
         "url() does not name the object: {}",
         object.url()
     );

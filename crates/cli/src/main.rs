@@ -5,6 +5,10 @@
 //! INPUT names, `args` holds the flags several subcommands share and
 //! `progress` the progress bar. Data goes to stdout, diagnostics to stderr.
 
+// Flag doc comments are clap's --help text, printed as written (`<stem>`,
+// `<landing>` are placeholders there), not rustdoc HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -100,7 +100,7 @@ const MAX_RECEIVE_FAILURES: u32 = 5;
 ///
 /// # Errors
 ///
-/// [`WorkerError`] when receiving fails [`MAX_RECEIVE_FAILURES`] times in a
+/// [`WorkerError`] when receiving fails `MAX_RECEIVE_FAILURES` (5) times in a
 /// row or the queue's attributes cannot be read.
 pub async fn run(
     pipeline: &Pipeline,

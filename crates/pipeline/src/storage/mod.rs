@@ -1,5 +1,6 @@
 //! Object store I/O: where objects are, streaming reads as a blocking
-//! [`Read`], and landing objects written through a blocking [`Write`] that
+//! [`Read`](std::io::Read), and landing objects written through a blocking
+//! [`Write`](std::io::Write) that
 //! becomes visible only when complete.
 //!
 //! - [`Location`]: `s3://bucket/prefix` or a local directory.

@@ -41,6 +41,7 @@
 //! The mapping in detail, the text style and the limits are in
 //! `docs/transcode.md`.
 
+mod compile;
 mod error;
 mod options;
 mod plan;
@@ -51,4 +52,5 @@ mod write;
 
 pub use error::{ErrorKind, TranscodeError};
 pub use options::JsonOptions;
-pub use plan::{Check, Plan};
+pub use plan::Plan;
+pub use transcode::Check;

@@ -13,76 +13,10 @@
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
-use std::str::FromStr;
 
-use crate::Limits;
-use crate::error::{ConvertError, ParseSettingError, Size};
-
-/// How the input is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum Compression {
-    /// Decide by the first bytes: gzip (1f 8b), zstd (28 b5 2f fd, or a
-    /// skippable frame), else none. Never by file name.
-    #[default]
-    Auto,
-    /// Not compressed.
-    None,
-    /// gzip; every member of a multi-member file is read.
-    Gzip,
-    /// Zstandard; every frame of a multi-frame file is read.
-    Zstd,
-}
-
-impl Compression {
-    /// The lowercase name (`auto`, `none`, `gzip`, `zstd`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::Auto => "auto",
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        }
-    }
-
-    /// The compression the first bytes of a stream announce, or
-    /// [`Compression::None`]. `prefix` should hold at least 4 bytes unless
-    /// the stream is shorter.
-    pub fn sniff(prefix: &[u8]) -> Compression {
-        match prefix {
-            [0x1f, 0x8b, ..] => Compression::Gzip,
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
-            // Skippable frames (magic 0x184D2A50..=0x184D2A5F, little-endian)
-            // may open a zstd file, e.g. for metadata.
-            [b, 0x2a, 0x4d, 0x18, ..] if b & 0xf0 == 0x50 => Compression::Zstd,
-            _ => Compression::None,
-        }
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Compression {
-    type Err = ParseSettingError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(Compression::Auto),
-            "none" => Ok(Compression::None),
-            "gzip" => Ok(Compression::Gzip),
-            "zstd" => Ok(Compression::Zstd),
-            _ => Err(ParseSettingError {
-                what: "compression",
-                value: s.to_owned(),
-                expected: "auto, none, gzip or zstd",
-            }),
-        }
-    }
-}
+use crate::error::{ConvertError, Size};
+use crate::limits::Limits;
+use crate::settings::Compression;
 
 /// Size of the buffer between the raw input and the decoders.
 const INPUT_BUFFER: usize = 64 * 1024;
@@ -679,38 +613,6 @@ mod tests {
 
     fn sample(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 % 251) as u8).collect()
-    }
-
-    #[test]
-    fn sniffs_magic_bytes_not_names() {
-        assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
-        assert_eq!(
-            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
-            Compression::Zstd
-        );
-        assert_eq!(
-            Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18]),
-            Compression::Zstd
-        );
-        assert_eq!(Compression::sniff(&[0x0a, 0x03]), Compression::None);
-        assert_eq!(Compression::sniff(&[0x1f]), Compression::None);
-        assert_eq!(Compression::sniff(&[]), Compression::None);
-    }
-
-    #[test]
-    fn parses_and_prints_lowercase_names() {
-        for c in [
-            Compression::Auto,
-            Compression::None,
-            Compression::Gzip,
-            Compression::Zstd,
-        ] {
-            assert_eq!(c.to_string().parse::<Compression>(), Ok(c));
-        }
-        assert_eq!(
-            "lz4".parse::<Compression>().unwrap_err().to_string(),
-            "unknown compression `lz4`; expected auto, none, gzip or zstd"
-        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The checks behind protoland's fuzz targets (issue 7), one module per
+//! The checks behind protoland's fuzz targets, one module per
 //! target, shared by the libFuzzer binaries in `fuzz_targets/` and by the
 //! corpus test in `tests/corpus.rs` (which CI runs).
 //!

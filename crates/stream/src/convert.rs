@@ -725,14 +725,11 @@ pub fn conversion_memory(limits: &Limits, threads: usize) -> u64 {
     let chunk = JSON_CHUNK as u64;
     let decompress = window.saturating_add(512 << 10);
     let framing = frame.saturating_add(64 << 10).max(1 << 20);
-    let batches = (BUDGET as u64)
-        .max(frame)
-        .saturating_add(BATCH as u64);
+    let batches = (BUDGET as u64).max(frame).saturating_add(BATCH as u64);
     let json = (threads as u64 + 1)
         .saturating_mul(chunk.saturating_add(line))
         .saturating_add(BUDGET_UNITS as u64 * 2 * chunk);
-    let pools = (BUDGET_UNITS + threads) as u64
-        * (KEEP_BATCH + KEEP_JSON) as u64;
+    let pools = (BUDGET_UNITS + threads) as u64 * (KEEP_BATCH + KEEP_JSON) as u64;
     decompress
         .saturating_add(framing)
         .saturating_add(batches)

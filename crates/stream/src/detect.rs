@@ -174,7 +174,12 @@ impl LayoutCheck {
 /// Decides the framing of `window`, the start of a decompressed input
 /// (`complete`: the whole input), against `plan` when given, else by
 /// generic wire-format validity. Frames over `max_frame` do not fit.
-pub(crate) fn detect(window: &[u8], complete: bool, plan: Option<&Plan>, max_frame: u64) -> Detection {
+pub(crate) fn detect(
+    window: &[u8],
+    complete: bool,
+    plan: Option<&Plan>,
+    max_frame: u64,
+) -> Detection {
     let layouts: Vec<LayoutCheck> = [Framing::Varint, Framing::Fixed32, Framing::Single]
         .into_iter()
         .map(|framing| check_layout(framing, window, complete, plan, max_frame))

@@ -109,10 +109,7 @@ pub enum FrameErrorKind {
     Truncated { length: u64, available: u64 },
     /// The stream ends inside a length prefix.
     #[error("is truncated: the input ends inside its {framing} length prefix ({available} bytes)")]
-    TruncatedPrefix {
-        framing: Framing,
-        available: u64,
-    },
+    TruncatedPrefix { framing: Framing, available: u64 },
     /// A varint length prefix longer than 10 bytes or over 64 bits.
     #[error("has an invalid varint length prefix")]
     InvalidPrefix,

@@ -391,7 +391,7 @@ impl Builder {
             // Proto2, proto3 or editions: presence, UTF-8 checks and
             // closed enums come from the schema's resolved features; a
             // DELIMITED editions field is a group (`is_group`).
-            let features = protoland_schema::features::field(&f);
+            let features = protoland_schema::field_features(&f);
             let kind = self.kind(&f.kind(), f.is_group());
             let card = field_card(&f);
             let special = match (m.full_name(), f.number()) {
@@ -425,7 +425,7 @@ impl Builder {
                 card,
                 implicit: false,
                 oneof: NO_ONEOF,
-                utf8: protoland_schema::features::extension(&x).utf8_verified,
+                utf8: protoland_schema::extension_features(&x).utf8_verified,
                 special: Special::None,
                 name: format!("[{}]", x.full_name()),
                 bare: false,
@@ -622,7 +622,7 @@ fn compile_enum(e: &EnumDescriptor) -> EnumPlan {
         (Vec::new(), values)
     };
     EnumPlan {
-        closed: protoland_schema::features::enum_is_closed(e),
+        closed: protoland_schema::enum_is_closed(e),
         null_value: e.full_name() == "google.protobuf.NullValue",
         min,
         dense: dense.into(),

@@ -232,13 +232,8 @@ fn short_text(out: &mut Vec<u8>, s: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::text::tests::s;
     use super::*;
-
-    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
-        let mut out = Vec::new();
-        f(&mut out);
-        String::from_utf8(out).expect("writers produce UTF-8")
-    }
 
     #[test]
     fn prints_integers_and_quoted_64_bit_integers() {

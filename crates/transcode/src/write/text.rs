@@ -416,10 +416,11 @@ pub(crate) fn base64(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
+    /// What a writer writes, as text.
+    pub(in crate::write) fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();
         f(&mut out);
         String::from_utf8(out).expect("writers produce UTF-8")

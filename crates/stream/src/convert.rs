@@ -151,8 +151,10 @@ fn budget_units(bytes: usize) -> usize {
 /// inflating it, so more threads than this would only wait.
 pub const MAX_THREADS: usize = 4;
 
-/// Converts inputs of one message type to NDJSON; see the
-/// [module docs](self).
+/// Converts inputs of one message type to NDJSON: reading, decompression
+/// and framing on one thread, transcoding on [`Converter::threads`]
+/// others, the lines written in input order, in bounded memory (see
+/// [`conversion_memory`]).
 #[derive(Debug, Clone)]
 pub struct Converter {
     plan: Plan,
@@ -265,8 +267,8 @@ impl Converter {
     /// and `\n` per message to `output`, in order, then flushes it.
     ///
     /// Reading, decompression and framing run on one thread, transcoding
-    /// on [`Converter::threads`] others, and writing on the calling thread
-    /// (see the [module docs](self)). On error, the lines of the messages
+    /// on [`Converter::threads`] others, and writing on the calling thread.
+    /// On error, the lines of the messages
     /// before the failing one have been written (and flushed); nothing
     /// after it.
     ///

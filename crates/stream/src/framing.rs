@@ -59,7 +59,9 @@ enum State {
     Failed,
 }
 
-/// Splits a stream into frames; see the [module docs](self).
+/// Splits a stream into frames, in bounded memory (one frame plus one
+/// read, and the detection window at the start), the same frames however
+/// the input is split into reads.
 pub struct Framer<R> {
     reader: R,
     framing: Framing,

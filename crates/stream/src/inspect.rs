@@ -76,8 +76,10 @@ impl InspectReport {
     }
 }
 
-/// Reads `input` to the end and reports what it is; see the
-/// [module docs](self). `options.skip_invalid` is ignored: inspecting
+/// Reads `input` to the end and reports what it is: compression, framing
+/// (with the reason), message count and sizes, and, with a plan, the first
+/// message that does not decode; in bounded memory, writing no JSON.
+/// `options.skip_invalid` is ignored: inspecting
 /// always goes on past bad messages and skippable frames.
 ///
 /// # Errors

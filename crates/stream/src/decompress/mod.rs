@@ -39,7 +39,9 @@ enum Decoder<R: Read> {
     Zstd(Box<ZstdFrames<R>>),
 }
 
-/// Decompressed bytes of an input, see the [module docs](self).
+/// Decompressed bytes of an input (gzip, every member; zstd, every frame;
+/// or none), capped by [`Limits`]; it never stops early without saying
+/// why.
 pub struct Decompressor<R: Read> {
     decoder: Decoder<R>,
     compression: Compression,

@@ -631,7 +631,7 @@ mod tests {
         let schema = load(&defaults_file()).unwrap();
         let m = schema.message("ed.M").unwrap();
         let get = |name: &str| m.get_field_by_name(name).unwrap();
-        let presence = |name: &str| features::field(&get(name)).explicit_presence;
+        let presence = |name: &str| features::field_features(&get(name)).explicit_presence;
         assert!(presence("explicit"));
         assert!(!presence("implicit"));
         assert!(presence("Delimited"));
@@ -643,8 +643,8 @@ mod tests {
         assert!(!get("prefixed").is_group());
         assert_eq!(get("required").cardinality(), Cardinality::Required);
         assert_eq!(get("explicit").cardinality(), Cardinality::Optional);
-        assert!(features::field(&get("verified")).utf8_verified);
-        assert!(!features::field(&get("unverified")).utf8_verified);
+        assert!(features::field_features(&get("verified")).utf8_verified);
+        assert!(!features::field_features(&get("unverified")).utf8_verified);
         assert!(get("packed").is_packed());
         assert!(!get("expanded").is_packed());
         let open = schema.pool().get_enum_by_name("ed.Open").unwrap();
@@ -742,7 +742,7 @@ mod tests {
         let schema = load(&file).unwrap();
         let m = schema.message("ed.M").unwrap();
         let get = |name: &str| m.get_field_by_name(name).unwrap();
-        let presence = |name: &str| features::field(&get(name)).explicit_presence;
+        let presence = |name: &str| features::field_features(&get(name)).explicit_presence;
         assert!(!presence("implicit"));
         assert!(presence("explicit"));
         assert!(presence("child"), "message fields always have presence");
@@ -752,7 +752,7 @@ mod tests {
         let entry = get("items").kind();
         let value = entry.as_message().unwrap().map_entry_value_field();
         assert!(!value.is_group(), "a map value is never delimited");
-        assert!(!features::field(&get("text")).utf8_verified);
+        assert!(!features::field_features(&get("text")).utf8_verified);
         let shut = schema.pool().get_enum_by_name("ed.Shut").unwrap();
         let ajar = schema.pool().get_enum_by_name("ed.Ajar").unwrap();
         assert!(features::enum_is_closed(&shut));
@@ -811,7 +811,7 @@ mod tests {
         )
         .unwrap();
         let m = schema.message("p.M").unwrap();
-        let get = |name: &str| features::field(&m.get_field_by_name(name).unwrap());
+        let get = |name: &str| features::field_features(&m.get_field_by_name(name).unwrap());
         assert!(!get("a").explicit_presence);
         assert!(get("b").explicit_presence);
         assert!(get("s").utf8_verified);
@@ -827,8 +827,8 @@ mod tests {
             .unwrap()
             .get_field_by_name("s")
             .unwrap();
-        assert!(features::field(&s).explicit_presence);
-        assert!(!features::field(&s).utf8_verified);
+        assert!(features::field_features(&s).explicit_presence);
+        assert!(!features::field_features(&s).utf8_verified);
         let e = schema.pool().get_enum_by_name("q.E").unwrap();
         assert!(features::enum_is_closed(&e));
     }

@@ -32,7 +32,7 @@ pub struct FieldFeatures {
 }
 
 /// The features of a field of a message.
-pub fn field(field: &FieldDescriptor) -> FieldFeatures {
+pub fn field_features(field: &FieldDescriptor) -> FieldFeatures {
     resolve(
         field.parent_file().syntax(),
         field.supports_presence(),
@@ -42,7 +42,7 @@ pub fn field(field: &FieldDescriptor) -> FieldFeatures {
 
 /// The features of an extension field (presence is always explicit for a
 /// singular extension).
-pub fn extension(extension: &ExtensionDescriptor) -> FieldFeatures {
+pub fn extension_features(extension: &ExtensionDescriptor) -> FieldFeatures {
     resolve(
         extension.parent_file().syntax(),
         extension.supports_presence(),

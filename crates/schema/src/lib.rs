@@ -6,8 +6,8 @@
 //! `protoc --descriptor_set_out --include_imports` and `buf build -o x.binpb`
 //! write). Sources may be proto2 or proto3; editions files (`edition =
 //! "2023";`, 2024, 2026) load from a descriptor set only, since protox
-//! cannot parse them, and [`features`] says how their fields and enums
-//! behave. The well-known types (`google/protobuf/*.proto`) are always
+//! cannot parse them, and [`field_features`], [`extension_features`] and
+//! [`enum_is_closed`] say how their fields and enums behave. The well-known types (`google/protobuf/*.proto`) are always
 //! present, so `import "google/protobuf/timestamp.proto"` works without an
 //! include path and an `Any` holding a `Duration` resolves even when the
 //! user's schema never imports it.
@@ -39,11 +39,12 @@ pub use prost_reflect::{DescriptorPool, MessageDescriptor};
 
 mod depth;
 mod editions;
-pub mod features;
+mod features;
 mod suggest;
 mod validate;
 
 pub use depth::MAX_OPTION_DEPTH;
+pub use features::{FieldFeatures, enum_is_closed, extension_features, field_features};
 
 /// An error while loading a schema or choosing a message type from it.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +130,7 @@ impl SchemaKind {
 pub struct Schema {
     pool: DescriptorPool,
     /// The editions files as given (name, encoded `FileDescriptorProto`):
-    /// the pool holds them lowered to proto2 (see [`features`]).
+    /// the pool holds them lowered to proto2 (see [`field_features`]).
     editions: Arc<Vec<(String, Vec<u8>)>>,
 }
 

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::Compression;
+use crate::settings::Compression;
 
 /// gzip level (flate2's and GNU gzip's default).
 const GZIP_LEVEL: u32 = 6;

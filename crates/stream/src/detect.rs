@@ -1,7 +1,7 @@
 //! Framing detection: which layout parses cleanly, and why.
 //!
 //! [`detect`] looks at a probe window (the first
-//! [`PROBE_WINDOW`](crate::framing::PROBE_WINDOW) bytes of the decompressed
+//! [`PROBE_WINDOW`](crate::PROBE_WINDOW) bytes of the decompressed
 //! input, or all of it when shorter) and tries each layout:
 //!
 //! - `varint` and `fixed32`: the prefixes must line up, frame after frame,
@@ -27,13 +27,13 @@
 
 use std::fmt::Write as _;
 
-use protoland_transcode::{ErrorKind, Plan, TranscodeError};
+use protoland_transcode::{Plan, check_wire};
 
-use crate::Framing;
 use crate::error::Size;
-use crate::framing::{Prefix, read_prefix};
+use crate::prefix::{Prefix, read_prefix};
+use crate::settings::Framing;
 
-/// The outcome of [`detect`].
+/// The outcome of framing detection: the layout chosen and why.
 #[derive(Debug, Clone)]
 pub struct Detection {
     /// The chosen layout (never [`Framing::Auto`]), or `None` when no layout
@@ -174,7 +174,12 @@ impl LayoutCheck {
 /// Decides the framing of `window`, the start of a decompressed input
 /// (`complete`: the whole input), against `plan` when given, else by
 /// generic wire-format validity. Frames over `max_frame` do not fit.
-pub fn detect(window: &[u8], complete: bool, plan: Option<&Plan>, max_frame: u64) -> Detection {
+pub(crate) fn detect(
+    window: &[u8],
+    complete: bool,
+    plan: Option<&Plan>,
+    max_frame: u64,
+) -> Detection {
     let layouts: Vec<LayoutCheck> = [Framing::Varint, Framing::Fixed32, Framing::Single]
         .into_iter()
         .map(|framing| check_layout(framing, window, complete, plan, max_frame))
@@ -359,183 +364,12 @@ fn record(check: &mut LayoutCheck, index: u64, pos: usize, frame: &[u8], plan: O
     }
 }
 
-/// The deepest group nesting [`check_wire`] follows.
-const MAX_GROUP_DEPTH: usize = 100;
-
-/// Checks that `bytes` is well-formed protobuf wire data at the top level:
-/// valid tags (field number 1 to 2^29-1, wire types 0, 1, 2, 5 and matched
-/// groups 3/4), varints of at most 10 bytes, and fixed-size and
-/// length-delimited values that fit. With `cut_ok`, the bytes may end in
-/// the middle of a field (they are the start of something longer).
-/// Returns the number of top-level fields.
-///
-/// # Errors
-///
-/// The first problem, with its offset in `bytes`.
-pub fn check_wire(bytes: &[u8], cut_ok: bool) -> Result<u64, TranscodeError> {
-    let mut pos = 0usize;
-    match walk_fields(bytes, &mut pos, None, 0) {
-        Ok(fields) => Ok(fields),
-        Err(e) if cut_ok && e.kind == ErrorKind::Truncated => Ok(0),
-        Err(e) if cut_ok && matches!(e.kind, ErrorKind::LengthOutOfBounds { .. }) => Ok(0),
-        Err(e) if cut_ok && matches!(e.kind, ErrorKind::UnclosedGroup(_)) => Ok(0),
-        Err(e) => Err(e),
-    }
-}
-
-/// Walks fields from `*pos` to the end of `bytes`, or to the end-group tag
-/// of `group` when inside one.
-fn walk_fields(
-    bytes: &[u8],
-    pos: &mut usize,
-    group: Option<u32>,
-    depth: usize,
-) -> Result<u64, TranscodeError> {
-    let mut fields = 0u64;
-    while *pos < bytes.len() {
-        let start = *pos;
-        let tag = read_varint(bytes, pos)?;
-        if tag > u64::from(u32::MAX) {
-            return Err(TranscodeError::new(ErrorKind::InvalidVarint, start, ""));
-        }
-        let field = (tag >> 3) as u32;
-        let wire_type = (tag & 7) as u8;
-        if field == 0 {
-            return Err(TranscodeError::new(
-                ErrorKind::InvalidFieldNumber,
-                start,
-                "",
-            ));
-        }
-        match wire_type {
-            0 => {
-                read_varint(bytes, pos)?;
-            }
-            1 => skip(bytes, pos, 8)?,
-            2 => {
-                let at = *pos;
-                let length = read_varint(bytes, pos)?;
-                let remaining = bytes.len() - *pos;
-                if length > remaining as u64 {
-                    return Err(TranscodeError::new(
-                        ErrorKind::LengthOutOfBounds { length, remaining },
-                        at,
-                        "",
-                    ));
-                }
-                *pos += length as usize;
-            }
-            3 => {
-                if depth >= MAX_GROUP_DEPTH {
-                    return Err(TranscodeError::new(
-                        ErrorKind::TooDeep(MAX_GROUP_DEPTH),
-                        start,
-                        "",
-                    ));
-                }
-                walk_fields(bytes, pos, Some(field), depth + 1)?;
-            }
-            4 => {
-                return match group {
-                    Some(open) if open == field => Ok(fields),
-                    Some(open) => Err(TranscodeError::new(
-                        ErrorKind::EndGroupMismatch {
-                            expected: open,
-                            found: field,
-                        },
-                        start,
-                        "",
-                    )),
-                    None => Err(TranscodeError::new(
-                        ErrorKind::UnexpectedEndGroup(field),
-                        start,
-                        "",
-                    )),
-                };
-            }
-            5 => skip(bytes, pos, 4)?,
-            other => {
-                return Err(TranscodeError::new(
-                    ErrorKind::InvalidWireType(other),
-                    start,
-                    "",
-                ));
-            }
-        }
-        fields += 1;
-    }
-    match group {
-        Some(open) => Err(TranscodeError::new(
-            ErrorKind::UnclosedGroup(open),
-            *pos,
-            "",
-        )),
-        None => Ok(fields),
-    }
-}
-
-fn read_varint(bytes: &[u8], pos: &mut usize) -> Result<u64, TranscodeError> {
-    let start = *pos;
-    match read_prefix(Framing::Varint, &bytes[start..]) {
-        Prefix::Complete { length, size } => {
-            *pos += size;
-            Ok(length)
-        }
-        Prefix::Incomplete => Err(TranscodeError::new(ErrorKind::Truncated, start, "")),
-        Prefix::Invalid => Err(TranscodeError::new(ErrorKind::InvalidVarint, start, "")),
-    }
-}
-
-fn skip(bytes: &[u8], pos: &mut usize, n: usize) -> Result<(), TranscodeError> {
-    if bytes.len() - *pos < n {
-        return Err(TranscodeError::new(ErrorKind::Truncated, *pos, ""));
-    }
-    *pos += n;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::{click_plan, clicks, frame_fixed32, frame_varint};
 
     const LIMIT: u64 = 64 << 20;
-
-    #[test]
-    fn wire_check_accepts_well_formed_data() {
-        // field 1 varint, field 2 fixed64, field 3 bytes, field 4 group with
-        // field 1 varint inside, field 5 fixed32
-        let data = [
-            0x08, 0x96, 0x01, 0x11, 1, 2, 3, 4, 5, 6, 7, 8, 0x1a, 2, b'h', b'i', 0x23, 0x08, 1,
-            0x24, 0x2d, 1, 2, 3, 4,
-        ];
-        assert_eq!(check_wire(&data, false), Ok(5));
-        for cut in 0..data.len() {
-            assert!(check_wire(&data[..cut], true).is_ok(), "cut {cut}");
-        }
-    }
-
-    #[test]
-    fn wire_check_rejects_malformed_data() {
-        let cases: [(&[u8], &str); 6] = [
-            (&[0x0f], "invalid wire type 7 at byte 0"),
-            (&[0x00], "field number 0 is invalid at byte 0"),
-            (
-                &[0x0a, 5, 1],
-                "length 5 runs past the end of the message (1 bytes left) at byte 1",
-            ),
-            (&[0x0c], "unexpected end-group tag for field 1 at byte 0"),
-            (
-                &[0x0b, 0x08, 1],
-                "group for field 1 is never closed at byte 3",
-            ),
-            (&[0x08], "message ends in the middle of a field at byte 1"),
-        ];
-        for (data, expected) in cases {
-            let err = check_wire(data, false).unwrap_err();
-            assert_eq!(err.to_string(), expected, "{data:?}");
-        }
-    }
 
     #[test]
     fn detects_varint_stream_with_schema() {

@@ -5,7 +5,7 @@ use std::io;
 
 use protoland_transcode::TranscodeError;
 
-use crate::Compression;
+use crate::settings::{Compression, Framing};
 
 /// Why converting (or inspecting) a stream failed, and where.
 ///
@@ -109,10 +109,7 @@ pub enum FrameErrorKind {
     Truncated { length: u64, available: u64 },
     /// The stream ends inside a length prefix.
     #[error("is truncated: the input ends inside its {framing} length prefix ({available} bytes)")]
-    TruncatedPrefix {
-        framing: crate::Framing,
-        available: u64,
-    },
+    TruncatedPrefix { framing: Framing, available: u64 },
     /// A varint length prefix longer than 10 bytes or over 64 bits.
     #[error("has an invalid varint length prefix")]
     InvalidPrefix,
@@ -257,16 +254,6 @@ impl fmt::Display for InField<'_> {
             write!(f, " in field `{}`", self.0)
         }
     }
-}
-
-/// An unknown value for [`Compression`] or [`crate::Framing`] in
-/// [`std::str::FromStr`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{value}`; expected {expected}")]
-pub struct ParseSettingError {
-    pub(crate) what: &'static str,
-    pub(crate) value: String,
-    pub(crate) expected: &'static str,
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //!   prost `encode_length_delimited`, Python `_VarintBytes(len) + data`).
 //! - [`Framing::Fixed32`]: each message is prefixed by its length as 4
 //!   big-endian bytes (Hadoop/Kafka-style tooling).
-//! - [`Framing::Auto`]: decided from the first bytes by [`crate::detect`].
+//! - [`Framing::Auto`]: decided from the first bytes by detection
+//!   ([`Detection`]).
 //!
 //! A [`Framer`] reads frames from any [`Read`], in bounded memory: its
 //! buffer holds at most one frame plus one read (and the detection probe
@@ -16,121 +17,13 @@
 
 use std::fmt;
 use std::io::{self, Read};
-use std::str::FromStr;
 
 use protoland_transcode::Plan;
 
 use crate::detect::{self, Detection};
-use crate::error::{ConvertError, FrameErrorKind, ParseSettingError};
-
-/// How messages are laid out in the (decompressed) input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum Framing {
-    /// Decide by which layout parses cleanly to the last byte (see
-    /// `docs/framing.md`).
-    #[default]
-    Auto,
-    /// The whole input is one message.
-    Single,
-    /// Each message is prefixed by its length as a varint.
-    Varint,
-    /// Each message is prefixed by its length as 4 big-endian bytes.
-    Fixed32,
-}
-
-impl Framing {
-    /// The lowercase name (`auto`, `single`, `varint`, `fixed32`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Framing::Auto => "auto",
-            Framing::Single => "single",
-            Framing::Varint => "varint",
-            Framing::Fixed32 => "fixed32",
-        }
-    }
-}
-
-impl fmt::Display for Framing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Framing {
-    type Err = ParseSettingError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(Framing::Auto),
-            "single" => Ok(Framing::Single),
-            "varint" => Ok(Framing::Varint),
-            "fixed32" => Ok(Framing::Fixed32),
-            _ => Err(ParseSettingError {
-                what: "framing",
-                value: s.to_owned(),
-                expected: "auto, single, varint or fixed32",
-            }),
-        }
-    }
-}
-
-/// A length prefix as read from the start of `bytes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Prefix {
-    /// The frame is `length` bytes after a prefix of `size` bytes.
-    Complete { length: u64, size: usize },
-    /// `bytes` ends inside the prefix.
-    Incomplete,
-    /// Not a valid varint (more than 10 bytes, or over 64 bits).
-    Invalid,
-}
-
-/// The longest prefix of `framing` (`Single` has none).
-pub(crate) fn max_prefix_size(framing: Framing) -> usize {
-    match framing {
-        Framing::Varint => 10,
-        Framing::Fixed32 => 4,
-        Framing::Single | Framing::Auto => 0,
-    }
-}
-
-/// Reads the length prefix of `framing` at the start of `bytes`.
-pub(crate) fn read_prefix(framing: Framing, bytes: &[u8]) -> Prefix {
-    match framing {
-        Framing::Fixed32 => match bytes {
-            [a, b, c, d, ..] => Prefix::Complete {
-                length: u64::from(u32::from_be_bytes([*a, *b, *c, *d])),
-                size: 4,
-            },
-            _ => Prefix::Incomplete,
-        },
-        Framing::Varint => {
-            let mut value: u64 = 0;
-            for (i, &byte) in bytes.iter().take(10).enumerate() {
-                if i == 9 && byte > 1 {
-                    return Prefix::Invalid;
-                }
-                value |= u64::from(byte & 0x7f) << (7 * i);
-                if byte < 0x80 {
-                    return Prefix::Complete {
-                        length: value,
-                        size: i + 1,
-                    };
-                }
-            }
-            if bytes.len() >= 10 {
-                Prefix::Invalid
-            } else {
-                Prefix::Incomplete
-            }
-        }
-        Framing::Single | Framing::Auto => Prefix::Complete {
-            length: bytes.len() as u64,
-            size: 0,
-        },
-    }
-}
+use crate::error::{ConvertError, FrameErrorKind};
+use crate::prefix::{Prefix, max_prefix_size, read_prefix};
+use crate::settings::Framing;
 
 /// One message's bytes and where they were in the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +59,9 @@ enum State {
     Failed,
 }
 
-/// Splits a stream into frames; see the [module docs](self).
+/// Splits a stream into frames, in bounded memory (one frame plus one
+/// read, and the detection window at the start), the same frames however
+/// the input is split into reads.
 pub struct Framer<R> {
     reader: R,
     framing: Framing,
@@ -235,8 +130,8 @@ impl<R: Read> Framer<R> {
         }
     }
 
-    /// Detects `auto` framing by decoding against `plan` (see
-    /// [`crate::detect`]) instead of by generic wire-format validity.
+    /// Detects `auto` framing by decoding against `plan` instead of by
+    /// generic wire-format validity (see [`Detection`]).
     pub fn detect_with(mut self, plan: Plan) -> Self {
         self.plan = Some(plan);
         self
@@ -537,54 +432,6 @@ mod tests {
             b"\x10\x01".to_vec(),
             vec![0x12; 300],
         ]
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for f in [
-            Framing::Auto,
-            Framing::Single,
-            Framing::Varint,
-            Framing::Fixed32,
-        ] {
-            assert_eq!(f.to_string().parse::<Framing>(), Ok(f));
-        }
-        assert_eq!(
-            "delimited".parse::<Framing>().unwrap_err().to_string(),
-            "unknown framing `delimited`; expected auto, single, varint or fixed32"
-        );
-    }
-
-    #[test]
-    fn reads_varint_prefixes() {
-        assert_eq!(
-            read_prefix(Framing::Varint, &[0xac, 0x02, 9]),
-            Prefix::Complete {
-                length: 300,
-                size: 2
-            }
-        );
-        assert_eq!(read_prefix(Framing::Varint, &[0xac]), Prefix::Incomplete);
-        assert_eq!(read_prefix(Framing::Varint, &[0xff; 10]), Prefix::Invalid);
-        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
-        assert_eq!(
-            read_prefix(Framing::Varint, &max),
-            Prefix::Complete {
-                length: u64::MAX,
-                size: 10
-            }
-        );
-        assert_eq!(
-            read_prefix(Framing::Fixed32, &[0, 0, 1, 0]),
-            Prefix::Complete {
-                length: 256,
-                size: 4
-            }
-        );
-        assert_eq!(
-            read_prefix(Framing::Fixed32, &[0, 0, 1]),
-            Prefix::Incomplete
-        );
     }
 
     #[test]

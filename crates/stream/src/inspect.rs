@@ -8,13 +8,14 @@
 
 use std::io::Read;
 
-use protoland_transcode::Plan;
+use protoland_transcode::{Plan, check_wire};
 
 use crate::convert::ConvertOptions;
-use crate::decompress::{Compression, Decompressor};
-use crate::detect::{self, Detection, check_wire};
+use crate::decompress::Decompressor;
+use crate::detect::{self, Detection};
 use crate::error::{ConvertError, Size};
-use crate::framing::{Framer, Framing};
+use crate::framing::{Framer, PROBE_WINDOW};
+use crate::settings::{Compression, Framing};
 
 /// What [`inspect`] found.
 #[derive(Debug)]
@@ -75,8 +76,10 @@ impl InspectReport {
     }
 }
 
-/// Reads `input` to the end and reports what it is; see the
-/// [module docs](self). `options.skip_invalid` is ignored: inspecting
+/// Reads `input` to the end and reports what it is: compression, framing
+/// (with the reason), message count and sizes, and, with a plan, the first
+/// message that does not decode; in bounded memory, writing no JSON.
+/// `options.skip_invalid` is ignored: inspecting
 /// always goes on past bad messages and skippable frames.
 ///
 /// # Errors
@@ -218,7 +221,7 @@ fn hint(found: Framing, frames: u64, complete: bool, asked: Framing) -> String {
         (_, true) => format!("a {found}-delimited stream of {frames} messages"),
         (_, false) => format!(
             "a {found}-delimited stream ({frames} messages in the first {})",
-            Size(crate::framing::PROBE_WINDOW as u64)
+            Size(PROBE_WINDOW as u64)
         ),
     };
     format!("this looks like {looks}; you asked for {asked}")

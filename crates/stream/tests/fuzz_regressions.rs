@@ -1,4 +1,4 @@
-//! Inputs found by fuzzing (issue 7, `fuzz/`), kept as tests of the
+//! Inputs found by fuzzing (`fuzz/`), kept as tests of the
 //! behaviour they broke. Each names the fuzz target that found it.
 
 use std::io::Read;

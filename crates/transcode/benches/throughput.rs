@@ -1,6 +1,5 @@
 //! Transcoding throughput on a clickstream-like schema, against the two
-//! numbers issue 2 sets as targets, measured on the same bytes in the same
-//! run:
+//! numbers protoland targets, measured on the same bytes in the same run:
 //!
 //! - prost-reflect (`DynamicMessage::decode` + serde_json), the obvious
 //!   design: protoland must be at least 8 times as fast;

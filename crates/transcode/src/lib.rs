@@ -32,23 +32,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! How it works: `plan` compiles the types; `transcode` walks the wire
-//! bytes (a fast path writes fields as they are read when they arrive in
-//! field-number order; otherwise the message is redone on a slow path that
-//! gathers, orders and merges field spans as Google's parser would); `wire`
-//! reads varints, tags and lengths with upb's limits; `write` spells JSON
+//! How it works: `compile` compiles the types into the form a [`Plan`]
+//! holds; `transcode` walks the wire bytes (a fast path writes fields as
+//! they are read when they arrive in field-number order; otherwise the
+//! message is redone on a slow path that gathers, orders and merges field
+//! spans as Google's parser would); `wire` reads varints, tags and lengths
+//! with upb's limits ([`WireType`] names the wire types); `well_formed`
+//! checks wire data without a schema ([`check_wire`]); `write` spells JSON
 //! strings and numbers; `wkt` formats Timestamp, Duration and FieldMask.
 //! The mapping in detail, the text style and the limits are in
 //! `docs/transcode.md`.
 
+mod compile;
 mod error;
 mod options;
 mod plan;
 mod transcode;
+mod well_formed;
 mod wire;
 mod wkt;
 mod write;
 
 pub use error::{ErrorKind, TranscodeError};
 pub use options::JsonOptions;
-pub use plan::{Check, Plan};
+pub use plan::Plan;
+pub use transcode::Check;
+pub use well_formed::check_wire;
+pub use wire::WireType;

@@ -11,12 +11,50 @@
 
 use crate::error::{ErrorKind, Fault};
 
-pub(crate) const VARINT: u8 = 0;
-pub(crate) const I64: u8 = 1;
-pub(crate) const LEN: u8 = 2;
-pub(crate) const SGROUP: u8 = 3;
-pub(crate) const EGROUP: u8 = 4;
-pub(crate) const I32: u8 = 5;
+/// The wire types of the protobuf encoding: how a field's value is laid
+/// out after its tag (the tag's low three bits). 6 and 7 are not wire
+/// types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum WireType {
+    /// A varint: integers, booleans, enum numbers.
+    Varint = 0,
+    /// Eight little-endian bytes: `fixed64`, `sfixed64`, `double`.
+    I64 = 1,
+    /// A varint length, then that many bytes: strings, bytes, messages,
+    /// packed repeated fields.
+    Len = 2,
+    /// The start of a group: fields up to the matching end-group tag.
+    StartGroup = 3,
+    /// The end of the group with the same field number.
+    EndGroup = 4,
+    /// Four little-endian bytes: `fixed32`, `sfixed32`, `float`.
+    I32 = 5,
+}
+
+impl WireType {
+    /// The wire type of a tag's low three bits, `None` for 6 and 7.
+    pub fn from_bits(bits: u8) -> Option<WireType> {
+        Some(match bits {
+            0 => WireType::Varint,
+            1 => WireType::I64,
+            2 => WireType::Len,
+            3 => WireType::StartGroup,
+            4 => WireType::EndGroup,
+            5 => WireType::I32,
+            _ => return None,
+        })
+    }
+}
+
+// The hot path matches on a tag's wire type as a `u8` (one comparison, no
+// conversion); these are the same values, named after `WireType`.
+pub(crate) const VARINT: u8 = WireType::Varint as u8;
+pub(crate) const I64: u8 = WireType::I64 as u8;
+pub(crate) const LEN: u8 = WireType::Len as u8;
+pub(crate) const SGROUP: u8 = WireType::StartGroup as u8;
+pub(crate) const EGROUP: u8 = WireType::EndGroup as u8;
+pub(crate) const I32: u8 = WireType::I32 as u8;
 
 /// How deep messages and groups may nest below the top-level message, as in
 /// upb (Google's Python protobuf): 100 levels parse, 101 fail. Map entries

@@ -1,4 +1,4 @@
-//! Inputs found by fuzzing (issue 7, `fuzz/`, target `transcode`), kept as
+//! Inputs found by fuzzing (`fuzz/`, target `transcode`), kept as
 //! tests of the behaviour they probed, each checked against Google's
 //! `json_format` (through `testdata/differential/oracle.py`, with the
 //! Python of `scripts/test`): protoland accepts exactly what Google

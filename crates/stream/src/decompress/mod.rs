@@ -10,173 +10,24 @@
 //! decoders' own state (a 32 KiB window for gzip; for zstd the frame's
 //! window, at most [`Limits::max_zstd_window`]: a frame that needs more is
 //! refused before its window is allocated) plus a 64 KiB input buffer.
+//!
+//! `input` buffers and counts the compressed bytes; `gzip_members` walks
+//! the members of a gzip stream; `zstd_frames` the frames of a zstd stream,
+//! with the window cap.
+
+mod gzip_members;
+mod input;
+mod zstd_frames;
 
 use std::fmt;
-use std::io::{self, BufRead, Read};
-use std::str::FromStr;
+use std::io::{self, Read};
 
-use crate::Limits;
-use crate::error::{ConvertError, ParseSettingError, Size};
-
-/// How the input is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-pub enum Compression {
-    /// Decide by the first bytes: gzip (1f 8b), zstd (28 b5 2f fd, or a
-    /// skippable frame), else none. Never by file name.
-    #[default]
-    Auto,
-    /// Not compressed.
-    None,
-    /// gzip; every member of a multi-member file is read.
-    Gzip,
-    /// Zstandard; every frame of a multi-frame file is read.
-    Zstd,
-}
-
-impl Compression {
-    /// The lowercase name (`auto`, `none`, `gzip`, `zstd`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::Auto => "auto",
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        }
-    }
-
-    /// The compression the first bytes of a stream announce, or
-    /// [`Compression::None`]. `prefix` should hold at least 4 bytes unless
-    /// the stream is shorter.
-    pub fn sniff(prefix: &[u8]) -> Compression {
-        match prefix {
-            [0x1f, 0x8b, ..] => Compression::Gzip,
-            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
-            // Skippable frames (magic 0x184D2A50..=0x184D2A5F, little-endian)
-            // may open a zstd file, e.g. for metadata.
-            [b, 0x2a, 0x4d, 0x18, ..] if b & 0xf0 == 0x50 => Compression::Zstd,
-            _ => Compression::None,
-        }
-    }
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Compression {
-    type Err = ParseSettingError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "auto" => Ok(Compression::Auto),
-            "none" => Ok(Compression::None),
-            "gzip" => Ok(Compression::Gzip),
-            "zstd" => Ok(Compression::Zstd),
-            _ => Err(ParseSettingError {
-                what: "compression",
-                value: s.to_owned(),
-                expected: "auto, none, gzip or zstd",
-            }),
-        }
-    }
-}
-
-/// Size of the buffer between the raw input and the decoders.
-const INPUT_BUFFER: usize = 64 * 1024;
-
-/// The raw input, buffered, counting what was read (for progress) and what
-/// the decoder consumed (for error offsets). An error of the underlying
-/// reader is kept aside so that it is reported as [`ConvertError::Read`]
-/// whatever the decoder makes of it.
-struct Input<R> {
-    inner: R,
-    buf: Box<[u8]>,
-    pos: usize,
-    end: usize,
-    read: u64,
-    consumed: u64,
-    failed: Option<io::Error>,
-}
-
-impl<R: Read> Input<R> {
-    fn new(inner: R) -> Self {
-        Input {
-            inner,
-            buf: vec![0; INPUT_BUFFER].into_boxed_slice(),
-            pos: 0,
-            end: 0,
-            read: 0,
-            consumed: 0,
-            failed: None,
-        }
-    }
-
-    /// Reads until at least `n` bytes are buffered or the input ends, and
-    /// returns what is buffered. `n` must not exceed the buffer size.
-    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
-        if self.end - self.pos < n {
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
-            while self.end < n {
-                let got = self.read_inner(self.end)?;
-                if got == 0 {
-                    break;
-                }
-            }
-        }
-        Ok(&self.buf[self.pos..self.end])
-    }
-
-    /// One read from the inner reader into `buf[at..]`.
-    fn read_inner(&mut self, at: usize) -> io::Result<usize> {
-        loop {
-            match self.inner.read(&mut self.buf[at..]) {
-                Ok(n) => {
-                    self.end = at + n;
-                    self.read += n as u64;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let kind = e.kind();
-                    self.failed = Some(e);
-                    return Err(io::Error::new(kind, "input read failed"));
-                }
-            }
-        }
-    }
-}
-
-impl<R: Read> BufRead for Input<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
-            self.read_inner(0)?;
-        }
-        Ok(&self.buf[self.pos..self.end])
-    }
-
-    fn consume(&mut self, amt: usize) {
-        let amt = amt.min(self.end - self.pos);
-        self.pos += amt;
-        self.consumed += amt as u64;
-    }
-}
-
-impl<R: Read> Read for Input<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
+use crate::error::ConvertError;
+use crate::limits::Limits;
+use crate::settings::Compression;
+use gzip_members::{GzipState, read_gzip};
+use input::{Input, read_error};
+use zstd_frames::{ZstdFrames, zstd_decoder};
 
 enum Decoder<R: Read> {
     None(Input<R>),
@@ -188,16 +39,9 @@ enum Decoder<R: Read> {
     Zstd(Box<ZstdFrames<R>>),
 }
 
-enum GzipState<R: Read> {
-    /// Inside a member (header, deflate data or trailer).
-    Member(Box<flate2::bufread::GzDecoder<Input<R>>>),
-    /// After the last member, at the end of the input.
-    End(Input<R>),
-    /// Only while moving from one state to the next.
-    Between,
-}
-
-/// Decompressed bytes of an input, see the [module docs](self).
+/// Decompressed bytes of an input (gzip, every member; zstd, every frame;
+/// or none), capped by [`Limits`]; it never stops early without saying
+/// why.
 pub struct Decompressor<R: Read> {
     decoder: Decoder<R>,
     compression: Compression,
@@ -371,278 +215,6 @@ impl<R: Read> Decompressor<R> {
     }
 }
 
-/// libzstd's streaming decoder, refusing frames whose window is over
-/// `max_window` (rounded down to a power of two from 1 KiB to 2 GiB)
-/// before allocating it.
-fn zstd_decoder(max_window: u64) -> io::Result<zstd::stream::raw::Decoder<'static>> {
-    let mut decoder = zstd::stream::raw::Decoder::new()?;
-    decoder.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(window_log(
-        max_window,
-    )))?;
-    Ok(decoder)
-}
-
-/// The window log libzstd takes for `max_window` bytes: the largest power
-/// of two not over it, from 2^10 to 2^31.
-fn window_log(max_window: u64) -> u32 {
-    max_window.max(1).ilog2().clamp(10, 31)
-}
-
-/// The window a zstd frame header declares (`header`: the frame's first
-/// bytes, at least 6, or up to 14 for a single-segment frame), or `None`
-/// when they are not a zstd frame header. A single-segment frame's window
-/// is its content size.
-fn frame_window(header: &[u8]) -> Option<u64> {
-    let [0x28, 0xb5, 0x2f, 0xfd, descriptor, rest @ ..] = header else {
-        return None;
-    };
-    if descriptor & 0x20 == 0 {
-        let byte = *rest.first()?;
-        let log = 10 + u32::from(byte >> 3);
-        let base = 1u64 << log;
-        return Some(base + (base / 8) * u64::from(byte & 7));
-    }
-    let dict_bytes = [0, 1, 2, 4][usize::from(descriptor & 3)];
-    let size_bytes = [1, 2, 4, 8][usize::from(descriptor >> 6)];
-    let field = rest.get(dict_bytes..dict_bytes + size_bytes)?;
-    let mut size = [0u8; 8];
-    size[..size_bytes].copy_from_slice(field);
-    let size = u64::from_le_bytes(size);
-    Some(if size_bytes == 2 { size + 256 } else { size })
-}
-
-/// A zstd stream, frame after frame, through libzstd's streaming decoder.
-///
-/// The loop is zstd's own `zio::Reader`'s (without its reset between
-/// frames, which libzstd does not need), plus one check: a frame that
-/// declares its content size must hold that many bytes. libzstd's
-/// streaming decoder does not check it when the frame ends with an empty
-/// last block (`28 b5 2f fd 20 99 01 00 00` declares 153 bytes and holds
-/// none), unless the output buffer can take the whole frame at once, so
-/// without it such a frame would decode to less than it says, silently,
-/// depending on the read sizes.
-struct ZstdFrames<R> {
-    input: Input<R>,
-    decoder: zstd::stream::raw::Decoder<'static>,
-    /// Bytes of the current frame consumed so far (0 between frames).
-    frame_in: u64,
-    /// Bytes of the current frame decoded so far.
-    frame_out: u64,
-    /// The current frame's first bytes (`header_len` of them): its header,
-    /// for the content size.
-    header: [u8; ZSTD_FRAME_HEADER_MAX],
-    /// [`Limits::max_zstd_window`], for the error when a frame needs more.
-    max_window: u64,
-}
-
-/// `ZSTD_FRAMEHEADERSIZE_MAX`.
-const ZSTD_FRAME_HEADER_MAX: usize = 18;
-
-impl<R: Read> ZstdFrames<R> {
-    fn new(input: Input<R>, decoder: zstd::stream::raw::Decoder<'static>, max_window: u64) -> Self {
-        ZstdFrames {
-            input,
-            decoder,
-            frame_in: 0,
-            frame_out: 0,
-            header: [0; ZSTD_FRAME_HEADER_MAX],
-            max_window,
-        }
-    }
-
-    /// How many of `header`'s bytes hold the current frame's.
-    fn header_len(&self) -> usize {
-        self.frame_in.min(ZSTD_FRAME_HEADER_MAX as u64) as usize
-    }
-
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConvertError> {
-        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
-        // The first run gets no input: it flushes what the decoder still
-        // holds from the last call.
-        let mut first = true;
-        loop {
-            let offset = self.input.consumed;
-            let seen = self.header_len();
-            let available: &[u8] = if first {
-                &[]
-            } else {
-                match self.input.fill_buf() {
-                    Ok(bytes) => bytes,
-                    Err(e) => return Err(read_error(&mut self.input, e)),
-                }
-            };
-            if !first && available.is_empty() {
-                if self.frame_in > 0 {
-                    return Err(zstd_error(
-                        offset,
-                        "truncated: the input ends inside a frame",
-                    ));
-                }
-                return Ok(0);
-            }
-            first = false;
-            // After a frame's end libzstd reads the next frame's header
-            // itself: no reset between frames.
-            let mut src = InBuffer::around(available);
-            let mut dst = OutBuffer::around(&mut *buf);
-            let hint = match self.decoder.run(&mut src, &mut dst) {
-                Ok(hint) => hint,
-                Err(e) => {
-                    let message = e.to_string().to_lowercase();
-                    if message.contains("too much memory") {
-                        // The frame's header names its window: the one
-                        // seen so far and what follows it.
-                        let mut header = self.header[..seen].to_vec();
-                        header.extend(available.iter().take(ZSTD_FRAME_HEADER_MAX - seen));
-                        return Err(self.window_error(frame_window(&header)));
-                    }
-                    return Err(zstd_error(offset, &message));
-                }
-            };
-            let (used, written) = (src.pos(), dst.pos());
-            let k = (ZSTD_FRAME_HEADER_MAX - seen).min(used);
-            self.header[seen..seen + k].copy_from_slice(&available[..k]);
-            self.input.consume(used);
-            self.frame_in += used as u64;
-            self.frame_out += written as u64;
-            if hint == 0 && self.frame_in > 0 {
-                self.end_of_frame()?;
-            }
-            if written > 0 {
-                return Ok(written);
-            }
-        }
-    }
-
-    /// A frame needs a larger window than the limit (`window`: as its
-    /// header says, when it could be read).
-    #[cold]
-    fn window_error(&self, window: Option<u64>) -> ConvertError {
-        let limit = 1u64 << window_log(self.max_window);
-        let needs = match window {
-            Some(window) => format!("a window of {}", Size(window)),
-            None => "a larger window".to_owned(),
-        };
-        zstd_error(
-            self.input.consumed - self.frame_in,
-            &format!(
-                "the frame needs {needs} (as `zstd --long` and `--ultra` levels write), over the {} limit (PROTOLAND_MAX_ZSTD_WINDOW, --max-zstd-window)",
-                Size(limit)
-            ),
-        )
-    }
-
-    /// Checks the content size a finished frame declares, and starts
-    /// counting the next one.
-    fn end_of_frame(&mut self) -> Result<(), ConvertError> {
-        let declared = zstd::zstd_safe::get_frame_content_size(&self.header[..self.header_len()]);
-        if let Ok(Some(declared)) = declared
-            && declared != self.frame_out
-        {
-            return Err(zstd_error(
-                self.input.consumed - self.frame_in,
-                &format!(
-                    "the frame declares {declared} bytes of content and holds {}",
-                    self.frame_out
-                ),
-            ));
-        }
-        self.frame_in = 0;
-        self.frame_out = 0;
-        Ok(())
-    }
-}
-
-fn zstd_error(offset: u64, message: &str) -> ConvertError {
-    ConvertError::Decompress {
-        compression: Compression::Zstd,
-        offset,
-        message: message.to_owned(),
-    }
-}
-
-/// One read of a multi-member gzip stream.
-///
-/// flate2's `MultiGzDecoder` reads every member too, but reports data
-/// after the last member only as "invalid gzip header"; walking the members
-/// here lets the error say which member, where, and that it is trailing
-/// data. Each member is still decoded (and its CRC and size checked) by
-/// flate2's `GzDecoder`.
-fn read_gzip<R: Read>(
-    state: &mut GzipState<R>,
-    member: &mut u64,
-    buf: &mut [u8],
-) -> Result<usize, ConvertError> {
-    loop {
-        let GzipState::Member(decoder) = state else {
-            return Ok(0);
-        };
-        match decoder.read(buf) {
-            Ok(0) => {}
-            Ok(n) => return Ok(n),
-            Err(e) => {
-                let input = decoder.get_mut();
-                if input.failed.is_some() {
-                    return Err(read_error(input, e));
-                }
-                return Err(gzip_error(input.consumed, *member, &e));
-            }
-        }
-        // The member ended with a good CRC and size; what follows must be
-        // another member or nothing.
-        let GzipState::Member(decoder) = std::mem::replace(state, GzipState::Between) else {
-            return Ok(0);
-        };
-        let mut input = decoder.into_inner();
-        let next = match input.peek(4) {
-            Ok(next) => next,
-            Err(e) => return Err(read_error(&mut input, e)),
-        };
-        if next.is_empty() {
-            *state = GzipState::End(input);
-        } else if next.starts_with(&[0x1f, 0x8b]) || next == [0x1f] {
-            *member += 1;
-            *state = GzipState::Member(Box::new(flate2::bufread::GzDecoder::new(input)));
-        } else {
-            let hex: Vec<String> = next.iter().take(4).map(|b| format!("{b:02x}")).collect();
-            return Err(ConvertError::Decompress {
-                compression: Compression::Gzip,
-                offset: input.consumed,
-                message: format!(
-                    "data after the end of gzip member {member} is not another member (it starts with {})",
-                    hex.join(" ")
-                ),
-            });
-        }
-    }
-}
-
-fn gzip_error(offset: u64, member: u64, e: &io::Error) -> ConvertError {
-    let text = e.to_string();
-    let message = if e.kind() == io::ErrorKind::UnexpectedEof {
-        format!("truncated: the input ends inside gzip member {member}")
-    } else if text.contains("checksum") {
-        format!("gzip member {member} fails its CRC-32 or size check")
-    } else if text.contains("invalid gzip header") {
-        format!("gzip member {member} has an invalid header")
-    } else if text.contains("corrupt deflate") {
-        format!("gzip member {member} holds corrupt deflate data")
-    } else {
-        format!("gzip member {member}: {text}")
-    };
-    ConvertError::Decompress {
-        compression: Compression::Gzip,
-        offset,
-        message,
-    }
-}
-
-/// The input's own error when it failed, else the decoder's error as a
-/// read error.
-fn read_error<R>(input: &mut Input<R>, e: io::Error) -> ConvertError {
-    ConvertError::Read(input.failed.take().unwrap_or(e))
-}
-
 impl<R: Read> Read for Decompressor<R> {
     /// Errors are [`ConvertError`]s wrapped by [`ConvertError::into_io`].
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -654,6 +226,7 @@ impl<R: Read> Read for Decompressor<R> {
 mod tests {
     use std::io::Write;
 
+    use super::zstd_frames::frame_window;
     use super::*;
     use crate::testing::{ShortReads, gzip, zstd_frame};
 
@@ -679,38 +252,6 @@ mod tests {
 
     fn sample(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 % 251) as u8).collect()
-    }
-
-    #[test]
-    fn sniffs_magic_bytes_not_names() {
-        assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
-        assert_eq!(
-            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
-            Compression::Zstd
-        );
-        assert_eq!(
-            Compression::sniff(&[0x5e, 0x2a, 0x4d, 0x18]),
-            Compression::Zstd
-        );
-        assert_eq!(Compression::sniff(&[0x0a, 0x03]), Compression::None);
-        assert_eq!(Compression::sniff(&[0x1f]), Compression::None);
-        assert_eq!(Compression::sniff(&[]), Compression::None);
-    }
-
-    #[test]
-    fn parses_and_prints_lowercase_names() {
-        for c in [
-            Compression::Auto,
-            Compression::None,
-            Compression::Gzip,
-            Compression::Zstd,
-        ] {
-            assert_eq!(c.to_string().parse::<Compression>(), Ok(c));
-        }
-        assert_eq!(
-            "lz4".parse::<Compression>().unwrap_err().to_string(),
-            "unknown compression `lz4`; expected auto, none, gzip or zstd"
-        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The `protoland-lambda` binary under cargo-lambda's runtime emulator
-//! (issue 4): `cargo lambda watch --only-lambda-apis` serves the Lambda
+//! The `protoland-lambda` binary under cargo-lambda's runtime emulator:
+//! `cargo lambda watch --only-lambda-apis` serves the Lambda
 //! runtime API, the binary built by this test run polls it, and
 //! `cargo lambda invoke --data-file testdata/events/…` sends the fixtures.
 //! The function reads and writes moto's S3 through `AWS_ENDPOINT_URL`. Every

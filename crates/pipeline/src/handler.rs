@@ -223,8 +223,8 @@ enum ObjectError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     // The conversion error with its causes: this text is all that logs,
-    // quarantine reports and direct responses show (issue 7: "message 2 at
-    // byte 98 does not decode" alone did not say why).
+    // quarantine reports and direct responses show ("message 2 at byte 98
+    // does not decode" alone would not say why).
     #[error("converting {source_url}: {}", with_causes(error))]
     Convert {
         source_url: String,

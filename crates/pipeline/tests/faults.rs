@@ -1,4 +1,4 @@
-//! Issue 7's table of bad inputs and faults, end to end: each bad object or
+//! The table of bad inputs and faults, end to end: each bad object or
 //! fault goes through `Pipeline::handle` against moto's S3 (behind the
 //! fault-injecting proxy where the fault is the network's), and each test
 //! pins what users get: the partial batch response, the error text (as the

@@ -1,5 +1,4 @@
-//! The pipeline against moto's S3 and SQS servers (issue 4, "Tests against
-//! real servers"): a real bucket notification configuration feeding a queue,
+//! The pipeline against moto's S3 and SQS servers: a real bucket notification configuration feeding a queue,
 //! the worker draining it, landing objects checked line by line against the
 //! transcoder's output for the same messages; and fault tests through a
 //! proxy that breaks S3 responses.

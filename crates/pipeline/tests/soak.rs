@@ -1,4 +1,4 @@
-//! The bounded soak of issue 7: objects of mixed sizes, framings and
+//! A bounded soak: objects of mixed sizes, framings and
 //! compressions (some corrupt) land in a bucket whose notifications feed a
 //! queue; the SQS worker drains it through fault-injecting proxies, which
 //! fail a fraction of all S3 requests (500, 503 SlowDown, dropped

@@ -24,9 +24,9 @@ pub(crate) fn open_input(spec: &str) -> Result<Box<dyn Read + Send>> {
         return Ok(Box::new(std::io::stdin()));
     }
     if is_s3(spec) {
-        let reader = protoland_pipeline::storage::UrlReader::open(
+        let reader = protoland_pipeline::UrlReader::open(
             spec,
-            protoland_pipeline::storage::StorageOptions::default(),
+            protoland_pipeline::StorageOptions::default(),
         )
         .with_context(|| format!("opening {spec}"))?;
         return Ok(Box::new(reader));

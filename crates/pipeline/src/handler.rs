@@ -29,22 +29,22 @@ use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutOptions, PutPaylo
 use protoland_schema::Schema;
 use protoland_stream::{Compression, ConvertError, ConvertOptions, Converter, Progress};
 use protoland_transcode::Plan;
-use serde::Serialize;
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::config::{BadObjectPolicy, ConfigError, MissingPolicy, SchemaSource, Settings, vars};
-use crate::events::{BatchInvocation, Invocation, ObjectRef, QueueMessage, Record, printable};
-use crate::landing::{KeyInputs, OutputCompression};
-use crate::memory;
-use crate::metrics::BatchStats;
-use crate::provenance::{self, Kind, Occupant, Record as SourceRecord, SourceId};
-use crate::routes::find_route;
-use crate::storage::{
-    LandingWriter, Location, ObjectReader, StorageError, Stores, UploadKind, object_path,
+use protoland_pipeline_core::{
+    BadObjectPolicy, BatchInvocation, BatchItemFailure, BatchOperationsResponse, BatchStats,
+    BatchTaskResult, ConfigError, DirectResponse, Invocation, KeyInputs, Location, MissingPolicy,
+    ObjectOutcome, ObjectRef, Occupant, OutputCompression, QueueMessage, Record, Response,
+    SchemaSource, Settings, SourceId, SourceKind, SourceRecord, SqsBatchResponse, digest,
+    find_route, printable, vars,
 };
+
+use crate::memory;
+use crate::provenance;
+use crate::storage::{LandingWriter, ObjectReader, StorageError, Stores, object_path};
 
 /// The pipeline, ready to handle invocations. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -73,148 +73,6 @@ struct Inner {
 struct Route {
     message: String,
     converter: Converter,
-}
-
-/// How one object ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ObjectOutcome {
-    /// Landed.
-    Converted {
-        destination: String,
-        messages: u64,
-        bytes_in: u64,
-        bytes_out: u64,
-        upload: UploadKind,
-    },
-    /// Bad object; its error report is at `report`.
-    Quarantined { report: String, error: String },
-    /// The object no longer exists (acknowledged by policy).
-    Missing,
-    /// Not converted: the message is reported as failed.
-    Failed { error: String, transient: bool },
-    /// Not started because the deadline was near.
-    NotStarted { remaining_ms: u64 },
-    /// Acknowledged without converting: protoland wrote this object (a
-    /// landing object or an error report whose location is inside the
-    /// notified one), as its source record says.
-    OwnOutput { kind: &'static str },
-}
-
-impl ObjectOutcome {
-    /// Whether the message holding this object may be acknowledged.
-    pub fn is_success(&self, missing: MissingPolicy) -> bool {
-        match self {
-            ObjectOutcome::Converted { .. }
-            | ObjectOutcome::Quarantined { .. }
-            | ObjectOutcome::OwnOutput { .. } => true,
-            ObjectOutcome::Missing => missing == MissingPolicy::Acknowledge,
-            ObjectOutcome::Failed { .. } | ObjectOutcome::NotStarted { .. } => false,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            ObjectOutcome::Converted { destination, .. } => format!("converted to {destination}"),
-            ObjectOutcome::Quarantined { report, error } => {
-                format!("quarantined ({error}); report at {report}")
-            }
-            ObjectOutcome::Missing => "object not found".to_owned(),
-            ObjectOutcome::Failed { error, .. } => error.clone(),
-            ObjectOutcome::NotStarted { remaining_ms } => {
-                format!("not started: {remaining_ms} ms left before the invocation deadline")
-            }
-            ObjectOutcome::OwnOutput { kind } => {
-                format!("skipped: a {kind} protoland wrote, not a source")
-            }
-        }
-    }
-}
-
-/// The SQS partial batch response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SqsBatchResponse {
-    #[serde(rename = "batchItemFailures")]
-    pub batch_item_failures: Vec<BatchItemFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BatchItemFailure {
-    #[serde(rename = "itemIdentifier")]
-    pub item_identifier: String,
-}
-
-/// The S3 Batch Operations response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BatchOperationsResponse {
-    #[serde(rename = "invocationSchemaVersion")]
-    pub invocation_schema_version: String,
-    #[serde(rename = "treatMissingKeysAs")]
-    pub treat_missing_keys_as: &'static str,
-    #[serde(rename = "invocationId")]
-    pub invocation_id: String,
-    pub results: Vec<BatchTaskResult>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BatchTaskResult {
-    #[serde(rename = "taskId")]
-    pub task_id: String,
-    /// `Succeeded`, `TemporaryFailure` or `PermanentFailure`.
-    #[serde(rename = "resultCode")]
-    pub result_code: &'static str,
-    #[serde(rename = "resultString")]
-    pub result_string: String,
-}
-
-/// The answer to a direct invocation (S3, SNS or EventBridge event).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DirectResponse {
-    /// Objects converted and landed.
-    pub converted: u64,
-    /// Objects that no longer existed (acknowledged by policy).
-    pub missing: u64,
-    /// Bad objects with an error report.
-    pub quarantined: u64,
-    /// Records without work (removals, test events).
-    pub skipped: u64,
-    /// `source: why` for every failed object; non-empty means the
-    /// invocation failed.
-    pub failures: Vec<String>,
-}
-
-/// What an invocation is answered with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Response {
-    Sqs(SqsBatchResponse),
-    Batch(BatchOperationsResponse),
-    Direct(DirectResponse),
-}
-
-impl Response {
-    /// The response as JSON, or an error message when the invocation as a
-    /// whole failed (a direct invocation with failed objects), so that
-    /// Lambda's retries and failure destinations apply.
-    ///
-    /// # Errors
-    ///
-    /// The failures of a direct invocation, one per line.
-    pub fn into_result(self) -> Result<Value, String> {
-        let value = match self {
-            Response::Sqs(r) => serde_json::to_value(r),
-            Response::Batch(r) => serde_json::to_value(r),
-            Response::Direct(r) if !r.failures.is_empty() => {
-                return Err(format!(
-                    "{} of {} objects failed:\n{}",
-                    r.failures.len(),
-                    r.converted + r.missing + r.quarantined + r.failures.len() as u64,
-                    r.failures.join("\n")
-                ));
-            }
-            Response::Direct(r) => serde_json::to_value(r),
-        };
-        value.map_err(|e| format!("serializing the response: {e}"))
-    }
 }
 
 /// Why one attempt at an object failed.
@@ -416,7 +274,7 @@ impl Pipeline {
         &self.inner.stores
     }
 
-    /// The landing key for a source object (see [`crate::landing`]).
+    /// The landing key for a source object (see [`KeyTemplate`](protoland_pipeline_core::KeyTemplate)).
     pub fn landing_key(&self, bucket: &str, key: &str, time: Option<DateTime<Utc>>) -> String {
         let s = &self.inner.settings;
         s.key_template.render(&KeyInputs {
@@ -674,7 +532,7 @@ impl Pipeline {
                     transient: false,
                 },
             };
-            record_stats(&outcome, stats);
+            outcome.count(stats);
             outcomes.insert(identity(object), outcome);
         }
         outcomes
@@ -814,7 +672,7 @@ impl Pipeline {
             ..GetOptions::default()
         };
         match self.inner.landing.get_opts(&path, head).await {
-            Ok(existing) => Ok(Occupant::of(&existing.attributes, source)),
+            Ok(existing) => Ok(provenance::occupant(&existing.attributes, source)),
             Err(object_store::Error::NotFound { .. }) => Ok(Occupant::Empty),
             Err(error) => Err(StorageError::Store {
                 action: "reading the source record of",
@@ -911,12 +769,12 @@ impl Pipeline {
         let path = object_path(&object.key)?;
         let got =
             crate::storage::get(&store, &path, object.version_id.as_deref(), source_url).await?;
-        if let Some(record) = SourceRecord::from_attributes(&got.attributes) {
+        if let Some(record) = provenance::record_of(&got.attributes) {
             // Converting it would write another object here, which would be
             // notified in turn: the loop stops at its first turn.
             let kind = match record.kind {
-                Kind::Landing => "landing object",
-                Kind::Report => "quarantine report",
+                SourceKind::Landing => "landing object",
+                SourceKind::Report => "quarantine report",
             };
             tracing::warn!(source = %source_url, of = %record.source, kind, "skipping an object protoland wrote: the landing or quarantine location is inside the notified one");
             return Ok(ObjectOutcome::OwnOutput { kind });
@@ -955,7 +813,7 @@ impl Pipeline {
             }
         }
         let record = SourceRecord {
-            kind: Kind::Landing,
+            kind: SourceKind::Landing,
             source: source_id,
             version: object
                 .version_id
@@ -968,7 +826,7 @@ impl Pipeline {
         let (writer, upload_task) = LandingWriter::new(
             Arc::clone(&self.inner.landing),
             landing_path,
-            record.attributes(),
+            provenance::attributes(&record),
             settings.part_size,
             destination.clone(),
             &runtime,
@@ -1109,13 +967,13 @@ async fn quarantine(
     // Marked as protoland's: a report landing where notifications come
     // from is skipped, not converted (and reported on, and so on).
     let record = SourceRecord {
-        kind: Kind::Report,
+        kind: SourceKind::Report,
         source,
         version: object.version_id.clone(),
         etag: None,
     };
     let options = PutOptions {
-        attributes: record.attributes(),
+        attributes: provenance::attributes(&record),
         ..PutOptions::default()
     };
     store
@@ -1170,7 +1028,7 @@ fn report_key(key: &str) -> String {
         }
         out.truncate(cut);
         out.push('#');
-        out.push_str(&provenance::digest(key.as_bytes()));
+        out.push_str(&digest(key.as_bytes()));
     }
     out
 }
@@ -1194,30 +1052,6 @@ fn output_compression(output: OutputCompression) -> Compression {
         OutputCompression::None => Compression::None,
         OutputCompression::Gzip => Compression::Gzip,
         OutputCompression::Zstd => Compression::Zstd,
-    }
-}
-
-fn record_stats(outcome: &ObjectOutcome, stats: &mut BatchStats) {
-    match outcome {
-        ObjectOutcome::Converted {
-            messages,
-            bytes_in,
-            bytes_out,
-            ..
-        } => {
-            stats.objects += 1;
-            stats.messages += messages;
-            stats.bytes_in += bytes_in;
-            stats.bytes_out += bytes_out;
-        }
-        ObjectOutcome::Quarantined { .. } => stats.quarantined += 1,
-        ObjectOutcome::Missing => stats.missing += 1,
-        ObjectOutcome::Failed { .. } => stats.failures += 1,
-        ObjectOutcome::NotStarted { .. } => {
-            stats.not_started += 1;
-            stats.failures += 1;
-        }
-        ObjectOutcome::OwnOutput { .. } => stats.own_output += 1,
     }
 }
 

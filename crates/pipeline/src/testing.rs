@@ -28,8 +28,7 @@ use protoland_schema::Schema;
 use protoland_stream::Framing;
 use protoland_transcode::{JsonOptions, Plan};
 
-use crate::config::SchemaSource;
-use crate::storage::StorageOptions;
+use crate::{SchemaSource, StorageOptions};
 
 // Test messages: `acme.test.Click`, built as wire bytes.
 
@@ -149,15 +148,13 @@ pub fn expected_ndjson(messages: &[Vec<u8>]) -> Vec<u8> {
 
 /// An SQS event (as the Lambda gets it) with one S3 notification per key,
 /// message ids `m0`, `m1`, …; keys are form-encoded as S3 sends them.
-pub fn sqs_event(bucket: &str, keys: &[&str]) -> crate::events::Invocation {
+pub fn sqs_event(bucket: &str, keys: &[&str]) -> crate::Invocation {
     let messages = keys
         .iter()
         .enumerate()
-        .map(|(i, key)| {
-            crate::events::QueueMessage::from_body(format!("m{i}"), &notification(bucket, key))
-        })
+        .map(|(i, key)| crate::QueueMessage::from_body(format!("m{i}"), &notification(bucket, key)))
         .collect();
-    crate::events::Invocation::Sqs(messages)
+    crate::Invocation::Sqs(messages)
 }
 
 /// The body S3 sends to a queue when `bucket/key` is created.

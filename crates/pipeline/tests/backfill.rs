@@ -4,15 +4,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+use protoland_pipeline::KeyTemplate;
+use protoland_pipeline::Location;
 use protoland_pipeline::Pipeline;
-use protoland_pipeline::backfill::{self, BackfillOptions};
-use protoland_pipeline::config::{BadObjectPolicy, Settings};
-use protoland_pipeline::landing::KeyTemplate;
-use protoland_pipeline::storage::Location;
 use protoland_pipeline::testing::{
     CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, gzip,
     keys, put, store,
 };
+use protoland_pipeline::{BackfillOptions, backfill};
+use protoland_pipeline::{BadObjectPolicy, Settings};
 use protoland_stream::Framing;
 
 fn settings(landing: Location) -> Settings {
@@ -75,7 +75,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     };
 
     let first = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (first.listed, first.stats.objects, first.existing),
@@ -92,7 +92,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     );
 
     let second = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (second.listed, second.stats.objects, second.existing),
@@ -106,7 +106,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
         follow_symlinks: false,
     };
     let third = rt
-        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
         .unwrap();
     assert_eq!((third.stats.objects, third.existing), (2, 0), "{third:?}");
     assert_eq!(
@@ -138,7 +138,7 @@ fn quarantines_a_bad_local_object_under_the_landing_directory() {
     };
     let source = Location::Local { root: raw.clone() };
     let summary = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (
@@ -188,7 +188,7 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
         follow_symlinks: false,
     };
     let summary = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (
@@ -218,7 +218,7 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
     // Everything under the whole bucket now: landing output is not a source.
     let whole = Location::parse("s3://data").unwrap();
     let again = rt
-        .block_on(backfill::run(&pipeline, &whole, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &whole, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (again.listed, again.existing, again.stats.objects),
@@ -259,7 +259,7 @@ fn sources_never_share_a_landing_object() {
     };
     let top = Location::Local { root: raw.clone() };
     let summary = rt
-        .block_on(backfill::run(&pipeline, &top, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &top, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (summary.stats.objects, summary.existing),
@@ -285,7 +285,7 @@ fn sources_never_share_a_landing_object() {
     let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
     for run in 0..2 {
         let summary = rt
-            .block_on(backfill::run(&pipeline, &top, &options, |_, _| {}))
+            .block_on(backfill(&pipeline, &top, &options, |_, _| {}))
             .unwrap();
         assert_eq!(
             (
@@ -343,7 +343,7 @@ fn never_lands_on_its_own_source() {
         follow_symlinks: false,
     };
     let summary = rt
-        .block_on(backfill::run(
+        .block_on(backfill(
             &pipeline,
             &Location::Local { root: raw.clone() },
             &forced,
@@ -389,7 +389,7 @@ fn output_beside_its_sources_is_known_by_its_record() {
     };
     let source = Location::Local { root: raw.clone() };
     let first = rt
-        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
         .unwrap();
     assert_eq!(
         (first.stats.objects, first.stats.own_output),
@@ -397,7 +397,7 @@ fn output_beside_its_sources_is_known_by_its_record() {
         "{first:?}"
     );
     let second = rt
-        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
         .unwrap();
     assert_eq!(
         (second.listed, second.stats.objects, second.stats.own_output),
@@ -447,7 +447,7 @@ fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
             follow_symlinks: false,
         };
         let summary = rt
-            .block_on(backfill::run(
+            .block_on(backfill(
                 &pipeline,
                 &Location::parse("s3://data/a").unwrap(),
                 &options,
@@ -564,7 +564,7 @@ fn does_not_follow_symlinks_out_of_a_local_source_unless_asked() {
             follow_symlinks: follow,
         };
         let summary = rt
-            .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+            .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
             .unwrap();
         assert_eq!(
             (summary.listed, summary.stats.failures),

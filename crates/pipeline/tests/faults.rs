@@ -16,16 +16,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use object_store::{ObjectStore, ObjectStoreExt};
-use protoland_pipeline::config::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
-use protoland_pipeline::events::Invocation;
-use protoland_pipeline::handler::{Pipeline, Response};
-use protoland_pipeline::landing::KeyTemplate;
-use protoland_pipeline::routes::parse_routes;
-use protoland_pipeline::storage::{Location, StorageOptions};
+use protoland_pipeline::Invocation;
+use protoland_pipeline::KeyTemplate;
+use protoland_pipeline::parse_routes;
 use protoland_pipeline::testing::{
     Fault, FaultKind, FaultProxy, Moto, click, expected_ndjson, frame, get, gunzip, gzip, keys,
     notification, put, sqs_event, store, string_field, varint,
 };
+use protoland_pipeline::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
+use protoland_pipeline::{Location, StorageOptions};
+use protoland_pipeline::{Pipeline, Response};
 use protoland_stream::Framing;
 use serde_json::{Value, json};
 

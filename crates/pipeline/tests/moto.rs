@@ -8,15 +8,15 @@
 use std::io::Read;
 use std::time::Duration;
 
-use protoland_pipeline::config::{BadObjectPolicy, Settings};
-use protoland_pipeline::events::{Invocation, QueueMessage};
-use protoland_pipeline::handler::{Pipeline, Response};
-use protoland_pipeline::storage::{Location, StorageOptions};
 use protoland_pipeline::testing::{
     CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
     frame, get, gunzip, gzip, keys, put, store,
 };
-use protoland_pipeline::worker::{self, WorkerOptions};
+use protoland_pipeline::{BadObjectPolicy, Settings};
+use protoland_pipeline::{Invocation, QueueMessage};
+use protoland_pipeline::{Location, StorageOptions};
+use protoland_pipeline::{Pipeline, Response};
+use protoland_pipeline::{WorkerOptions, run_worker};
 use protoland_stream::Framing;
 use serde_json::json;
 
@@ -130,7 +130,7 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
         let pipeline = Pipeline::start(s, "worker").await.unwrap();
         let mut options = draining(&queue_url);
         options.retry_delay = Some(Duration::ZERO);
-        let summary = worker::run(
+        let summary = run_worker(
             &pipeline,
             &moto.sqs_client(),
             &options,
@@ -165,9 +165,9 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
         // The corrupt object's notification ended in the dead-letter queue.
         let dead = moto.queue_bodies(&dlq_url);
         assert_eq!(dead.len(), 1, "{dead:?}");
-        let records = protoland_pipeline::events::parse_body(&dead[0]).unwrap();
+        let records = protoland_pipeline::parse_body(&dead[0]).unwrap();
         assert!(
-            matches!(&records[..], [protoland_pipeline::events::Record::Created(o)] if o.key == "clicks/corrupt.pb"),
+            matches!(&records[..], [protoland_pipeline::Record::Created(o)] if o.key == "clicks/corrupt.pb"),
             "{}",
             dead[0]
         );
@@ -468,22 +468,17 @@ fn reads_s3_urls_through_a_blocking_reader() {
         .build()
         .unwrap()
         .block_on(put(&store(&moto, "raw"), "big file ✓.pb", data.clone()));
-    let mut reader = protoland_pipeline::storage::UrlReader::open(
-        "s3://raw/big file ✓.pb",
-        moto.storage_options(),
-    )
-    .unwrap();
+    let mut reader =
+        protoland_pipeline::UrlReader::open("s3://raw/big file ✓.pb", moto.storage_options())
+            .unwrap();
     assert_eq!(reader.size(), data.len() as u64);
     let mut read = Vec::new();
     reader.read_to_end(&mut read).unwrap();
     assert!(read == data);
-    let missing =
-        protoland_pipeline::storage::UrlReader::open("s3://raw/nope.pb", moto.storage_options())
-            .unwrap_err();
+    let missing = protoland_pipeline::UrlReader::open("s3://raw/nope.pb", moto.storage_options())
+        .unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
-    assert!(
-        protoland_pipeline::storage::UrlReader::open("s3://raw", moto.storage_options()).is_err()
-    );
+    assert!(protoland_pipeline::UrlReader::open("s3://raw", moto.storage_options()).is_err());
 }
 
 /// Worker options that drain `queue_url` and stop, with 1 s receives.
@@ -536,7 +531,7 @@ fn worker_until_empty_reports_the_messages_another_consumer_holds() {
             .await
             .unwrap();
         let options = draining(&queue_url);
-        let summary = worker::run(&pipeline, &client, &options, std::future::pending())
+        let summary = run_worker(&pipeline, &client, &options, std::future::pending())
             .await
             .unwrap();
         assert_eq!((summary.received, summary.deleted), (1, 1), "{summary:?}");
@@ -573,7 +568,7 @@ fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
         let options = draining(&queue_url);
         let worker = tokio::spawn({
             let client = client.clone();
-            async move { worker::run(&pipeline, &client, &options, std::future::pending()).await }
+            async move { run_worker(&pipeline, &client, &options, std::future::pending()).await }
         });
         tokio::time::sleep(Duration::from_millis(4500)).await;
         let other = receive(&client, &queue_url).await;
@@ -638,7 +633,7 @@ fn worker_finishes_the_batch_in_progress_on_shutdown() {
         let shutdown = tokio::time::sleep(Duration::from_millis(1500));
         let worker = tokio::spawn({
             let client = client.clone();
-            async move { worker::run(&pipeline, &client, &options, shutdown).await }
+            async move { run_worker(&pipeline, &client, &options, shutdown).await }
         });
         tokio::time::sleep(Duration::from_millis(2000)).await;
         put(&raw, "clicks/second.pb", click(2, 1)).await;

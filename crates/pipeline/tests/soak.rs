@@ -22,16 +22,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use protoland_pipeline::config::Settings;
-use protoland_pipeline::events::{Record, parse_body};
-use protoland_pipeline::handler::Pipeline;
-use protoland_pipeline::storage::Location;
+use protoland_pipeline::Location;
+use protoland_pipeline::Pipeline;
+use protoland_pipeline::Settings;
 use protoland_pipeline::testing::{
     CLICK_MESSAGE, FaultKind, FaultProxy, Moto, RandomFaults, click, click_schema_source,
     expected_ndjson, frame, get, gunzip, gzip_at, keys, put, sqs_client_for, store, string_field,
     varint,
 };
-use protoland_pipeline::worker::{self, WorkerOptions};
+use protoland_pipeline::{Record, parse_body};
+use protoland_pipeline::{WorkerOptions, run_worker};
 use protoland_stream::Framing;
 
 /// Objects in the default (CI) run.
@@ -310,7 +310,7 @@ impl tracing::Subscriber for ArcSubscriber {
 
 /// Messages in a queue, visible or in flight.
 async fn queued(client: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
-    worker::queue_depth(client, queue_url)
+    protoland_pipeline::queue_depth(client, queue_url)
         .await
         .unwrap()
         .total()
@@ -450,7 +450,7 @@ async fn soak(objects: usize, one_in: (u64, u64), counter: &RetryCounter) {
         rounds += 1;
         let runs = futures::future::join_all(
             (0..WORKERS)
-                .map(|_| worker::run(&pipeline, &worker_client, &options, std::future::pending())),
+                .map(|_| run_worker(&pipeline, &worker_client, &options, std::future::pending())),
         )
         .await;
         summaries.extend(runs.into_iter().map(Result::unwrap));

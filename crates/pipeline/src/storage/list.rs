@@ -31,7 +31,7 @@ use super::{Location, StorageError, Stores};
 
 /// One listed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
+pub(crate) struct Listed {
     /// The key as stored (for a local directory, the path below it).
     pub key: String,
     pub size: u64,
@@ -45,7 +45,7 @@ pub struct Listed {
 ///
 /// [`StorageError`] when the store cannot be configured; errors while
 /// listing (after retries) are items of the stream, and end it.
-pub fn list(
+pub(crate) fn list(
     stores: &Stores,
     location: &Location,
 ) -> Result<BoxStream<'static, Result<Listed, StorageError>>, StorageError> {

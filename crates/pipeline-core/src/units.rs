@@ -136,7 +136,7 @@ pub fn parse_window(text: &str) -> Result<u64, UnitError> {
 /// # Errors
 ///
 /// [`UnitError::NotAWindow`] otherwise.
-pub fn check_window(size: u64) -> Result<(), UnitError> {
+pub(crate) fn check_window(size: u64) -> Result<(), UnitError> {
     if size.is_power_of_two() && (1 << 10..=2 << 30).contains(&size) {
         Ok(())
     } else {

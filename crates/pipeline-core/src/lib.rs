@@ -37,7 +37,7 @@
 //!     time: object.event_time,
 //!     output: OutputCompression::Gzip,
 //! });
-//! assert_eq!(key, "ndjson/clicks/a b.ndjson.gz");
+//! assert_eq!(key, "ndjson/clicks/a b.pb.gz.ndjson.gz");
 //! # Ok::<(), protoland_pipeline_core::EventError>(())
 //! ```
 

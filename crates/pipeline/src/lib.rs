@@ -33,7 +33,7 @@
 //!     time: object.event_time,
 //!     output: OutputCompression::Gzip,
 //! });
-//! assert_eq!(key, "ndjson/clicks/a b.ndjson.gz");
+//! assert_eq!(key, "ndjson/clicks/a b.pb.gz.ndjson.gz");
 //! # Ok::<(), protoland_pipeline::EventError>(())
 //! ```
 
@@ -43,8 +43,6 @@ mod memory;
 mod provenance;
 mod storage;
 mod symlinks;
-#[cfg(feature = "test-support")]
-pub mod testing;
 #[cfg(feature = "sqs")]
 mod worker;
 

@@ -219,11 +219,6 @@ impl Pipeline {
                     source_url: url.clone(),
                     error,
                 })?;
-            // A panic here, with the output written and its upload under
-            // way, for the tests that prove a panic is confined to its
-            // object (no real input is known to panic).
-            #[cfg(feature = "test-support")]
-            crate::testing::panic_hook(&url);
             let write_error = |e: std::io::Error| ObjectError::Convert {
                 source_url: url.clone(),
                 error: ConvertError::Write(e),

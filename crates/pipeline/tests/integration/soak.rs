@@ -14,8 +14,6 @@
 //! `PROTOLAND_SOAK_SQS_FAULT_ONE_IN=K` the SQS one).
 //! The figures are printed at the end (run with `--nocapture`).
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,14 +23,14 @@ use futures::StreamExt;
 use protoland_pipeline::Location;
 use protoland_pipeline::Pipeline;
 use protoland_pipeline::Settings;
-use protoland_pipeline::testing::{
+use protoland_pipeline::{Record, parse_body};
+use protoland_pipeline::{WorkerOptions, run_worker};
+use protoland_stream::Framing;
+use protoland_test_kit::{
     CLICK_MESSAGE, FaultKind, FaultProxy, Moto, RandomFaults, click, click_schema_source,
     expected_ndjson, frame, get, gunzip, gzip_at, keys, put, sqs_client_for, store, string_field,
     varint,
 };
-use protoland_pipeline::{Record, parse_body};
-use protoland_pipeline::{WorkerOptions, run_worker};
-use protoland_stream::Framing;
 
 /// Objects in the default (CI) run.
 const DEFAULT_OBJECTS: usize = 300;
@@ -268,6 +266,8 @@ impl tracing::Subscriber for RetryCounter {
 
 #[test]
 fn soak_through_the_worker_with_s3_and_sqs_faults() {
+    protoland_test_kit::require_tools!("moto_server", "python");
+    let _alone = crate::alone();
     let objects: usize = env_number("PROTOLAND_SOAK_OBJECTS", DEFAULT_OBJECTS);
     let one_in: u64 = env_number("PROTOLAND_SOAK_FAULT_ONE_IN", DEFAULT_FAULT_ONE_IN);
     let sqs_one_in: u64 = env_number("PROTOLAND_SOAK_SQS_FAULT_ONE_IN", DEFAULT_SQS_FAULT_ONE_IN);

@@ -7,13 +7,13 @@
 use protoland_pipeline::KeyTemplate;
 use protoland_pipeline::Location;
 use protoland_pipeline::Pipeline;
-use protoland_pipeline::testing::{
-    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, gzip,
-    keys, put, store,
-};
 use protoland_pipeline::{BackfillOptions, backfill};
 use protoland_pipeline::{BadObjectPolicy, Settings};
 use protoland_stream::Framing;
+use protoland_test_kit::{
+    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, gzip,
+    keys, put, store,
+};
 
 fn settings(landing: Location) -> Settings {
     let mut s = Settings::new(landing);
@@ -43,6 +43,7 @@ fn dir_names(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     let messages: Vec<Vec<u8>> = (0..30).map(|i| click(i, 4)).collect();
@@ -118,6 +119,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
 
 #[test]
 fn quarantines_a_bad_local_object_under_the_landing_directory() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     let landing = dir.path().join("landing");
@@ -162,6 +164,7 @@ fn quarantines_a_bad_local_object_under_the_landing_directory() {
 
 #[test]
 fn backfills_an_s3_prefix_and_reports_bad_objects() {
+    needs_moto!();
     let moto = Moto::start();
     moto.create_buckets(&["data"]);
     let rt = runtime();
@@ -234,6 +237,7 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
 /// is never counted as already landed, and the first's lines stay whole.
 #[test]
 fn sources_never_share_a_landing_object() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     std::fs::create_dir_all(raw.join("a")).unwrap();
@@ -325,6 +329,7 @@ fn sources_never_share_a_landing_object() {
 /// refused, and the source stays as it was.
 #[test]
 fn never_lands_on_its_own_source() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     std::fs::create_dir_all(&raw).unwrap();
@@ -369,6 +374,7 @@ fn never_lands_on_its_own_source() {
 /// named like output (`y.ndjson.gz`) still converts.
 #[test]
 fn output_beside_its_sources_is_known_by_its_record() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     std::fs::create_dir_all(&raw).unwrap();
@@ -422,6 +428,7 @@ fn output_beside_its_sources_is_known_by_its_record() {
 /// its report lands under an escaped key.
 #[test]
 fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
+    needs_moto!();
     let moto = Moto::start();
     moto.create_buckets(&["data"]);
     let rt = runtime();
@@ -523,6 +530,7 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
 #[cfg(unix)]
 #[test]
 fn does_not_follow_symlinks_out_of_a_local_source_unless_asked() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     let outside = dir.path().join("outside");

@@ -3,21 +3,19 @@
 //! transcoder's output for the same messages; and fault tests through a
 //! proxy that breaks S3 responses.
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
-
 use std::io::Read;
 use std::time::Duration;
 
-use protoland_pipeline::testing::{
-    CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
-    frame, get, gunzip, gzip, keys, put, store,
-};
 use protoland_pipeline::{BadObjectPolicy, Settings};
 use protoland_pipeline::{Invocation, QueueMessage};
 use protoland_pipeline::{Location, StorageOptions};
 use protoland_pipeline::{Pipeline, Response};
 use protoland_pipeline::{WorkerOptions, run_worker};
 use protoland_stream::Framing;
+use protoland_test_kit::{
+    CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
+    frame, get, gunzip, gzip, keys, put, store,
+};
 use serde_json::json;
 
 fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
@@ -76,6 +74,7 @@ fn runtime_test(f: impl std::future::Future<Output = ()>) {
 
 #[test]
 fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -177,6 +176,7 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
 
 #[test]
 fn quarantines_bad_objects_and_acknowledges_them() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -222,6 +222,7 @@ fn quarantines_bad_objects_and_acknowledges_them() {
 
 #[test]
 fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -267,6 +268,7 @@ fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
 
 #[test]
 fn acknowledges_missing_objects_removals_and_test_events() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -299,6 +301,7 @@ fn acknowledges_missing_objects_removals_and_test_events() {
 
 #[test]
 fn recovers_from_s3_errors_mid_stream() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -338,6 +341,7 @@ fn recovers_from_s3_errors_mid_stream() {
 
 #[test]
 fn reports_persistent_s3_failures_after_bounded_retries() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -379,6 +383,7 @@ fn reports_persistent_s3_failures_after_bounded_retries() {
 
 #[test]
 fn aborts_the_multipart_upload_when_a_part_fails() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -418,6 +423,7 @@ fn aborts_the_multipart_upload_when_a_part_fails() {
 
 #[test]
 fn stops_starting_objects_when_the_deadline_is_near() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -460,6 +466,7 @@ fn stops_starting_objects_when_the_deadline_is_near() {
 
 #[test]
 fn reads_s3_urls_through_a_blocking_reader() {
+    needs_moto!();
     let moto = Moto::start();
     moto.create_buckets(&["raw"]);
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -517,6 +524,7 @@ async fn raw_queue(moto: &Moto, name: &str, visibility_s: u32) -> (String, aws_s
 
 #[test]
 fn worker_until_empty_reports_the_messages_another_consumer_holds() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         let (queue_url, client) = raw_queue(&moto, "held-events", 60).await;
@@ -545,6 +553,7 @@ fn worker_until_empty_reports_the_messages_another_consumer_holds() {
 
 #[test]
 fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         // A 3 s visibility timeout and a conversion held up for 7 s: without
@@ -588,6 +597,7 @@ fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
 
 #[test]
 fn converts_an_object_named_twice_in_a_batch_once() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -608,6 +618,7 @@ fn converts_an_object_named_twice_in_a_batch_once() {
 
 #[test]
 fn worker_finishes_the_batch_in_progress_on_shutdown() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         let (queue_url, client) = raw_queue(&moto, "stop-events", 30).await;
@@ -660,6 +671,7 @@ fn worker_finishes_the_batch_in_progress_on_shutdown() {
 /// messages of the batch convert.
 #[test]
 fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "etc", "landing"]);
@@ -713,7 +725,7 @@ fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
         );
         assert_eq!(
             keys(&store(&moto, "landing")).await,
-            ["ndjson/clicks/a.ndjson.gz"]
+            ["ndjson/clicks/a.pb.ndjson.gz"]
         );
     });
 }

@@ -27,6 +27,8 @@ use protoland_test_kit::{
 };
 use serde_json::{Value, json};
 
+use crate::runtime_test;
+
 /// `acme.test.Click` exactly as the harness's `CLICK_PROTO` (so
 /// `expected_ndjson` applies), plus types for nesting, `Any` and a wrong
 /// type.
@@ -138,15 +140,6 @@ fn no_failures() -> Value {
 
 fn failed(ids: &[&str]) -> Value {
     json!({"batchItemFailures": ids.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()})
-}
-
-fn runtime_test(f: impl std::future::Future<Output = ()>) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f);
 }
 
 fn clicks(range: std::ops::Range<u64>) -> Vec<Vec<u8>> {

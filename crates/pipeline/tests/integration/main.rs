@@ -21,6 +21,16 @@ fn alone() -> RwLockWriteGuard<'static, ()> {
     ALONE.write().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs a test's future on a runtime of its own.
+fn runtime_test(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f);
+}
+
 /// Starts a test that needs moto: skipped without the test tools under
 /// plain `cargo test`, failed under `PROTOLAND_REQUIRE_TOOLS=1`.
 macro_rules! needs_moto {

@@ -14,9 +14,11 @@ use protoland_pipeline::{WorkerOptions, run_worker};
 use protoland_stream::Framing;
 use protoland_test_kit::{
     CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
-    frame, get, gunzip, gzip, keys, put, store,
+    frame, get, gunzip, gzip, keys, put, sqs_event, store,
 };
 use serde_json::json;
+
+use crate::runtime_test;
 
 fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
     let mut s = Settings::new(Location::parse("s3://landing/ndjson").unwrap());
@@ -29,48 +31,12 @@ fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
     s
 }
 
-/// An SQS event with one S3 notification per key.
-fn sqs_event(bucket: &str, keys: &[&str]) -> Invocation {
-    let messages = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let encoded: String = key
-                .bytes()
-                .map(|b| match b {
-                    b' ' => "+".to_owned(),
-                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => {
-                        (b as char).to_string()
-                    }
-                    other => format!("%{other:02X}"),
-                })
-                .collect();
-            let body = json!({"Records": [{
-                "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                "eventTime": "2024-03-07T21:42:03.000Z",
-                "s3": {"bucket": {"name": bucket}, "object": {"key": encoded}}
-            }]});
-            QueueMessage::from_body(format!("m{i}"), &body.to_string())
-        })
-        .collect();
-    Invocation::Sqs(messages)
-}
-
 fn failures(response: &Response) -> serde_json::Value {
     response.clone().into_result().unwrap()
 }
 
 /// (source key, object bytes, its messages, expected landing key)
 type Case<'a> = (&'a str, Vec<u8>, &'a [Vec<u8>], &'a str);
-
-fn runtime_test(f: impl std::future::Future<Output = ()>) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f);
-}
 
 #[test]
 fn worker_drains_a_notifying_queue_into_the_landing_bucket() {

@@ -1,5 +1,5 @@
 //! Target `events`: arbitrary JSON into the pipeline's event parsing
-//! (`crates/pipeline/src/events.rs`: `Invocation::from_value`, `parse_body`, `QueueMessage::from_body`):
+//! (`protoland-pipeline-core`: `Invocation::from_value`, `parse_body`, `QueueMessage::from_body`):
 //! SQS, SNS, EventBridge, S3 notifications and S3 Batch Operations.
 //!
 //! Input: byte 0 picks the mode, the rest is:
@@ -23,14 +23,8 @@
 
 use serde_json::{Map, Value};
 
-/// `crates/pipeline/src/events.rs` itself: it depends on nothing else of
-/// the pipeline, and compiling just this file keeps the fuzz build free of
-/// the S3 client stack.
-#[allow(dead_code, unreachable_pub, clippy::all)]
-#[path = "../../crates/pipeline/src/events.rs"]
-pub mod parsing;
-
-use parsing::{Invocation, ObjectRef, QueueMessage, Record, parse_body};
+// The pipeline's core: event parsing without the S3 client stack.
+use protoland_pipeline_core::{Invocation, ObjectRef, QueueMessage, Record, parse_body};
 
 /// Keys that the event shapes use.
 const KEYS: [&str; 34] = [
@@ -183,8 +177,8 @@ fn check_object(object: &ObjectRef, what: &str) {
     assert!(
         object.url().starts_with(&format!(
             "s3://{}/{}",
-            parsing::printable(&object.bucket),
-            parsing::printable(&object.key)
+            protoland_pipeline_core::printable(&object.bucket),
+            protoland_pipeline_core::printable(&object.key)
         )),
         "url() does not name the object: {}",
         object.url()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{ArgAction, Args};
-use protoland_pipeline::units::{parse_bool, parse_size, parse_window};
+use protoland_pipeline::{parse_bool, parse_size, parse_window};
 use protoland_schema::Schema;
 use protoland_stream::{Compression, ConvertOptions, Framing, Limits};
 use protoland_transcode::{JsonOptions, Plan};

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use protoland_pipeline::Location;
 use protoland_pipeline::Pipeline;
-use protoland_pipeline::backfill::{self, BackfillOptions, ObjectOutcomeOrSkip};
-use protoland_pipeline::storage::Location;
+use protoland_pipeline::{BackfillOptions, ObjectOutcomeOrSkip, backfill};
 
 use crate::worker::{PipelineArgs, config_error, init_logging, runtime};
 
@@ -42,7 +42,7 @@ pub(crate) fn run(args: BackfillArgs) -> anyhow::Result<ExitCode> {
             follow_symlinks: args.follow_symlinks,
         };
         // The pipeline logs each conversion; only skips are new here.
-        let summary = backfill::run(&pipeline, &source, &options, |source, result| {
+        let summary = backfill(&pipeline, &source, &options, |source, result| {
             if let ObjectOutcomeOrSkip::Exists = result {
                 tracing::debug!(source, "landing object exists; skipped");
             }

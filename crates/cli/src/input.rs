@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use protoland_pipeline::storage::{Location, StorageOptions, Stores, list};
+use protoland_pipeline::{Location, StorageOptions, Stores, list};
 
 /// The compression suffixes and then protobuf suffixes removed (one of
 /// each, in that order, ignoring ASCII case) to name an output: the same
@@ -27,9 +27,9 @@ pub(crate) fn open_input(spec: &str) -> Result<Box<dyn Read + Send>> {
         return Ok(Box::new(std::io::stdin()));
     }
     if is_s3(spec) {
-        let reader = protoland_pipeline::storage::UrlReader::open(
+        let reader = protoland_pipeline::UrlReader::open(
             spec,
-            protoland_pipeline::storage::StorageOptions::default(),
+            protoland_pipeline::StorageOptions::default(),
         )
         .map_err(|e| {
             // The store's own text for a 404 carries S3's whole XML answer.

@@ -7,12 +7,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use protoland_pipeline::config::{
-    check_retry_delay, check_visibility_timeout, check_wait_time, vars,
-};
-use protoland_pipeline::units::parse_duration;
-use protoland_pipeline::worker::{self, WorkerOptions};
+use protoland_pipeline::parse_duration;
 use protoland_pipeline::{ConfigError, Pipeline, Settings};
+use protoland_pipeline::{WorkerOptions, run_worker, sqs_client_from_env};
+use protoland_pipeline::{check_retry_delay, check_visibility_timeout, check_wait_time, vars};
 
 /// The pipeline settings, as flags; each also reads its `PROTOLAND_*`
 /// variable (see docs/configuration.md).
@@ -332,14 +330,14 @@ pub(crate) fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         let pipeline = Pipeline::start(settings, "worker")
             .await
             .map_err(|e| config_error(&e))?;
-        let client = worker::sqs_client_from_env().await;
+        let client = sqs_client_from_env().await;
         let mut options = WorkerOptions::new(args.queue_url.clone());
         options.until_empty = args.until_empty;
         options.wait_time = args.wait_seconds;
         options.visibility_timeout = args.visibility_timeout;
         options.retry_delay = args.retry_delay;
         // The worker logs its own summary ("worker stopped").
-        let summary = worker::run(&pipeline, &client, &options, shutdown_signal())
+        let summary = run_worker(&pipeline, &client, &options, shutdown_signal())
             .await
             .with_context(|| format!("polling {}", args.queue_url))?;
         // A drain that left failures behind did not do its job, as a

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use protoland_pipeline::testing::{Moto, workspace_root};
+use protoland_test_kit::{Moto, workspace_root};
 
 const MESSAGE: &str = "acme.clicks.Click";
 

@@ -28,7 +28,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use protoland_pipeline::testing::{python, workspace_root};
+use protoland_test_kit::{python, workspace_root};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_protoland");
 
@@ -351,7 +351,7 @@ fn run_with_moto(scratch: &Scratch, blocks: &[Block]) -> Vec<String> {
         )));
         return failures;
     }
-    let port = protoland_pipeline::testing::free_port().to_string();
+    let port = protoland_test_kit::free_port().to_string();
     let dot_venv = scratch.dir.path().join(".venv");
     if !dot_venv.exists() {
         std::os::unix::fs::symlink(&venv, &dot_venv).unwrap();

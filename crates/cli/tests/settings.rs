@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use protoland_pipeline::config::{Settings, ValueKind, value_kind};
-use protoland_pipeline::units::{parse_bool, parse_duration, parse_size};
+use protoland_pipeline::{Settings, ValueKind, value_kind};
+use protoland_pipeline::{parse_bool, parse_duration, parse_size};
 use tempfile::TempDir;
 
 const CLICK_PROTO: &str = r#"syntax = "proto3";

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use protoland_pipeline::config::SchemaSource;
+use protoland_pipeline::SchemaSource;
 use protoland_pipeline::{Pipeline, Settings};
 use serde_json::Value;
 use tokio::time::Instant;

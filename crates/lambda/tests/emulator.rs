@@ -1,5 +1,5 @@
-//! The `protoland-lambda` binary under cargo-lambda's runtime emulator
-//! (issue 4): `cargo lambda watch --only-lambda-apis` serves the Lambda
+//! The `protoland-lambda` binary under cargo-lambda's runtime emulator:
+//! `cargo lambda watch --only-lambda-apis` serves the Lambda
 //! runtime API, the binary built by this test run polls it, and
 //! `cargo lambda invoke --data-file testdata/events/…` sends the fixtures.
 //! The function reads and writes moto's S3 through `AWS_ENDPOINT_URL`. Every
@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use protoland_pipeline::testing::{
+use protoland_stream::Framing;
+use protoland_test_kit::{
     CLICK_MESSAGE, Moto, click, expected_ndjson, frame, free_port, get, gunzip, gzip, keys, put,
     store, venv_tool, wait_for_port, workspace_root,
 };
-use protoland_stream::Framing;
 use serde_json::{Value, json};
 
 /// A child process killed on drop.
@@ -62,7 +62,7 @@ fn function(moto: &Moto, runtime_port: u16, extra: &[(&str, &str)]) -> Command {
         "protoland-lambda-test-{}.proto",
         std::process::id()
     ));
-    std::fs::write(&schema, protoland_pipeline::testing::CLICK_PROTO).unwrap();
+    std::fs::write(&schema, protoland_test_kit::CLICK_PROTO).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_protoland-lambda"));
     command
         .env_clear()
@@ -90,6 +90,7 @@ fn function(moto: &Moto, runtime_port: u16, extra: &[(&str, &str)]) -> Command {
 
 #[test]
 fn answers_fixtures_through_the_runtime_emulator() {
+    protoland_test_kit::require_tools!("cargo-lambda", "moto_server", "python");
     // This test's own S3 clients (seeding and reading moto) are built with
     // the function's dependencies: rustls with ring as the provider, which
     // the process must install, as the function's `main` does.
@@ -231,6 +232,7 @@ fn answers_fixtures_through_the_runtime_emulator() {
 
 #[test]
 fn fails_at_start_up_naming_the_missing_variable() {
+    protoland_test_kit::require_tools!("moto_server", "python");
     let moto = Moto::start();
     // No emulator: a bad setting must stop the function before it asks for
     // its first event.

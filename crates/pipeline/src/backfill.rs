@@ -7,7 +7,7 @@
 //! skipped unless `force` is set, so an interrupted backfill resumes where
 //! it stopped; a landing object holding another source's output is never
 //! taken for "already landed" (that object fails, see
-//! [`crate::provenance`]). Objects under the landing or quarantine location
+//! `protoland_pipeline_core`'s `provenance`). Objects under the landing or quarantine location
 //! are not listed as sources, and any object protoland wrote is skipped by
 //! its record. Every key is listed as stored: one that cannot be read
 //! fails on its own, the others convert. The event time for key templates
@@ -17,11 +17,10 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 
-use crate::events::ObjectRef;
-use crate::handler::{ObjectOutcome, Pipeline, SourceStore};
-use crate::metrics::BatchStats;
-use crate::provenance::Occupant;
-use crate::storage::{Listed, Location, StorageError};
+use protoland_pipeline_core::{BatchStats, Location, ObjectOutcome, ObjectRef, Occupant};
+
+use crate::handler::{Pipeline, SourceStore};
+use crate::storage::{Listed, StorageError};
 
 /// How a backfill runs.
 #[derive(Debug, Clone)]
@@ -55,7 +54,7 @@ pub struct BackfillSummary {
 ///
 /// [`StorageError`] when listing fails; failures of single objects are in
 /// the summary.
-pub async fn run(
+pub async fn backfill(
     pipeline: &Pipeline,
     source: &Location,
     options: &BackfillOptions,
@@ -138,27 +137,14 @@ pub async fn run(
         on_object(&display, &result);
         match &result {
             ObjectOutcomeOrSkip::Exists => summary.existing += 1,
-            ObjectOutcomeOrSkip::Done(outcome) => match outcome {
-                ObjectOutcome::Converted {
-                    messages,
-                    bytes_in,
-                    bytes_out,
-                    ..
-                } => {
-                    summary.stats.objects += 1;
-                    summary.stats.messages += messages;
-                    summary.stats.bytes_in += bytes_in;
-                    summary.stats.bytes_out += bytes_out;
-                }
-                ObjectOutcome::Quarantined { .. } => summary.stats.quarantined += 1,
-                ObjectOutcome::Missing => summary.stats.missing += 1,
-                ObjectOutcome::Failed { error, .. } => {
-                    summary.stats.failures += 1;
+            // Counted as a batch counts it (a backfill has no deadline, so
+            // nothing is left unstarted).
+            ObjectOutcomeOrSkip::Done(outcome) => {
+                outcome.count(&mut summary.stats);
+                if let ObjectOutcome::Failed { error, .. } = outcome {
                     summary.failures.push(format!("{display}: {error}"));
                 }
-                ObjectOutcome::NotStarted { .. } => summary.stats.not_started += 1,
-                ObjectOutcome::OwnOutput { .. } => summary.stats.own_output += 1,
-            },
+            }
         }
     }
     summary.stats.duration = started.elapsed();

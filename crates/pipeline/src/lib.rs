@@ -1,20 +1,18 @@
 //! The serverless pipeline: S3 notifications in, NDJSON landing objects out.
 //!
-//! An event names objects ([`events`]); each object's key picks a message
-//! type ([`routes`]) and its landing key ([`landing`]); the object is
-//! streamed from its store, converted by `protoland-stream` and uploaded to
-//! the landing location ([`storage`]); every message of the event gets an
-//! outcome ([`handler`]) and every batch a metrics line ([`metrics`]). The
-//! same [`handler::Pipeline`] serves the Lambda function, the SQS
-//! [`worker`] (feature `sqs`) and [`backfill`]s. Settings come from
-//! `PROTOLAND_*` variables or from flags ([`config`]), their sizes, durations
-//! and booleans read by one parser ([`units`]).
+//! The decisions (what an event means, which route and landing key an
+//! object gets, the settings, outcomes, responses and metrics) are
+//! `protoland-pipeline-core`'s, re-exported here; this crate does the I/O
+//! around them. Each object is streamed from its store, converted by
+//! `protoland-stream` and uploaded to the landing location ([`Stores`]);
+//! every message of the event gets an outcome and every batch a metrics
+//! line. The same [`Pipeline`] serves the Lambda function, the SQS worker
+//! ([`run_worker`], feature `sqs`) and [`backfill`]s.
 //!
 //! Main types: [`Settings`], [`Pipeline`], [`Invocation`], [`Response`].
 //!
 //! ```
-//! use protoland_pipeline::events::{Invocation, Record};
-//! use protoland_pipeline::landing::{KeyInputs, KeyTemplate, OutputCompression};
+//! use protoland_pipeline::{Invocation, KeyInputs, KeyTemplate, OutputCompression, Record};
 //!
 //! // An SQS event whose body is an S3 notification for `raw/clicks/a b.pb.gz`.
 //! let body = r#"{"Records":[{"eventVersion":"2.1","eventName":"ObjectCreated:Put",
@@ -36,27 +34,27 @@
 //!     output: OutputCompression::Gzip,
 //! });
 //! assert_eq!(key, "ndjson/clicks/a b.pb.gz.ndjson.gz");
-//! # Ok::<(), protoland_pipeline::events::EventError>(())
+//! # Ok::<(), protoland_pipeline::EventError>(())
 //! ```
 
-pub mod backfill;
-pub mod config;
-pub mod events;
-mod glob;
-pub mod handler;
-pub mod landing;
-pub mod memory;
-pub mod metrics;
-pub mod provenance;
-pub mod routes;
-pub mod storage;
+mod backfill;
+mod handler;
+mod memory;
+mod provenance;
+mod storage;
 mod symlinks;
-#[cfg(feature = "test-support")]
-pub mod testing;
-pub mod units;
 #[cfg(feature = "sqs")]
-pub mod worker;
+mod worker;
 
-pub use config::{ConfigError, Settings};
-pub use events::Invocation;
-pub use handler::{Pipeline, Response};
+// Everything the core decides is part of this crate's API, so that the
+// binaries depend on one crate.
+pub use protoland_pipeline_core::*;
+
+pub use crate::backfill::{BackfillOptions, BackfillSummary, ObjectOutcomeOrSkip, backfill};
+pub use crate::handler::{Pipeline, SourceStore};
+pub use crate::storage::{Listed, StorageError, Stores, UrlReader, list};
+#[cfg(feature = "sqs")]
+pub use crate::worker::{
+    QueueDepth, WorkerError, WorkerOptions, WorkerSummary, queue_depth, run_worker,
+    sqs_client_from_env,
+};

@@ -22,12 +22,12 @@ use std::num::NonZeroUsize;
 
 use protoland_stream::conversion_memory;
 
-use crate::config::{ConfigError, Settings, vars};
+use protoland_pipeline_core::{ConfigError, Settings, vars};
 
 /// What the process takes besides its objects: the runtime, the compiled
 /// schemas, the HTTP clients (the soak measures 20 MiB before the first
 /// object).
-pub const BASELINE: u64 = 32 << 20;
+pub(crate) const BASELINE: u64 = 32 << 20;
 
 /// Per object besides the conversion and the output parts: the chunks
 /// between the network and the converter (32 of up to 64 KiB), the output
@@ -37,13 +37,13 @@ const OBJECT_IO: u64 = 8 << 20;
 /// Transcoding threads per object: the cores shared between the objects
 /// converted at once (at least one each), so that memory grows with the
 /// cores, not with cores × objects.
-pub fn transcoding_threads(cores: usize, concurrency: usize) -> NonZeroUsize {
+pub(crate) fn transcoding_threads(cores: usize, concurrency: usize) -> NonZeroUsize {
     NonZeroUsize::new(cores / concurrency.max(1)).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// The most one object can take, converted with `threads` transcoding
 /// threads under `settings`' limits.
-pub fn per_object(settings: &Settings, threads: usize) -> u64 {
+pub(crate) fn per_object(settings: &Settings, threads: usize) -> u64 {
     let parts = 3u64.saturating_mul(settings.part_size as u64);
     conversion_memory(&settings.limits, threads)
         .saturating_add(parts)
@@ -52,7 +52,7 @@ pub fn per_object(settings: &Settings, threads: usize) -> u64 {
 
 /// How many objects at once fit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fit {
+pub(crate) struct Fit {
     /// Objects converted at once: the configured concurrency, or lower.
     pub concurrency: usize,
     /// What each may take at most.
@@ -65,7 +65,7 @@ pub struct Fit {
 
 impl Fit {
     /// The start-up warning when the concurrency was lowered.
-    pub fn warning(&self) -> Option<String> {
+    pub(crate) fn warning(&self) -> Option<String> {
         let from = self.lowered_from?;
         Some(format!(
             "{} lowered from {from} to {}: {} MB of memory hold {} {} at the worst case of the limits ({} MiB each: {}), besides {} MiB for the process",
@@ -95,7 +95,7 @@ const LIMITS: &str = "2 x PROTOLAND_MAX_FRAME_BYTES, (transcoding threads + 1) x
 ///
 /// [`ConfigError`] for [`vars::LAMBDA_MEMORY_SIZE`], naming the settings to
 /// lower, when not even one object fits.
-pub fn fit(settings: &Settings, memory: u64, cores: usize) -> Result<Fit, ConfigError> {
+pub(crate) fn fit(settings: &Settings, memory: u64, cores: usize) -> Result<Fit, ConfigError> {
     let available = memory.saturating_sub(BASELINE);
     let configured = settings.concurrency.max(1);
     for concurrency in (1..=configured).rev() {
@@ -125,7 +125,7 @@ pub fn fit(settings: &Settings, memory: u64, cores: usize) -> Result<Fit, Config
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Location;
+    use protoland_pipeline_core::Location;
 
     fn settings(concurrency: usize) -> Settings {
         let mut s = Settings::new(Location::parse("/tmp/landing").expect("a local path"));

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::storage::Location;
+use protoland_pipeline_core::Location;
 
 /// Decides which listed keys of a source are read (see the module docs).
 #[derive(Debug)]

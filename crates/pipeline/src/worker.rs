@@ -21,9 +21,9 @@ use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName,
 };
 
-use crate::events::{Invocation, QueueMessage};
-use crate::handler::{Pipeline, Response};
-use crate::metrics::BatchStats;
+use protoland_pipeline_core::{BatchStats, Invocation, QueueMessage, Response};
+
+use crate::handler::Pipeline;
 
 /// How the worker polls.
 #[derive(Debug, Clone)]
@@ -102,7 +102,7 @@ const MAX_RECEIVE_FAILURES: u32 = 5;
 ///
 /// [`WorkerError`] when receiving fails `MAX_RECEIVE_FAILURES` (5) times in a
 /// row or the queue's attributes cannot be read.
-pub async fn run(
+pub async fn run_worker(
     pipeline: &Pipeline,
     client: &Client,
     options: &WorkerOptions,

@@ -23,14 +23,13 @@ use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 
-use crate::events::printable;
+use protoland_pipeline_core::{Backoff, Location, RequestRetry, StorageOptions, printable};
 
 mod list;
 mod local;
@@ -38,138 +37,9 @@ mod read;
 mod write;
 
 pub use list::{Listed, list};
-pub use read::{ObjectReader, UrlReader, get};
-pub use write::{LandingWriter, UploadKind, UploadTask};
-
-/// A bucket and prefix, on S3 or on the local file system.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Location {
-    /// `s3://bucket/prefix`; the prefix has no leading or trailing `/`.
-    S3 { bucket: String, prefix: String },
-    /// A local directory; object keys are paths below it.
-    Local { root: PathBuf },
-}
-
-impl Location {
-    /// Parses `s3://bucket[/prefix]` or a local directory (`file://` optional).
-    ///
-    /// # Errors
-    ///
-    /// A message when an `s3://` URL names no bucket.
-    pub fn parse(value: &str) -> Result<Location, String> {
-        if let Some(rest) = value.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err(format!(
-                    "`{value}` names no bucket (expected s3://bucket/prefix)"
-                ));
-            }
-            return Ok(Location::S3 {
-                bucket: bucket.to_owned(),
-                prefix: prefix.trim_matches('/').to_owned(),
-            });
-        }
-        if value.contains("://") && !value.starts_with("file://") {
-            return Err(format!(
-                "`{value}` is neither an s3:// URL nor a local directory"
-            ));
-        }
-        let path = value.strip_prefix("file://").unwrap_or(value);
-        if path.is_empty() {
-            return Err("the location is empty".to_owned());
-        }
-        Ok(Location::Local {
-            root: PathBuf::from(path),
-        })
-    }
-
-    /// A location below this one (`s3://b/p` + `q` → `s3://b/p/q`).
-    pub fn join(&self, sub: &str) -> Location {
-        let sub = sub.trim_matches('/');
-        match self {
-            Location::S3 { bucket, prefix } => Location::S3 {
-                bucket: bucket.clone(),
-                prefix: if prefix.is_empty() {
-                    sub.to_owned()
-                } else {
-                    format!("{prefix}/{sub}")
-                },
-            },
-            Location::Local { root } => Location::Local {
-                root: root.join(sub),
-            },
-        }
-    }
-
-    /// The key prefix inside the store (empty for local directories, whose
-    /// root is the store itself).
-    pub fn prefix(&self) -> &str {
-        match self {
-            Location::S3 { prefix, .. } => prefix,
-            Location::Local { .. } => "",
-        }
-    }
-
-    /// How an object at `key` in this location's store is shown in logs:
-    /// `s3://bucket/key` or the file path, control characters escaped.
-    pub fn display_key(&self, key: &str) -> String {
-        match self {
-            Location::S3 { bucket, .. } => format!("s3://{bucket}/{}", printable(key)),
-            Location::Local { root } => {
-                printable(&root.join(key).display().to_string()).into_owned()
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for Location {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Location::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
-            Location::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
-            Location::Local { root } => write!(f, "{}", root.display()),
-        }
-    }
-}
-
-/// How object stores are reached.
-#[derive(Debug, Clone)]
-pub struct StorageOptions {
-    /// Read the standard `AWS_*` variables (credentials, region, endpoint).
-    /// Default: yes. Tests turn it off and pass everything in `s3_config`.
-    pub read_env: bool,
-    /// `object_store` S3 settings applied after the environment, as
-    /// (key, value): `aws_endpoint`, `aws_region`, `aws_access_key_id`, ….
-    pub s3_config: Vec<(String, String)>,
-    /// Retries of single requests inside `object_store` (throttling, 5xx,
-    /// timeouts, connection resets; a GET interrupted mid-body resumes with
-    /// a range request). Default: 4 retries, 100 ms doubling to 5 s, at most
-    /// 60 s in total; on top of it the handler retries a whole object.
-    pub retry: RetryConfig,
-    /// Longest wait for the next bytes of a response. Default: 60 s. (There
-    /// is no overall request timeout: a GET of a large object lasts as long
-    /// as its conversion.)
-    pub read_timeout: Duration,
-}
-
-impl Default for StorageOptions {
-    fn default() -> Self {
-        StorageOptions {
-            read_env: true,
-            s3_config: Vec::new(),
-            retry: RetryConfig {
-                backoff: BackoffConfig {
-                    init_backoff: Duration::from_millis(100),
-                    max_backoff: Duration::from_secs(5),
-                    base: 2.0,
-                },
-                max_retries: 4,
-                retry_timeout: Duration::from_secs(60),
-            },
-            read_timeout: Duration::from_secs(60),
-        }
-    }
-}
+pub use read::UrlReader;
+pub(crate) use read::{ObjectReader, get};
+pub(crate) use write::LandingWriter;
 
 /// An object store failure, with what was being done to which object.
 #[derive(Debug, thiserror::Error)]
@@ -244,13 +114,30 @@ impl StorageError {
     }
 }
 
+/// `object_store`'s form of the request retries.
+fn retry_config(retry: &RequestRetry) -> RetryConfig {
+    RetryConfig {
+        backoff: backoff_config(&retry.backoff),
+        max_retries: retry.max_retries,
+        retry_timeout: retry.retry_timeout,
+    }
+}
+
+fn backoff_config(backoff: &Backoff) -> BackoffConfig {
+    BackoffConfig {
+        init_backoff: backoff.init_backoff,
+        max_backoff: backoff.max_backoff,
+        base: backoff.base,
+    }
+}
+
 /// Turns an S3 key into an `object_store` path without changing it.
 ///
 /// # Errors
 ///
 /// [`StorageError::UnsupportedKey`] for keys `object_store` would alter or
 /// reject.
-pub fn object_path(key: &str) -> Result<Path, StorageError> {
+pub(crate) fn object_path(key: &str) -> Result<Path, StorageError> {
     let unsupported = |reason: String| StorageError::UnsupportedKey {
         key: key.to_owned(),
         reason,
@@ -364,7 +251,7 @@ impl Stores {
         let builder = builder
             .with_bucket_name(bucket)
             .with_client_options(client.clone())
-            .with_retry(self.options.retry.clone());
+            .with_retry(retry_config(&self.options.retry));
         Ok((builder, client))
     }
 
@@ -394,7 +281,7 @@ impl Stores {
             bucket_url,
             region,
             bucket: bucket.to_owned(),
-            backoff: self.options.retry.backoff.clone(),
+            backoff: backoff_config(&self.options.retry.backoff),
             max_retries: self.options.retry.max_retries,
         })
     }
@@ -403,42 +290,6 @@ impl Stores {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_locations() {
-        assert_eq!(
-            Location::parse("s3://b/p/q/"),
-            Ok(Location::S3 {
-                bucket: "b".into(),
-                prefix: "p/q".into()
-            })
-        );
-        assert_eq!(
-            Location::parse("s3://b"),
-            Ok(Location::S3 {
-                bucket: "b".into(),
-                prefix: String::new()
-            })
-        );
-        assert_eq!(
-            Location::parse("./out"),
-            Ok(Location::Local {
-                root: "./out".into()
-            })
-        );
-        assert_eq!(
-            Location::parse("file:///tmp/x"),
-            Ok(Location::Local {
-                root: "/tmp/x".into()
-            })
-        );
-        assert!(Location::parse("s3:///x").is_err());
-        assert!(Location::parse("gs://b/x").is_err());
-        assert_eq!(
-            Location::parse("s3://b").map(|l| l.join("_q").to_string()),
-            Ok("s3://b/_q".to_owned())
-        );
-    }
 
     #[test]
     fn keeps_keys_unchanged_or_refuses_them() {

@@ -17,7 +17,7 @@ use super::{Location, StorageError, StorageOptions, Stores, object_path};
 /// # Errors
 ///
 /// [`StorageError`]; [`StorageError::is_not_found`] when the object is gone.
-pub async fn get(
+pub(crate) async fn get(
     store: &Arc<dyn ObjectStore>,
     path: &Path,
     version: Option<&str>,
@@ -50,7 +50,7 @@ enum Chunk {
 /// end marker, or that ends short of the object's size, is an error, never
 /// a silently shorter object.
 #[derive(Debug)]
-pub struct ObjectReader {
+pub(crate) struct ObjectReader {
     inner: ReaderInner,
 }
 
@@ -80,7 +80,7 @@ impl std::fmt::Debug for ChunkDebug {
 
 impl ObjectReader {
     /// Bridges a GET result to `Read`; the pump runs on `runtime`.
-    pub fn new(result: GetResult, runtime: &Handle) -> ObjectReader {
+    pub(crate) fn new(result: GetResult, runtime: &Handle) -> ObjectReader {
         let expected = result.range.end.saturating_sub(result.range.start);
         let GetResult {
             payload,

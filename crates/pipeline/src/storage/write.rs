@@ -15,18 +15,13 @@ use object_store::{
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
+use protoland_pipeline_core::UploadKind;
+
 use super::StorageError;
 
 enum UploadMsg {
     Part(Bytes),
     Finish(Bytes),
-}
-
-/// How a landing object was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UploadKind {
-    Put,
-    Multipart { parts: usize },
 }
 
 /// A blocking [`Write`] that uploads a landing object (see the module docs).
@@ -37,7 +32,7 @@ pub enum UploadKind {
 /// object is complete or the upload is aborted, so a caller can wait until
 /// nothing is left behind.
 #[derive(Debug)]
-pub struct LandingWriter {
+pub(crate) struct LandingWriter {
     buf: Vec<u8>,
     part_size: usize,
     tx: Option<mpsc::Sender<UploadMsgDebug>>,
@@ -59,13 +54,13 @@ impl std::fmt::Debug for UploadMsgDebug {
 }
 
 /// The background half of a [`LandingWriter`].
-pub type UploadTask = tokio::task::JoinHandle<()>;
+pub(super) type UploadTask = tokio::task::JoinHandle<()>;
 
 impl LandingWriter {
     /// Starts an upload of `path` in `store`; `part_size` is both the
     /// single-PUT threshold and the multipart part size. `attributes` (the
     /// source record) are written with the object, never after it.
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn ObjectStore>,
         path: Path,
         attributes: Attributes,
@@ -103,12 +98,12 @@ impl LandingWriter {
     /// (checked before the single PUT and before completing a multipart
     /// upload): for a caller that gave up on this object (the invocation's
     /// deadline) while the writer is busy on another thread.
-    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+    pub(crate) fn cancel_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.cancelled)
     }
 
     /// Bytes written so far.
-    pub fn bytes_written(&self) -> u64 {
+    pub(crate) fn bytes_written(&self) -> u64 {
         self.bytes
     }
 
@@ -138,7 +133,7 @@ impl LandingWriter {
     /// # Errors
     ///
     /// The upload's error (the upload is then aborted).
-    pub fn finish(mut self) -> io::Result<UploadKind> {
+    pub(crate) fn finish(mut self) -> io::Result<UploadKind> {
         let rest = Bytes::from(std::mem::take(&mut self.buf));
         self.send(UploadMsg::Finish(rest))?;
         self.tx = None;

@@ -1,4 +1,4 @@
-//! The bounded soak of issue 7: objects of mixed sizes, framings and
+//! A bounded soak: objects of mixed sizes, framings and
 //! compressions (some corrupt) land in a bucket whose notifications feed a
 //! queue; the SQS worker drains it through fault-injecting proxies, which
 //! fail a fraction of all S3 requests (500, 503 SlowDown, dropped
@@ -14,25 +14,23 @@
 //! `PROTOLAND_SOAK_SQS_FAULT_ONE_IN=K` the SQS one).
 //! The figures are printed at the end (run with `--nocapture`).
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use protoland_pipeline::config::Settings;
-use protoland_pipeline::events::{Record, parse_body};
-use protoland_pipeline::handler::Pipeline;
-use protoland_pipeline::storage::Location;
-use protoland_pipeline::testing::{
+use protoland_pipeline::Location;
+use protoland_pipeline::Pipeline;
+use protoland_pipeline::Settings;
+use protoland_pipeline::{Record, parse_body};
+use protoland_pipeline::{WorkerOptions, run_worker};
+use protoland_stream::Framing;
+use protoland_test_kit::{
     CLICK_MESSAGE, FaultKind, FaultProxy, Moto, RandomFaults, click, click_schema_source,
     expected_ndjson, frame, get, gunzip, gzip_at, keys, put, sqs_client_for, store, string_field,
     varint,
 };
-use protoland_pipeline::worker::{self, WorkerOptions};
-use protoland_stream::Framing;
 
 /// Objects in the default (CI) run.
 const DEFAULT_OBJECTS: usize = 300;
@@ -268,6 +266,8 @@ impl tracing::Subscriber for RetryCounter {
 
 #[test]
 fn soak_through_the_worker_with_s3_and_sqs_faults() {
+    protoland_test_kit::require_tools!("moto_server", "python");
+    let _alone = crate::alone();
     let objects: usize = env_number("PROTOLAND_SOAK_OBJECTS", DEFAULT_OBJECTS);
     let one_in: u64 = env_number("PROTOLAND_SOAK_FAULT_ONE_IN", DEFAULT_FAULT_ONE_IN);
     let sqs_one_in: u64 = env_number("PROTOLAND_SOAK_SQS_FAULT_ONE_IN", DEFAULT_SQS_FAULT_ONE_IN);
@@ -310,7 +310,7 @@ impl tracing::Subscriber for ArcSubscriber {
 
 /// Messages in a queue, visible or in flight.
 async fn queued(client: &aws_sdk_sqs::Client, queue_url: &str) -> u64 {
-    worker::queue_depth(client, queue_url)
+    protoland_pipeline::queue_depth(client, queue_url)
         .await
         .unwrap()
         .total()
@@ -450,7 +450,7 @@ async fn soak(objects: usize, one_in: (u64, u64), counter: &RetryCounter) {
         rounds += 1;
         let runs = futures::future::join_all(
             (0..WORKERS)
-                .map(|_| worker::run(&pipeline, &worker_client, &options, std::future::pending())),
+                .map(|_| run_worker(&pipeline, &worker_client, &options, std::future::pending())),
         )
         .await;
         summaries.extend(runs.into_iter().map(Result::unwrap));

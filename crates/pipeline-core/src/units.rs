@@ -79,7 +79,7 @@ fn split_number(text: &str) -> Result<(u64, &str), NoNumber> {
 /// Parses a size in bytes (see the module docs for the units).
 ///
 /// ```
-/// use protoland_pipeline::units::parse_size;
+/// use protoland_pipeline_core::parse_size;
 /// assert_eq!(parse_size("5M"), Ok(5 << 20));
 /// assert_eq!(parse_size("5 MiB"), Ok(5 << 20));
 /// assert_eq!(parse_size("5MB"), Ok(5_000_000));
@@ -116,7 +116,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
 /// of two from 1 KiB to 2 GiB, what libzstd's decoder takes.
 ///
 /// ```
-/// use protoland_pipeline::units::parse_window;
+/// use protoland_pipeline_core::parse_window;
 /// assert_eq!(parse_window("8MiB"), Ok(8 << 20));
 /// assert!(parse_window("3MiB").is_err());
 /// ```
@@ -136,7 +136,7 @@ pub fn parse_window(text: &str) -> Result<u64, UnitError> {
 /// # Errors
 ///
 /// [`UnitError::NotAWindow`] otherwise.
-pub fn check_window(size: u64) -> Result<(), UnitError> {
+pub(crate) fn check_window(size: u64) -> Result<(), UnitError> {
     if size.is_power_of_two() && (1 << 10..=2 << 30).contains(&size) {
         Ok(())
     } else {
@@ -148,7 +148,7 @@ pub fn check_window(size: u64) -> Result<(), UnitError> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use protoland_pipeline::units::parse_duration;
+/// use protoland_pipeline_core::parse_duration;
 /// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
 /// assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
 /// assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));

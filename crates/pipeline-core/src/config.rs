@@ -13,11 +13,10 @@ use protoland_stream::{Compression, Framing, Limits};
 use protoland_transcode::JsonOptions;
 
 use crate::landing::{KeyTemplate, OutputCompression};
+use crate::location::{Location, StorageOptions};
 use crate::routes::{RouteSpec, parse_routes};
-use crate::storage::{Location, StorageOptions};
 use crate::units::{check_window, format_duration, format_size, parse_window};
-// The one parser of sizes, durations and booleans (see `units`).
-pub use crate::units::{UnitError, parse_bool, parse_duration, parse_size};
+use crate::units::{parse_bool, parse_duration, parse_size};
 
 /// Where a schema comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +133,7 @@ pub struct Settings {
     /// The memory the process may use, in bytes: in a Lambda, its memory
     /// size (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB), else unknown. At
     /// start-up the concurrency is lowered to what fits (see
-    /// [`crate::memory`]).
+    /// `protoland-pipeline`'s `memory`).
     pub memory_limit: Option<u64>,
     /// Output up to this size is one PUT; above it, a multipart upload with
     /// parts of this size (`PROTOLAND_PART_SIZE`, default 8 MiB, at least 5 MiB).
@@ -288,7 +287,7 @@ impl Settings {
                 parse_size(&v).map_err(|e| bad(vars::MAX_DECOMPRESSED_BYTES, &v, e))?;
         }
         // ---- Limits of one message and of decompression, and the memory
-        // they are checked against (crate::memory) ----
+        // they are checked against (`protoland-pipeline`'s `memory`) ----
         if let Some(v) = get(vars::MAX_LINE_BYTES) {
             s.limits.max_line_bytes =
                 parse_size(&v).map_err(|e| bad(vars::MAX_LINE_BYTES, &v, e))?;

@@ -4,16 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+use protoland_pipeline::KeyTemplate;
+use protoland_pipeline::Location;
 use protoland_pipeline::Pipeline;
-use protoland_pipeline::backfill::{self, BackfillOptions};
-use protoland_pipeline::config::{BadObjectPolicy, Settings};
-use protoland_pipeline::landing::KeyTemplate;
-use protoland_pipeline::storage::Location;
-use protoland_pipeline::testing::{
+use protoland_pipeline::{BackfillOptions, backfill};
+use protoland_pipeline::{BadObjectPolicy, Settings};
+use protoland_stream::Framing;
+use protoland_test_kit::{
     CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, gzip,
     keys, put, store,
 };
-use protoland_stream::Framing;
 
 fn settings(landing: Location) -> Settings {
     let mut s = Settings::new(landing);
@@ -43,6 +43,7 @@ fn dir_names(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     let messages: Vec<Vec<u8>> = (0..30).map(|i| click(i, 4)).collect();
@@ -75,7 +76,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     };
 
     let first = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (first.listed, first.stats.objects, first.existing),
@@ -92,7 +93,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     );
 
     let second = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (second.listed, second.stats.objects, second.existing),
@@ -106,7 +107,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
         follow_symlinks: false,
     };
     let third = rt
-        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
         .unwrap();
     assert_eq!((third.stats.objects, third.existing), (2, 0), "{third:?}");
     assert_eq!(
@@ -118,6 +119,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
 
 #[test]
 fn quarantines_a_bad_local_object_under_the_landing_directory() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     let landing = dir.path().join("landing");
@@ -138,7 +140,7 @@ fn quarantines_a_bad_local_object_under_the_landing_directory() {
     };
     let source = Location::Local { root: raw.clone() };
     let summary = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (
@@ -162,6 +164,7 @@ fn quarantines_a_bad_local_object_under_the_landing_directory() {
 
 #[test]
 fn backfills_an_s3_prefix_and_reports_bad_objects() {
+    needs_moto!();
     let moto = Moto::start();
     moto.create_buckets(&["data"]);
     let rt = runtime();
@@ -188,7 +191,7 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
         follow_symlinks: false,
     };
     let summary = rt
-        .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (
@@ -218,7 +221,7 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
     // Everything under the whole bucket now: landing output is not a source.
     let whole = Location::parse("s3://data").unwrap();
     let again = rt
-        .block_on(backfill::run(&pipeline, &whole, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &whole, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (again.listed, again.existing, again.stats.objects),
@@ -234,6 +237,7 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
 /// is never counted as already landed, and the first's lines stay whole.
 #[test]
 fn sources_never_share_a_landing_object() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     std::fs::create_dir_all(raw.join("a")).unwrap();
@@ -259,7 +263,7 @@ fn sources_never_share_a_landing_object() {
     };
     let top = Location::Local { root: raw.clone() };
     let summary = rt
-        .block_on(backfill::run(&pipeline, &top, &options, |_, _| {}))
+        .block_on(backfill(&pipeline, &top, &options, |_, _| {}))
         .unwrap();
     assert_eq!(
         (summary.stats.objects, summary.existing),
@@ -285,7 +289,7 @@ fn sources_never_share_a_landing_object() {
     let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
     for run in 0..2 {
         let summary = rt
-            .block_on(backfill::run(&pipeline, &top, &options, |_, _| {}))
+            .block_on(backfill(&pipeline, &top, &options, |_, _| {}))
             .unwrap();
         assert_eq!(
             (
@@ -325,6 +329,7 @@ fn sources_never_share_a_landing_object() {
 /// refused, and the source stays as it was.
 #[test]
 fn never_lands_on_its_own_source() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     std::fs::create_dir_all(&raw).unwrap();
@@ -343,7 +348,7 @@ fn never_lands_on_its_own_source() {
         follow_symlinks: false,
     };
     let summary = rt
-        .block_on(backfill::run(
+        .block_on(backfill(
             &pipeline,
             &Location::Local { root: raw.clone() },
             &forced,
@@ -369,6 +374,7 @@ fn never_lands_on_its_own_source() {
 /// named like output (`y.ndjson.gz`) still converts.
 #[test]
 fn output_beside_its_sources_is_known_by_its_record() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     std::fs::create_dir_all(&raw).unwrap();
@@ -389,7 +395,7 @@ fn output_beside_its_sources_is_known_by_its_record() {
     };
     let source = Location::Local { root: raw.clone() };
     let first = rt
-        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
         .unwrap();
     assert_eq!(
         (first.stats.objects, first.stats.own_output),
@@ -397,7 +403,7 @@ fn output_beside_its_sources_is_known_by_its_record() {
         "{first:?}"
     );
     let second = rt
-        .block_on(backfill::run(&pipeline, &source, &forced, |_, _| {}))
+        .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
         .unwrap();
     assert_eq!(
         (second.listed, second.stats.objects, second.stats.own_output),
@@ -422,6 +428,7 @@ fn output_beside_its_sources_is_known_by_its_record() {
 /// its report lands under an escaped key.
 #[test]
 fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
+    needs_moto!();
     let moto = Moto::start();
     moto.create_buckets(&["data"]);
     let rt = runtime();
@@ -447,7 +454,7 @@ fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
             follow_symlinks: false,
         };
         let summary = rt
-            .block_on(backfill::run(
+            .block_on(backfill(
                 &pipeline,
                 &Location::parse("s3://data/a").unwrap(),
                 &options,
@@ -523,6 +530,7 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
 #[cfg(unix)]
 #[test]
 fn does_not_follow_symlinks_out_of_a_local_source_unless_asked() {
+    let _shared = crate::shared();
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     let outside = dir.path().join("outside");
@@ -564,7 +572,7 @@ fn does_not_follow_symlinks_out_of_a_local_source_unless_asked() {
             follow_symlinks: follow,
         };
         let summary = rt
-            .block_on(backfill::run(&pipeline, &source, &options, |_, _| {}))
+            .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
             .unwrap();
         assert_eq!(
             (summary.listed, summary.stats.failures),

@@ -1,25 +1,24 @@
-//! The pipeline against moto's S3 and SQS servers (issue 4, "Tests against
-//! real servers"): a real bucket notification configuration feeding a queue,
+//! The pipeline against moto's S3 and SQS servers: a real bucket notification configuration feeding a queue,
 //! the worker draining it, landing objects checked line by line against the
 //! transcoder's output for the same messages; and fault tests through a
 //! proxy that breaks S3 responses.
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
-
 use std::io::Read;
 use std::time::Duration;
 
-use protoland_pipeline::config::{BadObjectPolicy, Settings};
-use protoland_pipeline::events::{Invocation, QueueMessage};
-use protoland_pipeline::handler::{Pipeline, Response};
-use protoland_pipeline::storage::{Location, StorageOptions};
-use protoland_pipeline::testing::{
-    CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
-    frame, get, gunzip, gzip, keys, put, store,
-};
-use protoland_pipeline::worker::{self, WorkerOptions};
+use protoland_pipeline::{BadObjectPolicy, Settings};
+use protoland_pipeline::{Invocation, QueueMessage};
+use protoland_pipeline::{Location, StorageOptions};
+use protoland_pipeline::{Pipeline, Response};
+use protoland_pipeline::{WorkerOptions, run_worker};
 use protoland_stream::Framing;
+use protoland_test_kit::{
+    CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
+    frame, get, gunzip, gzip, keys, put, sqs_event, store,
+};
 use serde_json::json;
+
+use crate::runtime_test;
 
 fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
     let mut s = Settings::new(Location::parse("s3://landing/ndjson").unwrap());
@@ -32,33 +31,6 @@ fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
     s
 }
 
-/// An SQS event with one S3 notification per key.
-fn sqs_event(bucket: &str, keys: &[&str]) -> Invocation {
-    let messages = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let encoded: String = key
-                .bytes()
-                .map(|b| match b {
-                    b' ' => "+".to_owned(),
-                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'.' | b'-' | b'_' => {
-                        (b as char).to_string()
-                    }
-                    other => format!("%{other:02X}"),
-                })
-                .collect();
-            let body = json!({"Records": [{
-                "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                "eventTime": "2024-03-07T21:42:03.000Z",
-                "s3": {"bucket": {"name": bucket}, "object": {"key": encoded}}
-            }]});
-            QueueMessage::from_body(format!("m{i}"), &body.to_string())
-        })
-        .collect();
-    Invocation::Sqs(messages)
-}
-
 fn failures(response: &Response) -> serde_json::Value {
     response.clone().into_result().unwrap()
 }
@@ -66,17 +38,9 @@ fn failures(response: &Response) -> serde_json::Value {
 /// (source key, object bytes, its messages, expected landing key)
 type Case<'a> = (&'a str, Vec<u8>, &'a [Vec<u8>], &'a str);
 
-fn runtime_test(f: impl std::future::Future<Output = ()>) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f);
-}
-
 #[test]
 fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -131,7 +95,7 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
         let pipeline = Pipeline::start(s, "worker").await.unwrap();
         let mut options = draining(&queue_url);
         options.retry_delay = Some(Duration::ZERO);
-        let summary = worker::run(
+        let summary = run_worker(
             &pipeline,
             &moto.sqs_client(),
             &options,
@@ -166,9 +130,9 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
         // The corrupt object's notification ended in the dead-letter queue.
         let dead = moto.queue_bodies(&dlq_url);
         assert_eq!(dead.len(), 1, "{dead:?}");
-        let records = protoland_pipeline::events::parse_body(&dead[0]).unwrap();
+        let records = protoland_pipeline::parse_body(&dead[0]).unwrap();
         assert!(
-            matches!(&records[..], [protoland_pipeline::events::Record::Created(o)] if o.key == "clicks/corrupt.pb"),
+            matches!(&records[..], [protoland_pipeline::Record::Created(o)] if o.key == "clicks/corrupt.pb"),
             "{}",
             dead[0]
         );
@@ -178,6 +142,7 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
 
 #[test]
 fn quarantines_bad_objects_and_acknowledges_them() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -223,6 +188,7 @@ fn quarantines_bad_objects_and_acknowledges_them() {
 
 #[test]
 fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -268,6 +234,7 @@ fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
 
 #[test]
 fn acknowledges_missing_objects_removals_and_test_events() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -300,6 +267,7 @@ fn acknowledges_missing_objects_removals_and_test_events() {
 
 #[test]
 fn recovers_from_s3_errors_mid_stream() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -339,6 +307,7 @@ fn recovers_from_s3_errors_mid_stream() {
 
 #[test]
 fn reports_persistent_s3_failures_after_bounded_retries() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -380,6 +349,7 @@ fn reports_persistent_s3_failures_after_bounded_retries() {
 
 #[test]
 fn aborts_the_multipart_upload_when_a_part_fails() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -419,6 +389,7 @@ fn aborts_the_multipart_upload_when_a_part_fails() {
 
 #[test]
 fn stops_starting_objects_when_the_deadline_is_near() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -461,6 +432,7 @@ fn stops_starting_objects_when_the_deadline_is_near() {
 
 #[test]
 fn reads_s3_urls_through_a_blocking_reader() {
+    needs_moto!();
     let moto = Moto::start();
     moto.create_buckets(&["raw"]);
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -469,22 +441,17 @@ fn reads_s3_urls_through_a_blocking_reader() {
         .build()
         .unwrap()
         .block_on(put(&store(&moto, "raw"), "big file ✓.pb", data.clone()));
-    let mut reader = protoland_pipeline::storage::UrlReader::open(
-        "s3://raw/big file ✓.pb",
-        moto.storage_options(),
-    )
-    .unwrap();
+    let mut reader =
+        protoland_pipeline::UrlReader::open("s3://raw/big file ✓.pb", moto.storage_options())
+            .unwrap();
     assert_eq!(reader.size(), data.len() as u64);
     let mut read = Vec::new();
     reader.read_to_end(&mut read).unwrap();
     assert!(read == data);
-    let missing =
-        protoland_pipeline::storage::UrlReader::open("s3://raw/nope.pb", moto.storage_options())
-            .unwrap_err();
+    let missing = protoland_pipeline::UrlReader::open("s3://raw/nope.pb", moto.storage_options())
+        .unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
-    assert!(
-        protoland_pipeline::storage::UrlReader::open("s3://raw", moto.storage_options()).is_err()
-    );
+    assert!(protoland_pipeline::UrlReader::open("s3://raw", moto.storage_options()).is_err());
 }
 
 /// Worker options that drain `queue_url` and stop, with 1 s receives.
@@ -523,6 +490,7 @@ async fn raw_queue(moto: &Moto, name: &str, visibility_s: u32) -> (String, aws_s
 
 #[test]
 fn worker_until_empty_reports_the_messages_another_consumer_holds() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         let (queue_url, client) = raw_queue(&moto, "held-events", 60).await;
@@ -537,7 +505,7 @@ fn worker_until_empty_reports_the_messages_another_consumer_holds() {
             .await
             .unwrap();
         let options = draining(&queue_url);
-        let summary = worker::run(&pipeline, &client, &options, std::future::pending())
+        let summary = run_worker(&pipeline, &client, &options, std::future::pending())
             .await
             .unwrap();
         assert_eq!((summary.received, summary.deleted), (1, 1), "{summary:?}");
@@ -551,6 +519,7 @@ fn worker_until_empty_reports_the_messages_another_consumer_holds() {
 
 #[test]
 fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         // A 3 s visibility timeout and a conversion held up for 7 s: without
@@ -574,7 +543,7 @@ fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
         let options = draining(&queue_url);
         let worker = tokio::spawn({
             let client = client.clone();
-            async move { worker::run(&pipeline, &client, &options, std::future::pending()).await }
+            async move { run_worker(&pipeline, &client, &options, std::future::pending()).await }
         });
         tokio::time::sleep(Duration::from_millis(4500)).await;
         let other = receive(&client, &queue_url).await;
@@ -594,6 +563,7 @@ fn worker_keeps_a_long_conversion_invisible_to_other_consumers() {
 
 #[test]
 fn converts_an_object_named_twice_in_a_batch_once() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "landing"]);
@@ -614,6 +584,7 @@ fn converts_an_object_named_twice_in_a_batch_once() {
 
 #[test]
 fn worker_finishes_the_batch_in_progress_on_shutdown() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         let (queue_url, client) = raw_queue(&moto, "stop-events", 30).await;
@@ -639,7 +610,7 @@ fn worker_finishes_the_batch_in_progress_on_shutdown() {
         let shutdown = tokio::time::sleep(Duration::from_millis(1500));
         let worker = tokio::spawn({
             let client = client.clone();
-            async move { worker::run(&pipeline, &client, &options, shutdown).await }
+            async move { run_worker(&pipeline, &client, &options, shutdown).await }
         });
         tokio::time::sleep(Duration::from_millis(2000)).await;
         put(&raw, "clicks/second.pb", click(2, 1)).await;
@@ -666,6 +637,7 @@ fn worker_finishes_the_batch_in_progress_on_shutdown() {
 /// messages of the batch convert.
 #[test]
 fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
+    needs_moto!();
     runtime_test(async {
         let moto = Moto::start();
         moto.create_buckets(&["raw", "etc", "landing"]);

@@ -70,7 +70,7 @@ pub enum StorageError {
     /// Listing a location failed (after retries).
     #[error("listing {target}: {message}")]
     Listing { target: String, message: String },
-    /// The upload was given up (see [`LandingWriter::cancel_flag`]) and aborted.
+    /// The upload was given up (the writer's cancel flag was set) and aborted.
     #[error("upload of {target} cancelled")]
     Cancelled { target: String },
 }

@@ -1,199 +1,17 @@
-//! Settings for the pipeline, from `PROTOLAND_*` environment variables (the
-//! Lambda) or from flags (the CLI modes fill [`Settings`] themselves).
-//!
-//! Everything is checked here, at start-up: a missing or invalid setting is a
-//! [`ConfigError`] naming the variable, never a failure at the first event.
-//! `docs/configuration.md` lists every variable with its default.
+//! Reading the `PROTOLAND_*` variables into [`Settings`], each with the
+//! one parser of its kind.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use protoland_stream::{Compression, Framing, Limits};
-use protoland_transcode::JsonOptions;
-
-use crate::landing::{KeyTemplate, OutputCompression};
-use crate::location::{Location, StorageOptions};
-use crate::routes::{RouteSpec, parse_routes};
-use crate::units::{check_window, format_duration, format_size, parse_window};
-use crate::units::{parse_bool, parse_duration, parse_size};
-
-/// Where a schema comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SchemaSource {
-    /// A `.proto` file or descriptor set on the local file system (in a
-    /// Lambda: in the deployment package, under `/var/task`).
-    Path(PathBuf),
-    /// An `s3://bucket/key` URL, read once at start-up.
-    S3(String),
-    /// Bytes already in memory (a schema embedded in the binary).
-    Bytes { name: String, bytes: Arc<[u8]> },
-}
-
-impl SchemaSource {
-    /// `s3://…` is S3; anything else is a local path.
-    pub fn parse(value: &str) -> SchemaSource {
-        if value.starts_with("s3://") {
-            SchemaSource::S3(value.to_owned())
-        } else {
-            SchemaSource::Path(PathBuf::from(value))
-        }
-    }
-}
-
-impl std::fmt::Display for SchemaSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SchemaSource::Path(p) => write!(f, "{}", p.display()),
-            SchemaSource::S3(url) => f.write_str(url),
-            SchemaSource::Bytes { name, .. } => write!(f, "embedded {name}"),
-        }
-    }
-}
-
-/// What to do with an object whose data is bad (corrupt, wrong schema).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BadObjectPolicy {
-    /// Report the message as failed: the queue redelivers it and finally
-    /// moves it to the dead-letter queue. The default, because nothing is
-    /// acknowledged that was not converted.
-    #[default]
-    Fail,
-    /// Write a JSON error report under the quarantine location and
-    /// acknowledge the message.
-    Quarantine,
-}
-
-/// What to do when the object named by an event no longer exists (deleted
-/// between the notification and the read).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MissingPolicy {
-    /// Log it, count it as `missing`, acknowledge. The default: a
-    /// redelivery would find it missing again, so failing only fills the
-    /// dead-letter queue.
-    #[default]
-    Acknowledge,
-    /// Report the message as failed.
-    Fail,
-}
-
-/// CloudWatch Embedded Metric Format output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetricsSettings {
-    /// Print one EMF line per batch to stdout. Default: on.
-    pub enabled: bool,
-    /// Default: `protoland`.
-    pub namespace: String,
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        MetricsSettings {
-            enabled: true,
-            namespace: "protoland".to_owned(),
-        }
-    }
-}
-
-/// Every setting of the pipeline, checked.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// The default schema (`PROTOLAND_SCHEMA`); routes may name their own.
-    pub schema: Option<SchemaSource>,
-    /// Import directories for `.proto` schemas (`PROTOLAND_INCLUDE`).
-    pub includes: Vec<PathBuf>,
-    /// The default message type (`PROTOLAND_MESSAGE`).
-    pub message: Option<String>,
-    /// Message types by key (`PROTOLAND_ROUTES`).
-    pub routes: Vec<RouteSpec>,
-    /// Where converted objects go (`PROTOLAND_LANDING`).
-    pub landing: Location,
-    /// Input framing (`PROTOLAND_FRAMING`, default `auto`).
-    pub framing: Framing,
-    /// Input compression (`PROTOLAND_COMPRESSION`, default `auto`).
-    pub compression: Compression,
-    /// Landing object compression (`PROTOLAND_OUTPUT_COMPRESSION`, default `gzip`).
-    pub output_compression: OutputCompression,
-    /// `PROTOLAND_PROTO_NAMES`, `PROTOLAND_EMIT_DEFAULTS`, `PROTOLAND_ENUM_NUMBERS`.
-    pub json: JsonOptions,
-    /// `PROTOLAND_KEY_TEMPLATE`, default `{prefix}/{key}{ext}`.
-    pub key_template: KeyTemplate,
-    /// `PROTOLAND_ON_BAD_OBJECT`, default `fail`.
-    pub on_bad_object: BadObjectPolicy,
-    /// `PROTOLAND_QUARANTINE`, default `<landing>/_quarantine`.
-    pub quarantine: Location,
-    /// `PROTOLAND_ON_MISSING_OBJECT`, default `acknowledge`.
-    pub on_missing_object: MissingPolicy,
-    /// Objects converted at once (`PROTOLAND_CONCURRENCY`, default 4).
-    pub concurrency: usize,
-    /// `PROTOLAND_MAX_FRAME_BYTES` (64 MiB), `PROTOLAND_MAX_DECOMPRESSED_BYTES` (64 GiB),
-    /// `PROTOLAND_MAX_LINE_BYTES` (64 MiB), `PROTOLAND_MAX_ZSTD_WINDOW` (8 MiB),
-    /// `PROTOLAND_MAX_COMPRESSION_RATIO` (200).
-    pub limits: Limits,
-    /// The memory the process may use, in bytes: in a Lambda, its memory
-    /// size (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB), else unknown. At
-    /// start-up the concurrency is lowered to what fits (see
-    /// `protoland-pipeline`'s `memory`).
-    pub memory_limit: Option<u64>,
-    /// Output up to this size is one PUT; above it, a multipart upload with
-    /// parts of this size (`PROTOLAND_PART_SIZE`, default 8 MiB, at least 5 MiB).
-    pub part_size: usize,
-    /// Stop starting objects when less time than this remains before the
-    /// invocation's deadline (`PROTOLAND_DEADLINE_MARGIN`, default 10s).
-    pub deadline_margin: Duration,
-    /// Attempts per object for transient failures (`PROTOLAND_MAX_ATTEMPTS`, default 3).
-    pub max_attempts: u32,
-    /// First backoff between attempts, doubled each time (`PROTOLAND_RETRY_BACKOFF`, default 200ms).
-    pub retry_backoff: Duration,
-    /// `PROTOLAND_METRICS` (`emf` | `off`), `PROTOLAND_METRICS_NAMESPACE`.
-    pub metrics: MetricsSettings,
-    /// How object stores are reached (endpoint, retries).
-    pub storage: StorageOptions,
-}
-
-/// The smallest multipart part S3 accepts (except the last).
-pub const MIN_PART_SIZE: usize = 5 << 20;
-/// The largest multipart part S3 accepts.
-pub const MAX_PART_SIZE: usize = 5 << 30;
-/// The longest SQS keeps a received message invisible: a visibility
-/// timeout, a retry delay, and the time one message may be held (the
-/// heartbeat cannot extend it past 12 hours from its receive).
-pub const SQS_MAX_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(12 * 3600);
-/// The longest long-poll wait SQS accepts.
-pub const SQS_MAX_WAIT_TIME: Duration = Duration::from_secs(20);
-/// The longest timeout a Lambda function can have.
-pub const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+use super::error::{ConfigError, bad};
+use super::settings::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
+use super::vars;
+use crate::landing::KeyTemplate;
+use crate::location::Location;
+use crate::routes::parse_routes;
+use crate::units::{parse_bool, parse_duration, parse_size, parse_window};
 
 impl Settings {
-    /// Settings with defaults for everything but what has none.
-    pub fn new(landing: Location) -> Settings {
-        let quarantine = landing.join("_quarantine");
-        Settings {
-            schema: None,
-            includes: Vec::new(),
-            message: None,
-            routes: Vec::new(),
-            landing,
-            framing: Framing::Auto,
-            compression: Compression::Auto,
-            output_compression: OutputCompression::Gzip,
-            json: JsonOptions::default(),
-            key_template: KeyTemplate::default(),
-            on_bad_object: BadObjectPolicy::Fail,
-            quarantine,
-            on_missing_object: MissingPolicy::Acknowledge,
-            concurrency: 4,
-            limits: Limits::default(),
-            memory_limit: None,
-            part_size: 8 << 20,
-            deadline_margin: Duration::from_secs(10),
-            max_attempts: 3,
-            retry_backoff: Duration::from_millis(200),
-            metrics: MetricsSettings::default(),
-            storage: StorageOptions::default(),
-        }
-    }
-
     /// Reads the `PROTOLAND_*` variables of this process.
     ///
     /// # Errors
@@ -346,140 +164,6 @@ impl Settings {
         })?;
         Ok(s)
     }
-
-    /// Checks what no single setting can: that every object can be routed to
-    /// a message type and schema, and that sizes make sense.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError`] naming the variable to set or fix.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.message.is_none() && self.routes.is_empty() {
-            return Err(ConfigError::Missing {
-                var: vars::MESSAGE,
-                hint: "the fully-qualified message type (e.g. acme.clicks.Click), or set PROTOLAND_ROUTES",
-            });
-        }
-        if self.schema.is_none() {
-            let needs_default =
-                self.message.is_some() || self.routes.iter().any(|r| r.schema.is_none());
-            if needs_default {
-                return Err(ConfigError::Missing {
-                    var: vars::SCHEMA,
-                    hint: "a .proto file or descriptor set: a path in the package or an s3:// URL",
-                });
-            }
-        }
-        if self.part_size < MIN_PART_SIZE {
-            return Err(invalid(
-                vars::PART_SIZE,
-                format!(
-                    "{} is under S3's minimum part size, 5 MiB",
-                    format_size(self.part_size as u64)
-                ),
-            ));
-        }
-        if self.part_size > MAX_PART_SIZE {
-            return Err(invalid(
-                vars::PART_SIZE,
-                format!(
-                    "{} is over S3's maximum part size, 5 GiB",
-                    format_size(self.part_size as u64)
-                ),
-            ));
-        }
-        if self.concurrency == 0 {
-            return Err(invalid(vars::CONCURRENCY, "must be at least 1"));
-        }
-        if self.max_attempts == 0 {
-            return Err(invalid(vars::MAX_ATTEMPTS, "must be at least 1"));
-        }
-        if self.limits.max_frame_bytes == 0 {
-            return Err(invalid(vars::MAX_FRAME_BYTES, "must be at least 1 byte"));
-        }
-        if self.deadline_margin >= LAMBDA_MAX_TIMEOUT {
-            return Err(invalid(
-                vars::DEADLINE_MARGIN,
-                format!(
-                    "{} is not under 15m, Lambda's longest timeout: no object would ever start",
-                    format_duration(self.deadline_margin)
-                ),
-            ));
-        }
-        let waits = self.retry_waits();
-        if waits > SQS_MAX_VISIBILITY_TIMEOUT {
-            return Err(invalid(
-                vars::RETRY_BACKOFF,
-                format!(
-                    "{} doubling between {} attempts ({}) waits {:.1}h in all, over the 12h SQS keeps a message invisible at most",
-                    format_duration(self.retry_backoff),
-                    self.max_attempts,
-                    vars::MAX_ATTEMPTS,
-                    waits.as_secs_f64() / 3600.0
-                ),
-            ));
-        }
-        check_metrics_namespace(&self.metrics.namespace)
-            .map_err(|message| invalid(vars::METRICS_NAMESPACE, message))?;
-        // ---- limits (see the parsing above) ----
-        if self.limits.max_line_bytes == 0 {
-            return Err(invalid(vars::MAX_LINE_BYTES, "must be at least 1 byte"));
-        }
-        check_window(self.limits.max_zstd_window).map_err(|e| invalid(vars::MAX_ZSTD_WINDOW, e))?;
-        Ok(())
-    }
-
-    /// The longest an object can spend waiting between its attempts: the
-    /// backoff, doubled after each attempt (as the handler does, the
-    /// doubling stops at 2^16).
-    fn retry_waits(&self) -> Duration {
-        // In closed form (a loop would take seconds for 4 billion
-        // attempts): the first 17 waits double, the rest are 2^16 × backoff.
-        let waits = u128::from(self.max_attempts.saturating_sub(1));
-        let doubling = waits.min(17);
-        let factor = ((1u128 << doubling) - 1).saturating_add((waits - doubling) << 16);
-        let nanos = self.retry_backoff.as_nanos().saturating_mul(factor);
-        let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
-        // Below a second, so it fits.
-        Duration::new(secs, (nanos % 1_000_000_000) as u32)
-    }
-}
-
-/// The environment variable names.
-pub mod vars {
-    pub const SCHEMA: &str = "PROTOLAND_SCHEMA";
-    pub const INCLUDE: &str = "PROTOLAND_INCLUDE";
-    pub const MESSAGE: &str = "PROTOLAND_MESSAGE";
-    pub const ROUTES: &str = "PROTOLAND_ROUTES";
-    pub const LANDING: &str = "PROTOLAND_LANDING";
-    pub const FRAMING: &str = "PROTOLAND_FRAMING";
-    pub const COMPRESSION: &str = "PROTOLAND_COMPRESSION";
-    pub const OUTPUT_COMPRESSION: &str = "PROTOLAND_OUTPUT_COMPRESSION";
-    pub const PROTO_NAMES: &str = "PROTOLAND_PROTO_NAMES";
-    pub const EMIT_DEFAULTS: &str = "PROTOLAND_EMIT_DEFAULTS";
-    pub const ENUM_NUMBERS: &str = "PROTOLAND_ENUM_NUMBERS";
-    pub const KEY_TEMPLATE: &str = "PROTOLAND_KEY_TEMPLATE";
-    pub const ON_BAD_OBJECT: &str = "PROTOLAND_ON_BAD_OBJECT";
-    pub const QUARANTINE: &str = "PROTOLAND_QUARANTINE";
-    pub const ON_MISSING_OBJECT: &str = "PROTOLAND_ON_MISSING_OBJECT";
-    pub const CONCURRENCY: &str = "PROTOLAND_CONCURRENCY";
-    pub const MAX_FRAME_BYTES: &str = "PROTOLAND_MAX_FRAME_BYTES";
-    pub const MAX_DECOMPRESSED_BYTES: &str = "PROTOLAND_MAX_DECOMPRESSED_BYTES";
-    pub const PART_SIZE: &str = "PROTOLAND_PART_SIZE";
-    pub const DEADLINE_MARGIN: &str = "PROTOLAND_DEADLINE_MARGIN";
-    pub const MAX_ATTEMPTS: &str = "PROTOLAND_MAX_ATTEMPTS";
-    pub const RETRY_BACKOFF: &str = "PROTOLAND_RETRY_BACKOFF";
-    pub const METRICS: &str = "PROTOLAND_METRICS";
-    pub const METRICS_NAMESPACE: &str = "PROTOLAND_METRICS_NAMESPACE";
-    // Read by the CLI only (`worker`, `backfill`).
-    pub const QUEUE_URL: &str = "PROTOLAND_QUEUE_URL";
-    pub const LOG_FORMAT: &str = "PROTOLAND_LOG_FORMAT";
-    // ---- limits ----
-    pub const MAX_LINE_BYTES: &str = "PROTOLAND_MAX_LINE_BYTES";
-    pub const MAX_ZSTD_WINDOW: &str = "PROTOLAND_MAX_ZSTD_WINDOW";
-    pub const MAX_COMPRESSION_RATIO: &str = "PROTOLAND_MAX_COMPRESSION_RATIO";
-    /// Set by the Lambda runtime: the function's memory in MB.
-    pub const LAMBDA_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 }
 
 /// The kind of value a variable takes: the parser that reads it.
@@ -511,55 +195,6 @@ pub fn value_kind(var: &str) -> ValueKind {
     }
 }
 
-/// A setting that is missing or invalid, named by its variable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    #[error("{var} is not set: {hint}")]
-    Missing {
-        var: &'static str,
-        hint: &'static str,
-    },
-    /// A value that does not work, without the text it came from (a
-    /// setting made in code, or a schema that does not load).
-    #[error("{var}: {message}")]
-    Invalid { var: &'static str, message: String },
-    /// A value that does not work, with the text it was given as.
-    #[error("{var}: {message} (got {value:?})")]
-    Value {
-        var: &'static str,
-        value: String,
-        message: String,
-    },
-}
-
-impl ConfigError {
-    /// The variable at fault.
-    pub fn var(&self) -> &'static str {
-        match self {
-            ConfigError::Missing { var, .. }
-            | ConfigError::Invalid { var, .. }
-            | ConfigError::Value { var, .. } => var,
-        }
-    }
-}
-
-fn invalid(var: &'static str, message: impl ToString) -> ConfigError {
-    ConfigError::Invalid {
-        var,
-        message: message.to_string(),
-    }
-}
-
-/// `var`'s `value` does not work, because of `message`.
-fn bad(var: &'static str, value: &str, message: impl ToString) -> ConfigError {
-    ConfigError::Value {
-        var,
-        value: value.to_owned(),
-        message: message.to_string(),
-    }
-}
-
 fn parse_count(var: &'static str, v: &str) -> Result<usize, ConfigError> {
     v.parse::<usize>()
         .map_err(|_| bad(var, v, "not a whole number"))
@@ -584,79 +219,15 @@ fn parse_includes(v: &str) -> Result<Vec<PathBuf>, String> {
         .collect()
 }
 
-/// CloudWatch's rules for a namespace: 1 to 255 characters of
-/// `0-9A-Za-z.-_/#: `, not only spaces, not starting with `AWS/` (reserved).
-/// CloudWatch drops EMF lines with any other namespace without a word.
-fn check_metrics_namespace(namespace: &str) -> Result<(), String> {
-    if namespace.trim().is_empty() {
-        return Err("a CloudWatch namespace needs a character other than a space".to_owned());
-    }
-    if namespace.len() > 255 {
-        return Err(format!(
-            "{} characters, over CloudWatch's 255 for a namespace",
-            namespace.len()
-        ));
-    }
-    if let Some(c) = namespace
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || ".-_/#: ".contains(*c)))
-    {
-        return Err(format!(
-            "`{c}` is not allowed in a CloudWatch namespace (letters, digits, `.-_/#:` and spaces)"
-        ));
-    }
-    if namespace.starts_with("AWS/") {
-        return Err("namespaces starting with `AWS/` are reserved for AWS".to_owned());
-    }
-    Ok(())
-}
-
-/// Checks a visibility timeout for SQS: whole seconds, 1s to 12h.
-///
-/// # Errors
-///
-/// A message saying which limit the duration breaks.
-pub fn check_visibility_timeout(timeout: Duration) -> Result<Duration, String> {
-    check_sqs_seconds(timeout, Duration::from_secs(1), SQS_MAX_VISIBILITY_TIMEOUT)
-        .map_err(|limits| format!("{limits}, the visibility timeouts SQS accepts"))
-}
-
-/// Checks a retry delay (a failed message's new visibility timeout): whole
-/// seconds, 0s to 12h.
-///
-/// # Errors
-///
-/// A message saying which limit the duration breaks.
-pub fn check_retry_delay(delay: Duration) -> Result<Duration, String> {
-    check_sqs_seconds(delay, Duration::ZERO, SQS_MAX_VISIBILITY_TIMEOUT)
-        .map_err(|limits| format!("{limits}, the visibility timeouts SQS accepts"))
-}
-
-/// Checks a long-poll wait: whole seconds, 0s to 20s.
-///
-/// # Errors
-///
-/// A message saying which limit the duration breaks.
-pub fn check_wait_time(wait: Duration) -> Result<Duration, String> {
-    check_sqs_seconds(wait, Duration::ZERO, SQS_MAX_WAIT_TIME)
-        .map_err(|limits| format!("{limits}, the long-poll waits SQS accepts"))
-}
-
-fn check_sqs_seconds(value: Duration, min: Duration, max: Duration) -> Result<Duration, String> {
-    let range = format!("{} to {}", format_duration(min), format_duration(max));
-    if value.subsec_nanos() != 0 {
-        return Err(format!("must be whole seconds from {range}"));
-    }
-    if value < min || value > max {
-        return Err(format!("must be {range}"));
-    }
-    Ok(value)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::collections::HashMap;
+    use std::time::Duration;
+
+    use protoland_stream::{Compression, Framing};
+
+    use super::*;
+    use crate::landing::OutputCompression;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let map: HashMap<String, String> = vars
@@ -1011,8 +582,8 @@ mod tests {
                 assert_eq!(text, format!("{var}: {message}{tail}"));
             }
         }
-        // The waits add up as the handler makes them: 200ms doubling 16
-        // times, then 2^16 × 200ms each.
+        // Four billion attempts: the waits are added up in closed form, at
+        // once (`Settings::retry_waits`), and blamed on the backoff.
         let mut vars = BASE.to_vec();
         vars.push(("PROTOLAND_MAX_ATTEMPTS", "4294967295"));
         let started = std::time::Instant::now();
@@ -1021,16 +592,6 @@ mod tests {
             "PROTOLAND_RETRY_BACKOFF"
         );
         assert!(started.elapsed() < Duration::from_secs(1));
-        let waits = |attempts: u32| {
-            let mut s = Settings::new(Location::parse("/tmp/x").expect("local"));
-            s.max_attempts = attempts;
-            s.retry_waits()
-        };
-        let ms = Duration::from_millis;
-        assert_eq!(waits(1), Duration::ZERO);
-        assert_eq!(waits(3), ms(200 + 400));
-        assert_eq!(waits(18), ms(200 * ((1 << 17) - 1)));
-        assert_eq!(waits(20), ms(200 * ((1 << 17) - 1 + 2 * 65_536)));
         // A too-many-attempts setting is blamed on the waits it makes.
         let mut vars = BASE.to_vec();
         vars.push(("PROTOLAND_MAX_ATTEMPTS", "40"));
@@ -1039,8 +600,8 @@ mod tests {
             "PROTOLAND_RETRY_BACKOFF: 200ms doubling between 40 attempts (PROTOLAND_MAX_ATTEMPTS) waits 87.4h in all, over the 12h SQS keeps a message invisible at most"
         );
 
-        // Every variable this module defines has a case above.
-        let source = include_str!("config.rs");
+        // Every variable `vars` names has a case above.
+        let source = include_str!("vars.rs");
         let declared: Vec<&str> = source
             .lines()
             .filter_map(|line| line.trim().strip_prefix("pub const "))
@@ -1056,31 +617,5 @@ mod tests {
                 "no bad-value case for {var}"
             );
         }
-    }
-
-    #[test]
-    fn sqs_durations_are_whole_seconds_within_sqs_limits() {
-        let s = Duration::from_secs;
-        assert_eq!(check_visibility_timeout(s(30)), Ok(s(30)));
-        assert_eq!(check_visibility_timeout(s(43_200)), Ok(s(43_200)));
-        assert_eq!(
-            check_visibility_timeout(s(0)),
-            Err("must be 1s to 12h, the visibility timeouts SQS accepts".into())
-        );
-        assert_eq!(
-            check_visibility_timeout(s(43_201)),
-            Err("must be 1s to 12h, the visibility timeouts SQS accepts".into())
-        );
-        assert_eq!(
-            check_visibility_timeout(Duration::from_millis(1500)),
-            Err("must be whole seconds from 1s to 12h, the visibility timeouts SQS accepts".into())
-        );
-        assert_eq!(check_retry_delay(s(0)), Ok(s(0)));
-        assert!(check_retry_delay(s(13 * 3600)).is_err());
-        assert_eq!(check_wait_time(s(20)), Ok(s(20)));
-        assert_eq!(
-            check_wait_time(s(21)),
-            Err("must be 0s to 20s, the long-poll waits SQS accepts".into())
-        );
     }
 }

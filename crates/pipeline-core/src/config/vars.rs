@@ -1,0 +1,35 @@
+//! The environment variable names.
+
+pub const SCHEMA: &str = "PROTOLAND_SCHEMA";
+pub const INCLUDE: &str = "PROTOLAND_INCLUDE";
+pub const MESSAGE: &str = "PROTOLAND_MESSAGE";
+pub const ROUTES: &str = "PROTOLAND_ROUTES";
+pub const LANDING: &str = "PROTOLAND_LANDING";
+pub const FRAMING: &str = "PROTOLAND_FRAMING";
+pub const COMPRESSION: &str = "PROTOLAND_COMPRESSION";
+pub const OUTPUT_COMPRESSION: &str = "PROTOLAND_OUTPUT_COMPRESSION";
+pub const PROTO_NAMES: &str = "PROTOLAND_PROTO_NAMES";
+pub const EMIT_DEFAULTS: &str = "PROTOLAND_EMIT_DEFAULTS";
+pub const ENUM_NUMBERS: &str = "PROTOLAND_ENUM_NUMBERS";
+pub const KEY_TEMPLATE: &str = "PROTOLAND_KEY_TEMPLATE";
+pub const ON_BAD_OBJECT: &str = "PROTOLAND_ON_BAD_OBJECT";
+pub const QUARANTINE: &str = "PROTOLAND_QUARANTINE";
+pub const ON_MISSING_OBJECT: &str = "PROTOLAND_ON_MISSING_OBJECT";
+pub const CONCURRENCY: &str = "PROTOLAND_CONCURRENCY";
+pub const MAX_FRAME_BYTES: &str = "PROTOLAND_MAX_FRAME_BYTES";
+pub const MAX_DECOMPRESSED_BYTES: &str = "PROTOLAND_MAX_DECOMPRESSED_BYTES";
+pub const PART_SIZE: &str = "PROTOLAND_PART_SIZE";
+pub const DEADLINE_MARGIN: &str = "PROTOLAND_DEADLINE_MARGIN";
+pub const MAX_ATTEMPTS: &str = "PROTOLAND_MAX_ATTEMPTS";
+pub const RETRY_BACKOFF: &str = "PROTOLAND_RETRY_BACKOFF";
+pub const METRICS: &str = "PROTOLAND_METRICS";
+pub const METRICS_NAMESPACE: &str = "PROTOLAND_METRICS_NAMESPACE";
+// Read by the CLI only (`worker`, `backfill`).
+pub const QUEUE_URL: &str = "PROTOLAND_QUEUE_URL";
+pub const LOG_FORMAT: &str = "PROTOLAND_LOG_FORMAT";
+// ---- limits ----
+pub const MAX_LINE_BYTES: &str = "PROTOLAND_MAX_LINE_BYTES";
+pub const MAX_ZSTD_WINDOW: &str = "PROTOLAND_MAX_ZSTD_WINDOW";
+pub const MAX_COMPRESSION_RATIO: &str = "PROTOLAND_MAX_COMPRESSION_RATIO";
+/// Set by the Lambda runtime: the function's memory in MB.
+pub const LAMBDA_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";

@@ -85,6 +85,7 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn convert_streams_an_s3_object_like_a_local_file() {
+    protoland_test_kit::require_tools!("moto_server", "python");
     let moto = Moto::start();
     moto.create_buckets(&["raw"]);
     let file = example("clicks-0001.pb.gz");
@@ -111,6 +112,7 @@ fn convert_streams_an_s3_object_like_a_local_file() {
 /// file, and a glob that matches nothing is an error, not an empty success.
 #[test]
 fn convert_lists_s3_globs_and_prefixes_into_a_directory() {
+    protoland_test_kit::require_tools!("moto_server", "python");
     let moto = Moto::start();
     moto.create_buckets(&["raw"]);
     let gz = example("clicks-0001.pb.gz");
@@ -183,6 +185,7 @@ fn convert_lists_s3_globs_and_prefixes_into_a_directory() {
 
 #[test]
 fn convert_names_the_bucket_and_key_of_a_missing_object() {
+    protoland_test_kit::require_tools!("moto_server", "python");
     let moto = Moto::start();
     moto.create_buckets(&["raw"]);
     let schema = schema();
@@ -208,6 +211,7 @@ fn convert_names_the_bucket_and_key_of_a_missing_object() {
 
 #[test]
 fn worker_lands_every_notified_object_and_leaves_the_bad_one_queued() {
+    protoland_test_kit::require_tools!("moto_server", "python");
     let moto = Moto::start();
     moto.create_buckets(&["raw", "landing"]);
     let (queue_url, _dlq) = moto.notifying_queue("raw", "events", 5, 30);
@@ -282,6 +286,7 @@ fn worker_lands_every_notified_object_and_leaves_the_bad_one_queued() {
 
 #[test]
 fn backfill_converts_a_prefix_once_and_skips_what_has_landed() {
+    protoland_test_kit::require_tools!("moto_server", "python");
     let moto = Moto::start();
     moto.create_buckets(&["raw", "landing"]);
     for name in ["clicks-0001.pb.gz", "clicks-0002.pb"] {

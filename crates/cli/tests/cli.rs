@@ -818,20 +818,6 @@ fn help_is_written_from_the_doc_comments() {
     );
 }
 
-/// The Python with Google's `protobuf` (`PROTOLAND_PYTHON`, else the
-/// workspace's `.venv`).
-fn python() -> std::path::PathBuf {
-    let path = std::env::var_os("PROTOLAND_PYTHON")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
-    assert!(
-        path.exists(),
-        "no Python with Google's protobuf at {} (set PROTOLAND_PYTHON, or run scripts/test to create .venv)",
-        path.display()
-    );
-    path
-}
-
 /// Prints each message of a varint-delimited file as Google's json_format
 /// does, one per line.
 const ORACLE: &str = r#"
@@ -868,6 +854,7 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn convert_output_matches_google_json_format() {
+    protoland_test_kit::require_tools!("python");
     let dir = fixture();
     let schema = Schema::from_proto_source("click.proto", CLICK_PROTO).unwrap();
     std::fs::write(
@@ -881,7 +868,7 @@ fn convert_output_matches_google_json_format() {
             (bits & 2 != 0, "--emit-defaults"),
             (bits & 4 != 0, "--enum-numbers"),
         ];
-        let oracle = std::process::Command::new(python())
+        let oracle = std::process::Command::new(protoland_test_kit::python())
             .current_dir(dir.path())
             .args(["-c", ORACLE, "click.binpb", "acme.Click", "clicks.pb"])
             .args(flags.iter().map(|(on, _)| if *on { "1" } else { "0" }))

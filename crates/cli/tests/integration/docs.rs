@@ -593,7 +593,7 @@ fn the_command_reference_is_the_help_the_binary_prints() {
     assert!(
         written == page,
         "docs/reference.md differs from the binary's --help: rewrite it with \
-         PROTOLAND_BLESS=1 cargo test -p protoland --test docs"
+         PROTOLAND_BLESS=1 cargo test -p protoland --test integration -- docs::"
     );
 }
 
@@ -604,7 +604,7 @@ Every subcommand of `protoland` with every option, the environment variable
 it reads (`[env: …]`), its default, its units and the exit codes, exactly as
 `protoland <command> --help` prints them: this page is generated from the
 command-line definitions, and the test suite fails when it differs from
-them (`PROTOLAND_BLESS=1 cargo test -p protoland --test docs` rewrites it).
+them (`PROTOLAND_BLESS=1 cargo test -p protoland --test integration -- docs::` rewrites it).
 
 Sizes are a whole number of bytes with an optional unit: `KB`, `MB`, `GB`,
 `TB` are powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` and the letters alone

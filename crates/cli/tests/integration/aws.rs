@@ -132,20 +132,16 @@ fn convert_lists_s3_globs_and_prefixes_into_a_directory() {
         names
     };
 
+    // `convert` of the example schema's inputs into a directory.
+    let convert_into = |dir: &Path, inputs: &[&str]| {
+        let dir = dir.to_str().unwrap();
+        let mut args = vec!["convert", "-s", schema, "-m", MESSAGE, "-o", dir];
+        args.extend_from_slice(inputs);
+        protoland(&moto, &args)
+    };
+
     let glob_out = tempfile::tempdir().unwrap();
-    let out = protoland(
-        &moto,
-        &[
-            "convert",
-            "-s",
-            schema,
-            "-m",
-            MESSAGE,
-            "-o",
-            glob_out.path().to_str().unwrap(),
-            "s3://raw/2026/11/*.pb.gz",
-        ],
-    );
+    let out = convert_into(glob_out.path(), &["s3://raw/2026/11/*.pb.gz"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(files(glob_out.path()), ["a.ndjson"]);
     assert_eq!(
@@ -154,19 +150,9 @@ fn convert_lists_s3_globs_and_prefixes_into_a_directory() {
     );
 
     let prefix_out = tempfile::tempdir().unwrap();
-    let out = protoland(
-        &moto,
-        &[
-            "convert",
-            "-s",
-            schema,
-            "-m",
-            MESSAGE,
-            "-o",
-            prefix_out.path().to_str().unwrap(),
-            "s3://raw/2026/11/deeper/",
-            "s3://raw/2026/11/b*",
-        ],
+    let out = convert_into(
+        prefix_out.path(),
+        &["s3://raw/2026/11/deeper/", "s3://raw/2026/11/b*"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(files(prefix_out.path()), ["b.ndjson", "c.ndjson"]);

@@ -373,10 +373,10 @@ fn run_with_moto(scratch: &Scratch, blocks: &[Block]) -> Vec<String> {
 }
 
 /// A block that needs a test tool which is not installed: a failure where
-/// the test command requires the tools (`PROTOLAND_REQUIRE_TOOLS`, set by
-/// scripts/test), else skipped with a line saying so.
+/// the test command requires the tools (`PROTOLAND_REQUIRE_TOOLS=1`, set by
+/// scripts/test, the test kit's rule), else skipped with a line saying so.
 fn missing_tool(message: String) -> Option<String> {
-    if std::env::var_os("PROTOLAND_REQUIRE_TOOLS").is_some() {
+    if std::env::var(protoland_test_kit::REQUIRE_TOOLS).is_ok_and(|v| v == "1") {
         return Some(message);
     }
     use std::io::Write as _;

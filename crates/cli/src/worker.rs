@@ -78,7 +78,7 @@ pub(crate) struct PipelineArgs {
         default_missing_value = "true"
     )]
     enum_numbers: Option<String>,
-    /// Landing key template [default {prefix}/{stem}{ext}]
+    /// Landing key template [default {prefix}/{key}{ext}]
     #[arg(long, env = "PROTOLAND_KEY_TEMPLATE")]
     key_template: Option<String>,
     /// What a corrupt object does [fail, quarantine; default fail]

@@ -75,6 +75,12 @@ TARGETS = {
     # The deployed path (object to landing object) at the default output.
     "deployed_one_core_vs_inflate": 0.3,
     "deployed_two_cores_vs_one": 1.8,
+    # Parquet landing (1 core): the same floor as the default NDJSON output,
+    # at most this share of the gzip'd NDJSON's bytes, and this many times
+    # the Python function doing the same job (protobuf + protarrow).
+    "parquet_one_core_vs_inflate": 0.3,
+    "parquet_bytes_vs_gzip_ndjson": 0.6,
+    "parquet_vs_python": 20.0,
 }
 
 MB = 1_000_000
@@ -678,6 +684,36 @@ class Bench:
                         "-f", "varint", "--output-compression", output, "--metrics", "off",
                     ],
                 })
+        ok, out = sh([self.bin("protoland"), "backfill", "--help"])
+        if ok and "--output-format" in out:
+            for cores, cpus in ((1, {0}), (2, None)):
+                c.append({
+                    "key": f"protoland_parquet_{cores}",
+                    "label": f"protoland backfill, Parquet output, {cores} core{'s' if cores > 1 else ''}",
+                    "record": {"output": "parquet", "cores": cores},
+                    "cpus": cpus,
+                    "input": full,
+                    "landing": work / f"landing-parquet-{cores}",
+                    "argv": [
+                        self.bin("protoland"), "backfill", source, "-s", d["schema"], "-m", d["message"],
+                        "-f", "varint", "--output-format", "parquet", "--metrics", "off",
+                    ],
+                })
+        else:
+            self.not_measured("Parquet landing", "`protoland backfill --output-format` does not exist")
+        if sh([self.python, "-c", "import protarrow, pyarrow.parquet"])[0]:
+            c.append({
+                "key": "python_parquet_1",
+                "label": f"Python Lambda (protarrow), Parquet output, 1 core (first {slice_['uncompressed_bytes'] / MB:.0f} MB)",
+                "record": {"output": "parquet", "cores": 1},
+                "cpus": {0},
+                "input": slice_,
+                "landing": work / "landing-python-parquet",
+                "argv": [self.python, ROOT / "bench/python/parquet_function.py", DATA / "schemas.binpb",
+                         d["message"], slice_["path"]],
+            })
+        else:
+            self.not_measured("Python Parquet function", "protarrow or pyarrow is not installed (bench/requirements.txt)")
         c.append({
             "key": "python_gzip_1",
             "label": f"Python Lambda, gzip output, 1 core (first {slice_['uncompressed_bytes'] / MB:.0f} MB)",
@@ -1025,6 +1061,15 @@ def check_landing(landed: list[tuple[Path, int]], output: str, messages: int) ->
     if len(landed) != 1:
         return f"landed {len(landed)} files, expected one: {[str(f.name) for f, _ in landed][:5]}"
     path = landed[0][0]
+    if output == "parquet":
+        try:
+            import pyarrow.parquet as pq  # noqa: PLC0415 - only for Parquet runs
+        except ImportError:
+            return None  # nothing here reads Parquet; the run's exit status stands
+        rows = pq.ParquetFile(path).metadata.num_rows
+        if rows != messages:
+            return f"{path.name} holds {rows} rows for {messages} messages"
+        return None
     if output == "zstd":
         zstd = shutil.which("zstd")
         if not zstd:

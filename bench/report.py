@@ -72,6 +72,22 @@ def target_rows(results: dict, targets: dict) -> list[list[str]]:
                 f"protoland_{default}_1", "inflate", targets["deployed_one_core_vs_inflate"], both)
             row(f"landing {default} (the default), 2 cores ÷ 1 core", d2, d1,
                 f"protoland_{default}_2", f"protoland_{default}_1", targets["deployed_two_cores_vs_one"], both)
+            p1 = mbps(deployed.get("protoland_parquet_1"))
+            if p1 is not None or "protoland_parquet_2" in deployed:
+                row("landing Parquet, 1 core ÷ inflate alone", p1, inflate, "protoland_parquet_1", "inflate",
+                    targets["parquet_one_core_vs_inflate"], both)
+                row("landing Parquet, 1 core ÷ Python protarrow", p1, mbps(deployed.get("python_parquet_1")),
+                    "protoland_parquet_1", "python_parquet_1", targets["parquet_vs_python"], both)
+                pq_bytes = deployed.get("protoland_parquet_1", {}).get("landed_bytes")
+                gz_bytes = deployed.get("protoland_gzip_1", {}).get("landed_bytes")
+                if pq_bytes and gz_bytes:
+                    share = pq_bytes / gz_bytes
+                    rows.append([
+                        "landing Parquet bytes ÷ gzip'd NDJSON bytes", name,
+                        f"{share:.2f}x ({pq_bytes / MB:.1f} vs {gz_bytes / MB:.1f} MB)",
+                        f"≤ {targets['parquet_bytes_vs_gzip_ndjson']:g}x",
+                        verdict(share <= targets["parquet_bytes_vs_gzip_ndjson"]),
+                    ])
             if default != "gzip":
                 g1, g2 = mbps(deployed.get("protoland_gzip_1")), mbps(deployed.get("protoland_gzip_2"))
                 row("landing gzip, 2 cores ÷ 1 core", g2, g1, "protoland_gzip_2", "protoland_gzip_1",
@@ -384,10 +400,12 @@ def cost_section(results: dict) -> list[str]:
     md.append("")
     rows = []
     for ds, records in results.get("deployed", {}).items():
-        python = records.get("python_gzip_1", {}).get("cpu_s_per_gb")
         for key, rec in records.items():
             if "cpu_s_per_gb" not in rec or rec["cores"] != 1:
                 continue
+            # Each output against the Python function doing the same job.
+            same_job = "python_parquet_1" if rec.get("output") == "parquet" else "python_gzip_1"
+            python = records.get(same_job, {}).get("cpu_s_per_gb")
             seconds = rec["cpu_s_per_gb"] * 1000
             rows.append([
                 DATASET_TITLES.get(ds, ds),

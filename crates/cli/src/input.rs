@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use protoland_pipeline::{Location, StorageOptions, Stores, list};
+use protoland_pipeline::{Glob, Location, StorageOptions, Stores, list};
 
 /// The compression suffixes and then protobuf suffixes removed (one of
 /// each, in that order, ignoring ASCII case) to name an output: the same
@@ -62,15 +62,16 @@ pub(crate) fn check_stdin_once(inputs: &[String]) -> Result<()> {
 
 /// The inputs with every S3 prefix and glob replaced by the objects it
 /// names, in key order: `s3://raw/2026/11/` is every object under that
-/// prefix, `s3://raw/2026/11/*.pb.gz` those whose key matches (`*` and `?`
-/// stay within one `/` segment, `**` crosses segments, `[abc]` is one of
-/// those characters). A shell expands globs only in local paths, so a URL
-/// is the only place one reaches protoland unexpanded.
+/// prefix, `s3://raw/2026/11/*.pb.gz` those whose key matches, by the
+/// rules of routes' globs ([`Glob`]: `*` and `?` stay within one `/`
+/// segment, `**` crosses segments, `[abc]` is one of those characters). A
+/// shell expands globs only in local paths, so a URL is the only place one
+/// reaches protoland unexpanded.
 ///
 /// # Errors
 ///
-/// When listing fails, or a prefix or glob names no object (a typo would
-/// otherwise convert nothing, successfully).
+/// When a glob does not compile, listing fails, or a prefix or glob names
+/// no object (a typo would otherwise convert nothing, successfully).
 pub(crate) fn expand_inputs(specs: &[String]) -> Result<Vec<String>> {
     let mut inputs = Vec::with_capacity(specs.len());
     let mut runtime = None;
@@ -105,15 +106,16 @@ pub(crate) fn expand_inputs(specs: &[String]) -> Result<Vec<String>> {
 #[derive(Debug, PartialEq, Eq)]
 struct S3Pattern {
     bucket: String,
-    /// The folder to list: the key up to the last `/` before any glob
-    /// character.
+    /// The folder to list: the key up to the last `/` before any character
+    /// a glob gives a meaning (`{` and `\` included), so that every key the
+    /// glob matches is under it.
     folder: String,
     /// The glob the whole key must match; `None` takes every key listed.
     glob: Option<String>,
 }
 
 /// `Some` for `s3://bucket/prefix/`, `s3://bucket` and keys with `*`, `?`
-/// or `[`; `None` for one object's URL and for anything else.
+/// or `[` (globs); `None` for one object's URL and for anything else.
 fn s3_pattern(spec: &str) -> Option<S3Pattern> {
     if !is_s3(spec) {
         return None;
@@ -125,13 +127,16 @@ fn s3_pattern(spec: &str) -> Option<S3Pattern> {
     }
     let bucket = bucket.to_owned();
     match key.find(['*', '?', '[']) {
-        Some(at) => Some(S3Pattern {
-            bucket,
-            folder: key[..at]
-                .rfind('/')
-                .map_or(String::new(), |slash| key[..slash].to_owned()),
-            glob: Some(key.to_owned()),
-        }),
+        Some(_) => {
+            let literal = &key[..key.find(['*', '?', '[', '{', '\\']).unwrap_or(key.len())];
+            Some(S3Pattern {
+                bucket,
+                folder: literal
+                    .rfind('/')
+                    .map_or(String::new(), |slash| key[..slash].to_owned()),
+                glob: Some(key.to_owned()),
+            })
+        }
         None if key.is_empty() || key.ends_with('/') => Some(S3Pattern {
             bucket,
             folder: key.trim_end_matches('/').to_owned(),
@@ -141,9 +146,28 @@ fn s3_pattern(spec: &str) -> Option<S3Pattern> {
     }
 }
 
+impl S3Pattern {
+    /// The glob compiled; `None` takes every key listed.
+    fn compile(&self) -> Result<Option<Glob>> {
+        let Some(glob) = &self.glob else {
+            return Ok(None);
+        };
+        let compiled = Glob::new(glob)
+            .with_context(|| format!("s3://{}/{glob}: not a valid glob", self.bucket))?;
+        Ok(Some(compiled))
+    }
+}
+
+/// Whether a listed key is an input: it matches the glob, and is not one of
+/// the folder markers (keys ending in `/`) of S3 consoles.
+fn wanted(glob: Option<&Glob>, key: &str) -> bool {
+    !key.ends_with('/') && glob.is_none_or(|glob| glob.is_match(key))
+}
+
 async fn list_matching(pattern: &S3Pattern) -> Result<Vec<String>> {
     use futures::StreamExt as _;
 
+    let glob = pattern.compile()?;
     let stores = Stores::new(StorageOptions::default());
     let location = Location::S3 {
         bucket: pattern.bucket.clone(),
@@ -153,72 +177,11 @@ async fn list_matching(pattern: &S3Pattern) -> Result<Vec<String>> {
     let mut keys = Vec::new();
     while let Some(object) = listing.next().await {
         let key = object?.key;
-        // Keys ending in `/` are the folder markers of S3 consoles.
-        let wanted = !key.ends_with('/')
-            && pattern
-                .glob
-                .as_deref()
-                .is_none_or(|glob| glob_matches(glob.as_bytes(), key.as_bytes()));
-        if wanted {
+        if wanted(glob.as_ref(), &key) {
             keys.push(key);
         }
     }
     Ok(keys)
-}
-
-/// Whether the whole `key` matches `glob`: `?` is one byte and `*` any run
-/// of bytes, neither crossing `/`; `**` crosses `/`; `[…]` is one byte of
-/// the set (`a-z` ranges, `!` first to negate). Plain backtracking: S3 keys
-/// are at most 1024 bytes and typed patterns have a few stars.
-fn glob_matches(glob: &[u8], key: &[u8]) -> bool {
-    match glob.split_first() {
-        None => key.is_empty(),
-        Some((b'*', after)) => {
-            let (crosses, after) = match after.split_first() {
-                Some((b'*', after)) => (true, after.strip_prefix(b"/").unwrap_or(after)),
-                _ => (false, after),
-            };
-            (0..=key.len())
-                .take_while(|&n| crosses || !key[..n].contains(&b'/'))
-                .any(|n| glob_matches(after, &key[n..]))
-        }
-        Some((b'?', after)) => {
-            matches!(key.split_first(), Some((c, rest)) if *c != b'/' && glob_matches(after, rest))
-        }
-        Some((b'[', after)) => match (after.iter().position(|&c| c == b']'), key.split_first()) {
-            (Some(end), Some((c, rest))) if end > 0 => {
-                let (negated, set) = match after[..end].split_first() {
-                    Some((b'!', set)) => (true, set),
-                    _ => (false, &after[..end]),
-                };
-                in_set(set, *c) != negated && glob_matches(&after[end + 1..], rest)
-            }
-            // An unclosed `[` is itself.
-            (None, Some((b'[', rest))) => glob_matches(after, rest),
-            _ => false,
-        },
-        Some((c, after)) => {
-            matches!(key.split_first(), Some((k, rest)) if k == c && glob_matches(after, rest))
-        }
-    }
-}
-
-fn in_set(set: &[u8], c: u8) -> bool {
-    let mut i = 0;
-    while i < set.len() {
-        if i + 2 < set.len() && set[i + 1] == b'-' {
-            if (set[i]..=set[i + 2]).contains(&c) {
-                return true;
-            }
-            i += 3;
-        } else {
-            if set[i] == c {
-                return true;
-            }
-            i += 1;
-        }
-    }
-    false
 }
 
 fn is_s3(spec: &str) -> bool {
@@ -272,6 +235,8 @@ fn strip_suffixes(name: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use protoland_pipeline::parse_routes;
+
     use super::*;
 
     #[test]
@@ -310,6 +275,11 @@ mod tests {
             pattern("raw", "2026", Some("2026/1?/a.pb"))
         );
         assert_eq!(s3_pattern("s3://raw/*"), pattern("raw", "", Some("*")));
+        // Alternatives and escapes end the folder too: `a/{b,c}` is no folder.
+        assert_eq!(
+            s3_pattern("s3://raw/a/{b,c}/*.pb"),
+            pattern("raw", "a", Some("a/{b,c}/*.pb"))
+        );
         assert_eq!(s3_pattern("s3://raw/2026/"), pattern("raw", "2026", None));
         assert_eq!(s3_pattern("s3://raw"), pattern("raw", "", None));
         assert_eq!(s3_pattern("s3://raw/a.pb"), None);
@@ -317,8 +287,12 @@ mod tests {
         assert_eq!(s3_pattern("s3:///a"), None);
     }
 
+    /// The documented rules, through the path an input takes (its
+    /// pattern, its folder, its glob); each case also checked against a
+    /// route with the same pattern, the other user of the glob rules, and
+    /// every key matched lies under the folder that is listed.
     #[test]
-    fn globs_match_within_segments_and_double_stars_across() {
+    fn globs_match_within_segments_and_double_stars_across_as_routes_do() {
         for (glob, key, expected) in [
             ("11/*.pb.gz", "11/a.pb.gz", true),
             ("11/*.pb.gz", "11/x/a.pb.gz", false),
@@ -328,19 +302,43 @@ mod tests {
             ("**", "any/thing", true),
             ("a?.pb", "ab.pb", true),
             ("a?.pb", "a/.pb", false),
+            ("?.pb", "é.pb", true),
             ("d[0-2].pb", "d1.pb", true),
             ("d[!0-2].pb", "d1.pb", false),
             ("d[!0-2].pb", "d7.pb", true),
-            ("d[.pb", "d[.pb", true),
             ("*", "", true),
             ("a*b*c*d", "aXbXcXd", true),
+            ("raw/{a,b}/*.pb", "raw/b/x.pb", true),
+            ("raw/{a,b}/*.pb", "raw/c/x.pb", false),
+            ("raw/\\*/*.pb", "raw/*/x.pb", true),
+            ("raw/\\*/*.pb", "raw/a/x.pb", false),
         ] {
-            assert_eq!(
-                glob_matches(glob.as_bytes(), key.as_bytes()),
-                expected,
-                "{glob} {key}"
-            );
+            let Some(pattern) = s3_pattern(&format!("s3://raw/{glob}")) else {
+                panic!("{glob} is not a pattern");
+            };
+            let compiled = pattern
+                .compile()
+                .unwrap_or_else(|e| panic!("{glob}: {e:#}"));
+            let ours = wanted(compiled.as_ref(), key);
+            assert_eq!(ours, expected, "{glob} {key}");
+            let routes = parse_routes(&format!("{glob}=acme.M")).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(routes[0].matches(key), ours, "route {glob} {key}");
+            if ours {
+                assert!(key.starts_with(&pattern.folder), "{glob} {key}");
+            }
         }
+    }
+
+    #[test]
+    fn rejects_an_invalid_glob_naming_it() {
+        let pattern = s3_pattern("s3://raw/d[.pb").map(|p| p.compile().map(|_| ()));
+        let err = pattern.map(|r| r.map_err(|e| format!("{e:#}")));
+        assert_eq!(
+            err,
+            Some(Err(
+                "s3://raw/d[.pb: not a valid glob: an unclosed `[`".to_owned()
+            ))
+        );
     }
 
     #[test]

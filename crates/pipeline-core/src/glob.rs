@@ -1,4 +1,5 @@
-//! Glob patterns over object keys, for routes: `?` and `*` stay within one
+//! Glob patterns over object keys, for routes and for the CLI's
+//! `s3://bucket/*.pb` inputs: `?` and `*` stay within one
 //! `/` segment, `**` as a whole segment crosses segments, `[a-z]` / `[!a-z]`
 //! classes, `{a,b}` alternatives and `\` escapes — the rules of `globset`
 //! with `literal_separator`, which the tests use as the reference.
@@ -10,9 +11,18 @@
 /// Most alternatives one pattern may expand to (`{a,b}{c,d}` is four).
 const MAX_ALTERNATIVES: usize = 1024;
 
-/// A compiled pattern.
+/// A compiled glob pattern over a whole object key.
+///
+/// ```
+/// use protoland_pipeline_core::Glob;
+///
+/// let glob = Glob::new("orders/**/*.pb.gz")?;
+/// assert!(glob.is_match("orders/2026/11/a.pb.gz"));
+/// assert!(!glob.is_match("clicks/a.pb.gz"));
+/// # Ok::<(), protoland_pipeline_core::GlobError>(())
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct Glob {
+pub struct Glob {
     /// One token sequence per combination of `{…}` alternatives.
     alternatives: Vec<Vec<Token>>,
 }
@@ -40,22 +50,28 @@ impl Glob {
     ///
     /// # Errors
     ///
-    /// A message saying what is wrong: an unclosed `[` or `{`, a nested
-    /// `{`, a trailing `\`, too many alternatives.
-    pub(crate) fn new(pattern: &str) -> Result<Glob, String> {
+    /// A [`GlobError`] saying what is wrong: an unclosed `[` or `{`, a
+    /// nested `{`, a trailing `\`, a backwards range, too many alternatives.
+    pub fn new(pattern: &str) -> Result<Glob, GlobError> {
         let mut alternatives = Vec::new();
-        for expanded in expand_braces(pattern)? {
-            alternatives.push(tokenize(&expanded)?);
+        for expanded in expand_braces(pattern).map_err(GlobError)? {
+            alternatives.push(tokenize(&expanded).map_err(GlobError)?);
         }
         Ok(Glob { alternatives })
     }
 
     /// Whether the whole of `key` matches.
-    pub(crate) fn is_match(&self, key: &str) -> bool {
+    pub fn is_match(&self, key: &str) -> bool {
         let key: Vec<char> = key.chars().collect();
         self.alternatives.iter().any(|tokens| matches(tokens, &key))
     }
 }
+
+/// Why a pattern is not a glob: what is wrong with it (`an unclosed `[``);
+/// the caller names the pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct GlobError(String);
 
 /// Every combination of the `{a,b}` alternatives, as patterns without
 /// braces (escapes kept).
@@ -354,7 +370,7 @@ mod tests {
     fn bounds_the_alternatives() {
         let pattern = "{a,b,c,d}".repeat(6);
         assert_eq!(
-            Glob::new(&pattern).unwrap_err(),
+            Glob::new(&pattern).unwrap_err().to_string(),
             "more than 1024 combinations of `{…}` alternatives"
         );
     }

@@ -6,7 +6,7 @@
 //!
 //! - Events ([`Invocation`]): SQS, SNS, EventBridge, S3 notifications and S3
 //!   Batch Operations tasks, down to the objects they name ([`ObjectRef`]).
-//! - Routes ([`RouteSpec`]): a message type per key glob.
+//! - Routes ([`RouteSpec`]): a message type per key glob ([`Glob`]).
 //! - Landing keys ([`KeyTemplate`]).
 //! - Settings ([`Settings`]) from `PROTOLAND_*` variables or from flags, with
 //!   their [`Location`]s, sizes, durations and booleans read by one parser
@@ -63,6 +63,7 @@ pub use crate::events::{
     BatchInvocation, BatchTask, EventError, Invocation, ObjectRef, QueueMessage, Record,
     check_bucket, form_decode, parse_body, parse_notification, printable,
 };
+pub use crate::glob::{Glob, GlobError};
 pub use crate::landing::{
     DEFAULT_TEMPLATE, KeyInputs, KeyTemplate, OutputCompression, TemplateError, output_extension,
     strip_suffixes,

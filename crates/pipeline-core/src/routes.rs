@@ -100,10 +100,10 @@ pub fn parse_routes(text: &str) -> Result<Vec<RouteSpec>, RouteError> {
             return Err(RouteError::EmptyMessage { index, route });
         }
         let matcher = if pattern.contains(['*', '?', '[', '{']) {
-            let glob = Glob::new(pattern).map_err(|message| RouteError::BadGlob {
+            let glob = Glob::new(pattern).map_err(|e| RouteError::BadGlob {
                 index,
                 pattern: pattern.to_owned(),
-                message,
+                message: e.to_string(),
             })?;
             Matcher::Glob(glob)
         } else {

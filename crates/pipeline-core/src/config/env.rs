@@ -333,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn names_the_variable_that_is_missing_or_invalid() {
+    fn names_the_variable_that_is_missing() {
         let err = settings(&[]).unwrap_err();
         assert_eq!(err.var(), "PROTOLAND_LANDING");
         let err = settings(&[("PROTOLAND_LANDING", "/tmp/x")]).unwrap_err();
@@ -344,33 +344,7 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var(), "PROTOLAND_SCHEMA");
-
-        let cases = [
-            ("PROTOLAND_FRAMING", "lines"),
-            ("PROTOLAND_COMPRESSION", "brotli"),
-            ("PROTOLAND_OUTPUT_COMPRESSION", "auto"),
-            ("PROTOLAND_PROTO_NAMES", "maybe"),
-            ("PROTOLAND_KEY_TEMPLATE", "{prefix}/{nope}"),
-            ("PROTOLAND_ON_BAD_OBJECT", "ignore"),
-            ("PROTOLAND_ROUTES", "clicks"),
-            ("PROTOLAND_CONCURRENCY", "0"),
-            ("PROTOLAND_PART_SIZE", "1MiB"),
-            ("PROTOLAND_MAX_FRAME_BYTES", "12 parsecs"),
-            ("PROTOLAND_DEADLINE_MARGIN", "soon"),
-            ("PROTOLAND_LANDING", "s3://"),
-            ("PROTOLAND_MAX_LINE_BYTES", "0"),
-            ("PROTOLAND_MAX_ZSTD_WINDOW", "3MiB"),
-            ("PROTOLAND_MAX_ZSTD_WINDOW", "4GiB"),
-            ("PROTOLAND_MAX_COMPRESSION_RATIO", "lots"),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1.5GB"),
-        ];
-        for (var, value) in cases {
-            let mut vars = BASE.to_vec();
-            vars.push((var, value));
-            let err = settings(&vars).expect_err(var);
-            assert_eq!(err.var(), var, "{err}");
-            assert!(err.to_string().starts_with(var), "{err}");
-        }
+        // Invalid ones: every_variable_with_a_bad_value_names_itself_and_the_value.
     }
 
     #[test]
@@ -455,6 +429,7 @@ mod tests {
     /// used to reach the CLI as `error:  (`.
     #[test]
     fn every_variable_with_a_bad_value_names_itself_and_the_value() {
+        const NOT_A_BOOLEAN: &str = "not a boolean: true/false, 1/0, yes/no or on/off";
         let cases: &[(&str, &str, &str)] = &[
             (
                 "PROTOLAND_INCLUDE",
@@ -471,21 +446,9 @@ mod tests {
             ("PROTOLAND_FRAMING", "lines", "*"),
             ("PROTOLAND_COMPRESSION", "brotli", "*"),
             ("PROTOLAND_OUTPUT_COMPRESSION", "auto", "*"),
-            (
-                "PROTOLAND_PROTO_NAMES",
-                "maybe",
-                "not a boolean: true/false, 1/0, yes/no or on/off",
-            ),
-            (
-                "PROTOLAND_EMIT_DEFAULTS",
-                "2",
-                "not a boolean: true/false, 1/0, yes/no or on/off",
-            ),
-            (
-                "PROTOLAND_ENUM_NUMBERS",
-                "y",
-                "not a boolean: true/false, 1/0, yes/no or on/off",
-            ),
+            ("PROTOLAND_PROTO_NAMES", "maybe", NOT_A_BOOLEAN),
+            ("PROTOLAND_EMIT_DEFAULTS", "2", NOT_A_BOOLEAN),
+            ("PROTOLAND_ENUM_NUMBERS", "y", NOT_A_BOOLEAN),
             ("PROTOLAND_KEY_TEMPLATE", "{prefix}/{nope}", "*"),
             (
                 "PROTOLAND_ON_BAD_OBJECT",
@@ -558,6 +521,8 @@ mod tests {
             ),
             ("PROTOLAND_MAX_ZSTD_WINDOW", "4GiB", "*"),
             ("PROTOLAND_MAX_COMPRESSION_RATIO", "-5", "*"),
+            ("PROTOLAND_MAX_COMPRESSION_RATIO", "lots", "*"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1.5GB", "*"),
             (
                 "PROTOLAND_METRICS_NAMESPACE",
                 "AWS/Lambda",

@@ -320,10 +320,28 @@ mod tests {
         attributes
     }
 
+    fn store_in(dir: &tempfile::TempDir) -> LocalStore {
+        LocalStore::new(LocalFileSystem::new_with_prefix(dir.path()).expect("fs"))
+    }
+
+    /// A multipart upload to `path` carrying the source record.
+    async fn start_upload(store: &LocalStore, path: &str) -> Box<dyn MultipartUpload> {
+        store
+            .put_multipart_opts(
+                &Path::from(path),
+                PutMultipartOptions {
+                    attributes: record(),
+                    ..PutMultipartOptions::default()
+                },
+            )
+            .await
+            .expect("start")
+    }
+
     #[tokio::test]
     async fn keeps_metadata_in_extended_attributes_of_single_and_multipart_writes() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = LocalStore::new(LocalFileSystem::new_with_prefix(dir.path()).expect("fs"));
+        let store = store_in(&dir);
         let one = Path::from("out/one.ndjson");
         store
             .put_opts(
@@ -341,16 +359,7 @@ mod tests {
         assert_eq!(got.bytes().await.expect("body").as_ref(), b"{}\n");
 
         let two = Path::from("out/two.ndjson");
-        let mut upload = store
-            .put_multipart_opts(
-                &two,
-                PutMultipartOptions {
-                    attributes: record(),
-                    ..PutMultipartOptions::default()
-                },
-            )
-            .await
-            .expect("start");
+        let mut upload = start_upload(&store, "out/two.ndjson").await;
         upload
             .put_part(PutPayload::from_static(b"abc"))
             .await
@@ -372,17 +381,8 @@ mod tests {
     #[tokio::test]
     async fn an_aborted_upload_leaves_no_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = LocalStore::new(LocalFileSystem::new_with_prefix(dir.path()).expect("fs"));
-        let mut upload = store
-            .put_multipart_opts(
-                &Path::from("x/y.ndjson"),
-                PutMultipartOptions {
-                    attributes: record(),
-                    ..PutMultipartOptions::default()
-                },
-            )
-            .await
-            .expect("start");
+        let store = store_in(&dir);
+        let mut upload = start_upload(&store, "x/y.ndjson").await;
         upload
             .put_part(PutPayload::from_static(b"abc"))
             .await

@@ -11,24 +11,25 @@ use protoland_pipeline::{BackfillOptions, backfill};
 use protoland_pipeline::{BadObjectPolicy, Settings};
 use protoland_stream::Framing;
 use protoland_test_kit::{
-    CLICK_MESSAGE, Moto, click, click_schema_source, expected_ndjson, frame, get, gunzip, gzip,
-    keys, put, store,
+    Moto, click, expected_ndjson, frame, get, gunzip, gzip, keys, put, store,
 };
 
-fn settings(landing: Location) -> Settings {
-    let mut s = Settings::new(landing);
-    s.schema = Some(click_schema_source());
-    s.message = Some(CLICK_MESSAGE.into());
-    s.metrics.enabled = false;
+use crate::{click_settings, runtime};
+
+/// Landing on moto's bucket `data`, under `landing/`.
+fn s3_settings(moto: &Moto) -> Settings {
+    let mut s = click_settings(Location::parse("s3://data/landing").unwrap());
+    s.storage = moto.storage_options();
     s
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+/// A backfill that skips what landed unless `force`, following no symlinks.
+fn backfill_options(force: bool, concurrency: Option<usize>) -> BackfillOptions {
+    BackfillOptions {
+        force,
+        concurrency,
+        follow_symlinks: false,
+    }
 }
 
 /// The names in a directory, sorted.
@@ -61,7 +62,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     // The landing directory inside the source: its objects are never sources.
     let landing = raw.join("out");
     let pipeline = runtime().block_on(Pipeline::start(
-        settings(Location::Local {
+        click_settings(Location::Local {
             root: landing.clone(),
         }),
         "backfill",
@@ -69,11 +70,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
     let pipeline = pipeline.unwrap();
     let rt = runtime();
     let source = Location::Local { root: raw.clone() };
-    let options = BackfillOptions {
-        force: false,
-        concurrency: Some(2),
-        follow_symlinks: false,
-    };
+    let options = backfill_options(false, Some(2));
 
     let first = rt
         .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
@@ -101,11 +98,7 @@ fn converts_a_local_directory_then_skips_what_landed_unless_forced() {
         "{second:?}"
     );
 
-    let forced = BackfillOptions {
-        force: true,
-        concurrency: None,
-        follow_symlinks: false,
-    };
+    let forced = backfill_options(true, None);
     let third = rt
         .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
         .unwrap();
@@ -127,17 +120,13 @@ fn quarantines_a_bad_local_object_under_the_landing_directory() {
     let messages: Vec<Vec<u8>> = (0..3).map(|i| click(i, 4)).collect();
     std::fs::write(raw.join("good.pb"), frame(&messages, Framing::Varint)).unwrap();
     std::fs::write(raw.join("bad.pb"), b"\xff\xfe not protobuf").unwrap();
-    let mut s = settings(Location::Local {
+    let mut s = click_settings(Location::Local {
         root: landing.clone(),
     });
     s.on_bad_object = BadObjectPolicy::Quarantine;
     let rt = runtime();
     let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
-    let options = BackfillOptions {
-        force: false,
-        concurrency: None,
-        follow_symlinks: false,
-    };
+    let options = backfill_options(false, None);
     let source = Location::Local { root: raw.clone() };
     let summary = rt
         .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
@@ -181,15 +170,11 @@ fn backfills_an_s3_prefix_and_reports_bad_objects() {
         )
         .await;
     });
-    let mut s = settings(Location::parse("s3://data/landing").unwrap());
-    s.storage = moto.storage_options();
-    let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
+    let pipeline = rt
+        .block_on(Pipeline::start(s3_settings(&moto), "backfill"))
+        .unwrap();
     let source = Location::parse("s3://data/raw").unwrap();
-    let options = BackfillOptions {
-        force: false,
-        concurrency: None,
-        follow_symlinks: false,
-    };
+    let options = backfill_options(false, None);
     let summary = rt
         .block_on(backfill(&pipeline, &source, &options, |_, _| {}))
         .unwrap();
@@ -250,17 +235,13 @@ fn sources_never_share_a_landing_object() {
     let rt = runtime();
     let pipeline = rt
         .block_on(Pipeline::start(
-            settings(Location::Local {
+            click_settings(Location::Local {
                 root: landing.clone(),
             }),
             "backfill",
         ))
         .unwrap();
-    let options = BackfillOptions {
-        force: false,
-        concurrency: Some(3),
-        follow_symlinks: false,
-    };
+    let options = backfill_options(false, Some(3));
     let top = Location::Local { root: raw.clone() };
     let summary = rt
         .block_on(backfill(&pipeline, &top, &options, |_, _| {}))
@@ -282,7 +263,7 @@ fn sources_never_share_a_landing_object() {
     std::fs::write(raw.join("a/x.pb"), frame(&m(0..201), Framing::Varint)).unwrap();
     std::fs::write(raw.join("b/x.pb"), frame(&m(500..501), Framing::Varint)).unwrap();
     let folded = dir.path().join("folded");
-    let mut s = settings(Location::Local {
+    let mut s = click_settings(Location::Local {
         root: folded.clone(),
     });
     s.key_template = KeyTemplate::parse("{prefix}/{file_stem}{ext}").unwrap();
@@ -338,15 +319,11 @@ fn never_lands_on_its_own_source() {
         Framing::Varint,
     );
     std::fs::write(raw.join("x.pb"), &data).unwrap();
-    let mut s = settings(Location::Local { root: raw.clone() });
+    let mut s = click_settings(Location::Local { root: raw.clone() });
     s.key_template = KeyTemplate::parse("{key}").unwrap();
     let rt = runtime();
     let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
-    let forced = BackfillOptions {
-        force: true,
-        concurrency: None,
-        follow_symlinks: false,
-    };
+    let forced = backfill_options(true, None);
     let summary = rt
         .block_on(backfill(
             &pipeline,
@@ -384,15 +361,11 @@ fn output_beside_its_sources_is_known_by_its_record() {
     let rt = runtime();
     let pipeline = rt
         .block_on(Pipeline::start(
-            settings(Location::Local { root: raw.clone() }),
+            click_settings(Location::Local { root: raw.clone() }),
             "backfill",
         ))
         .unwrap();
-    let forced = BackfillOptions {
-        force: true,
-        concurrency: None,
-        follow_symlinks: false,
-    };
+    let forced = backfill_options(true, None);
     let source = Location::Local { root: raw.clone() };
     let first = rt
         .block_on(backfill(&pipeline, &source, &forced, |_, _| {}))
@@ -444,15 +417,10 @@ fn a_key_that_cannot_be_read_fails_alone_in_an_s3_backfill() {
          result = 1",
     );
     for policy in [BadObjectPolicy::Fail, BadObjectPolicy::Quarantine] {
-        let mut s = settings(Location::parse("s3://data/landing").unwrap());
-        s.storage = moto.storage_options();
+        let mut s = s3_settings(&moto);
         s.on_bad_object = policy;
         let pipeline = rt.block_on(Pipeline::start(s, "backfill")).unwrap();
-        let options = BackfillOptions {
-            force: true,
-            concurrency: Some(1),
-            follow_symlinks: false,
-        };
+        let options = backfill_options(true, Some(1));
         let summary = rt
             .block_on(backfill(
                 &pipeline,
@@ -560,16 +528,15 @@ fn does_not_follow_symlinks_out_of_a_local_source_unless_asked() {
         let landing = dir.path().join(format!("landing-{follow}"));
         let pipeline = rt
             .block_on(Pipeline::start(
-                settings(Location::Local {
+                click_settings(Location::Local {
                     root: landing.clone(),
                 }),
                 "backfill",
             ))
             .unwrap();
         let options = BackfillOptions {
-            force: false,
-            concurrency: None,
             follow_symlinks: follow,
+            ..backfill_options(false, None)
         };
         let summary = rt
             .block_on(backfill(&pipeline, &source, &options, |_, _| {}))

@@ -19,7 +19,7 @@ use protoland_pipeline::KeyTemplate;
 use protoland_pipeline::parse_routes;
 use protoland_pipeline::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
 use protoland_pipeline::{Location, StorageOptions};
-use protoland_pipeline::{ObjectOutcome, ObjectRef, Pipeline, Response, SourceStore};
+use protoland_pipeline::{ObjectOutcome, ObjectRef, Pipeline, SourceStore};
 use protoland_stream::Framing;
 use protoland_test_kit::{
     Fault, FaultKind, FaultProxy, Moto, click, expected_ndjson, frame, get, gunzip, gzip, keys,
@@ -27,7 +27,7 @@ use protoland_test_kit::{
 };
 use serde_json::{Value, json};
 
-use crate::runtime_test;
+use crate::{failed, no_failures, response_json, runtime_test};
 
 /// `acme.test.Click` exactly as the harness's `CLICK_PROTO` (so
 /// `expected_ndjson` applies), plus types for nesting, `Any` and a wrong
@@ -130,23 +130,13 @@ impl Buckets {
     }
 }
 
-fn response_json(response: &Response) -> Value {
-    response.clone().into_result().unwrap()
-}
-
-fn no_failures() -> Value {
-    json!({"batchItemFailures": []})
-}
-
-fn failed(ids: &[&str]) -> Value {
-    json!({"batchItemFailures": ids.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()})
-}
-
 fn clicks(range: std::ops::Range<u64>) -> Vec<Vec<u8>> {
     range.map(|i| click(i, 8)).collect()
 }
 
-/// What a bad object must produce.
+/// What a bad object must produce; the coordinates it has no value for
+/// are null.
+#[derive(Default)]
 struct Bad<'a> {
     /// Source key in the raw bucket.
     key: &'a str,
@@ -327,9 +317,8 @@ fn truncated_gzip_is_a_bad_object() {
                 "gzip input at byte {cut}: truncated: the input ends inside gzip member 1"
             ),
             data,
-            message_index: Value::Null,
             byte_offset: json!(cut),
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |_| {},
     ));
@@ -349,9 +338,8 @@ fn gzip_with_a_bad_crc_is_a_bad_object() {
                 "gzip input at byte {end}: gzip member 1 fails its CRC-32 or size check"
             ),
             data,
-            message_index: Value::Null,
             byte_offset: json!(end),
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |_| {},
     ));
@@ -371,9 +359,8 @@ fn gzip_with_trailing_garbage_is_a_bad_object() {
                 "gzip input at byte {end}: data after the end of gzip member 1 is not another member (it starts with 67 61 72 62)"
             ),
             data,
-            message_index: Value::Null,
             byte_offset: json!(end),
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |_| {},
     ));
@@ -407,9 +394,8 @@ fn zstd_frame_shorter_than_its_declared_size_is_a_bad_object() {
                 data.len()
             ),
             data: zst,
-            message_index: Value::Null,
             byte_offset: json!(0),
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |_| {},
     ));
@@ -454,9 +440,7 @@ fn gzip_bomb_stops_at_the_decompressed_cap() {
             key: "clicks/bomb.pb.gz",
             error: "decompressed data is over the 16 MiB limit",
             data,
-            message_index: Value::Null,
-            byte_offset: Value::Null,
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |s| s.limits.max_decompressed_bytes = 16 << 20,
     ));
@@ -491,9 +475,7 @@ fn decompression_bomb_stops_at_the_compression_ratio() {
             key: "clicks/ratio-bomb.pb.gz",
             error: "decompressed data is over 200 times its compressed size ({n} bytes from {n}), the limit that stops decompression bombs (PROTOLAND_MAX_COMPRESSION_RATIO, --max-compression-ratio)",
             data,
-            message_index: Value::Null,
-            byte_offset: Value::Null,
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |s| s.framing = Framing::Varint,
     ));
@@ -525,9 +507,8 @@ fn zstd_frame_needing_a_window_over_the_limit_is_a_bad_object() {
                     "zstd input at byte 0: the frame needs a window of {window} (as `zstd --long` and `--ultra` levels write), over the 8 MiB limit (PROTOLAND_MAX_ZSTD_WINDOW, --max-zstd-window)"
                 ),
                 data: long(log),
-                message_index: Value::Null,
                 byte_offset: json!(0),
-                field_path: Value::Null,
+                ..Bad::default()
             },
             |_| {},
         ));
@@ -561,9 +542,7 @@ fn object_of_zeros_is_not_detected_as_empty_messages() {
             key: "clicks/zeros.pb.gz",
             error: "no framing fits the input: the input's first 1048576 bytes are all zero, which varint and fixed32 would read as empty messages (give the framing if that is what it holds)",
             data: gzip(&vec![0; 4 << 20]),
-            message_index: Value::Null,
-            byte_offset: Value::Null,
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |_| {},
     ));
@@ -589,7 +568,7 @@ fn huge_length_prefix_fails_before_allocating() {
             data,
             message_index: json!(2),
             byte_offset: json!(at),
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |s| s.framing = Framing::Varint,
     ));
@@ -615,7 +594,7 @@ fn truncated_last_frame_is_a_bad_object() {
             data,
             message_index: json!(3),
             byte_offset: json!(at),
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |s| s.framing = Framing::Varint,
     ));
@@ -707,7 +686,7 @@ fn message_whose_json_line_is_over_the_limit_is_a_bad_object() {
             data,
             message_index: json!(0),
             byte_offset: json!(4),
-            field_path: Value::Null,
+            ..Bad::default()
         },
         |s| s.routes = parse_routes("trees/=acme.test.Tree").unwrap(),
     ));

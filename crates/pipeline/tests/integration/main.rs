@@ -21,14 +21,48 @@ fn alone() -> RwLockWriteGuard<'static, ()> {
     ALONE.write().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs a test's future on a runtime of its own.
-fn runtime_test(f: impl std::future::Future<Output = ()>) {
+/// Settings converting the test kit's `Click` messages to `landing`,
+/// without metrics lines.
+fn click_settings(landing: protoland_pipeline::Location) -> protoland_pipeline::Settings {
+    let mut s = protoland_pipeline::Settings::new(landing);
+    s.schema = Some(protoland_test_kit::click_schema_source());
+    s.message = Some(protoland_test_kit::CLICK_MESSAGE.into());
+    s.metrics.enabled = false;
+    s
+}
+
+/// A runtime of a test's own.
+fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(f);
+}
+
+/// Runs a test's future on a runtime of its own.
+fn runtime_test(f: impl std::future::Future<Output = ()>) {
+    runtime().block_on(f);
+}
+
+/// A handler's response as the JSON it answers (panics on a direct
+/// invocation's error).
+fn response_json(response: &protoland_pipeline::Response) -> serde_json::Value {
+    response.clone().into_result().unwrap()
+}
+
+/// An SQS batch response without failures.
+fn no_failures() -> serde_json::Value {
+    serde_json::json!({"batchItemFailures": []})
+}
+
+/// An SQS batch response failing the messages `ids`.
+fn failed(ids: &[&str]) -> serde_json::Value {
+    let items: Vec<_> = ids
+        .iter()
+        .map(|id| serde_json::json!({"itemIdentifier": id}))
+        .collect();
+    serde_json::json!({"batchItemFailures": items})
 }
 
 /// Starts a test that needs moto: skipped without the test tools under

@@ -4,35 +4,50 @@
 //! proxy that breaks S3 responses.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
+use object_store::ObjectStore;
+use protoland_pipeline::Pipeline;
 use protoland_pipeline::{BadObjectPolicy, Settings};
 use protoland_pipeline::{Invocation, QueueMessage};
 use protoland_pipeline::{Location, StorageOptions};
-use protoland_pipeline::{Pipeline, Response};
 use protoland_pipeline::{WorkerOptions, run_worker};
 use protoland_stream::Framing;
 use protoland_test_kit::{
-    CLICK_MESSAGE, Fault, FaultKind, FaultProxy, Moto, click, click_schema_source, expected_ndjson,
-    frame, get, gunzip, gzip, keys, put, sqs_event, store,
+    Fault, FaultKind, FaultProxy, Moto, click, expected_ndjson, frame, get, gunzip, gzip, keys,
+    put, sqs_event, store,
 };
 use serde_json::json;
 
-use crate::runtime_test;
+use crate::{click_settings, failed, no_failures, response_json, runtime_test};
 
 fn settings(moto: &Moto, storage: StorageOptions) -> Settings {
-    let mut s = Settings::new(Location::parse("s3://landing/ndjson").unwrap());
-    s.schema = Some(click_schema_source());
-    s.message = Some(CLICK_MESSAGE.into());
+    let mut s = click_settings(Location::parse("s3://landing/ndjson").unwrap());
     s.storage = storage;
-    s.metrics.enabled = false;
     s.retry_backoff = Duration::from_millis(20);
     let _ = moto;
     s
 }
 
-fn failures(response: &Response) -> serde_json::Value {
-    response.clone().into_result().unwrap()
+/// A moto server of this test's own with the buckets `raw` and `landing`,
+/// and their stores.
+struct Stack {
+    moto: Moto,
+    raw: Arc<dyn ObjectStore>,
+    landing: Arc<dyn ObjectStore>,
+}
+
+impl Stack {
+    fn start() -> Stack {
+        let moto = Moto::start();
+        moto.create_buckets(&["raw", "landing"]);
+        Stack {
+            raw: store(&moto, "raw"),
+            landing: store(&moto, "landing"),
+            moto,
+        }
+    }
 }
 
 /// (source key, object bytes, its messages, expected landing key)
@@ -144,10 +159,7 @@ fn worker_drains_a_notifying_queue_into_the_landing_bucket() {
 fn quarantines_bad_objects_and_acknowledges_them() {
     needs_moto!();
     runtime_test(async {
-        let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
-        let raw = store(&moto, "raw");
-        let landing = store(&moto, "landing");
+        let Stack { moto, raw, landing } = Stack::start();
         let good: Vec<Vec<u8>> = (0..3).map(|i| click(i, 3)).collect();
         put(&raw, "clicks/good.pb", frame(&good, Framing::Varint)).await;
         // A valid first message, then a string field whose length runs past the end.
@@ -162,7 +174,7 @@ fn quarantines_bad_objects_and_acknowledges_them() {
         let (response, stats) = pipeline
             .handle(sqs_event("raw", &["clicks/good.pb", "clicks/bad.pb"]), None)
             .await;
-        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!(response_json(&response), no_failures());
         assert_eq!((stats.objects, stats.quarantined), (1, 1));
         assert_eq!(
             keys(&landing).await,
@@ -190,10 +202,7 @@ fn quarantines_bad_objects_and_acknowledges_them() {
 fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
     needs_moto!();
     runtime_test(async {
-        let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
-        let raw = store(&moto, "raw");
-        let landing = store(&moto, "landing");
+        let Stack { moto, raw, landing } = Stack::start();
         let messages: Vec<Vec<u8>> = (0..500).map(|i| click(i, 16)).collect();
         put(
             &raw,
@@ -216,8 +225,8 @@ fn redelivered_message_rewrites_the_same_object_with_the_same_bytes() {
             let (second, _) = pipeline
                 .handle(sqs_event("raw", &["clicks/again.pb.gz"]), None)
                 .await;
-            assert_eq!(failures(&first), json!({"batchItemFailures": []}));
-            assert_eq!(failures(&second), json!({"batchItemFailures": []}));
+            assert_eq!(response_json(&first), no_failures());
+            assert_eq!(response_json(&second), no_failures());
             assert_eq!(
                 get(&landing, &key).await,
                 first_bytes,
@@ -244,7 +253,7 @@ fn acknowledges_missing_objects_removals_and_test_events() {
         let (response, stats) = pipeline
             .handle(sqs_event("raw", &["clicks/gone.pb"]), None)
             .await;
-        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!(response_json(&response), no_failures());
         assert_eq!(stats.missing, 1);
         for fixture in ["sqs-test-event.json", "sqs-s3-removed.json"] {
             let text = std::fs::read_to_string(format!(
@@ -254,11 +263,7 @@ fn acknowledges_missing_objects_removals_and_test_events() {
             .unwrap();
             let event = Invocation::from_value(serde_json::from_str(&text).unwrap()).unwrap();
             let (response, stats) = pipeline.handle(event, None).await;
-            assert_eq!(
-                failures(&response),
-                json!({"batchItemFailures": []}),
-                "{fixture}"
-            );
+            assert_eq!(response_json(&response), no_failures(), "{fixture}");
             assert_eq!(stats.skipped, 1, "{fixture}");
         }
         assert!(keys(&store(&moto, "landing")).await.is_empty());
@@ -269,11 +274,8 @@ fn acknowledges_missing_objects_removals_and_test_events() {
 fn recovers_from_s3_errors_mid_stream() {
     needs_moto!();
     runtime_test(async {
-        let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
+        let Stack { moto, raw, landing } = Stack::start();
         let proxy = FaultProxy::start(moto.port).await;
-        let raw = store(&moto, "raw");
-        let landing = store(&moto, "landing");
         let messages: Vec<Vec<u8>> = (0..2000).map(|i| click(i, 40)).collect();
         put(&raw, "clicks/flaky.pb", frame(&messages, Framing::Varint)).await;
         // The first GET is cut after 10 kB, the next answered with SlowDown.
@@ -295,7 +297,7 @@ fn recovers_from_s3_errors_mid_stream() {
         let (response, stats) = pipeline
             .handle(sqs_event("raw", &["clicks/flaky.pb"]), None)
             .await;
-        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!(response_json(&response), no_failures());
         assert_eq!(stats.objects, 1);
         assert_eq!(proxy.injected(), 2);
         assert!(
@@ -309,11 +311,8 @@ fn recovers_from_s3_errors_mid_stream() {
 fn reports_persistent_s3_failures_after_bounded_retries() {
     needs_moto!();
     runtime_test(async {
-        let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
+        let Stack { moto, raw, landing } = Stack::start();
         let proxy = FaultProxy::start(moto.port).await;
-        let raw = store(&moto, "raw");
-        let landing = store(&moto, "landing");
         put(&raw, "clicks/ok.pb", click(1, 1)).await;
         put(&raw, "clicks/throttled.pb", click(2, 1)).await;
         proxy.add(Fault {
@@ -335,10 +334,7 @@ fn reports_persistent_s3_failures_after_bounded_retries() {
                 None,
             )
             .await;
-        assert_eq!(
-            failures(&response),
-            json!({"batchItemFailures": [{"itemIdentifier": "m1"}]})
-        );
+        assert_eq!(response_json(&response), failed(&["m1"]));
         assert_eq!((stats.objects, stats.failures), (1, 1));
         // 2 attempts × (1 request + 1 retry).
         assert_eq!(proxy.injected(), 4);
@@ -351,11 +347,8 @@ fn reports_persistent_s3_failures_after_bounded_retries() {
 fn aborts_the_multipart_upload_when_a_part_fails() {
     needs_moto!();
     runtime_test(async {
-        let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
+        let Stack { moto, raw, landing } = Stack::start();
         let proxy = FaultProxy::start(moto.port).await;
-        let raw = store(&moto, "raw");
-        let landing = store(&moto, "landing");
         let messages: Vec<Vec<u8>> = (0..40_000).map(|i| click(i, 300)).collect();
         put(&raw, "clicks/big.pb", frame(&messages, Framing::Varint)).await;
         // Every part upload (PUT with partNumber) is refused.
@@ -374,10 +367,7 @@ fn aborts_the_multipart_upload_when_a_part_fails() {
         let (response, _) = pipeline
             .handle(sqs_event("raw", &["clicks/big.pb"]), None)
             .await;
-        assert_eq!(
-            failures(&response),
-            json!({"batchItemFailures": [{"itemIdentifier": "m0"}]})
-        );
+        assert_eq!(response_json(&response), failed(&["m0"]));
         assert!(proxy.injected() >= 1);
         assert!(keys(&landing).await.is_empty(), "no partial object");
         assert!(
@@ -391,10 +381,8 @@ fn aborts_the_multipart_upload_when_a_part_fails() {
 fn stops_starting_objects_when_the_deadline_is_near() {
     needs_moto!();
     runtime_test(async {
-        let moto = Moto::start();
-        moto.create_buckets(&["raw", "landing"]);
+        let Stack { moto, raw, .. } = Stack::start();
         let proxy = FaultProxy::start(moto.port).await;
-        let raw = store(&moto, "raw");
         for key in ["clicks/1.pb", "clicks/2.pb", "clicks/3.pb"] {
             put(&raw, key, click(1, 1)).await;
         }
@@ -418,10 +406,7 @@ fn stops_starting_objects_when_the_deadline_is_near() {
                 Some(deadline),
             )
             .await;
-        assert_eq!(
-            failures(&response),
-            json!({"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]})
-        );
+        assert_eq!(response_json(&response), failed(&["m1", "m2"]));
         assert_eq!((stats.objects, stats.not_started), (1, 2));
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -577,7 +562,7 @@ fn converts_an_object_named_twice_in_a_batch_once() {
                 None,
             )
             .await;
-        assert_eq!(failures(&response), json!({"batchItemFailures": []}));
+        assert_eq!(response_json(&response), no_failures());
         assert_eq!(stats.objects, 1);
     });
 }
@@ -669,10 +654,7 @@ fn a_bucket_name_that_s3_would_not_send_fails_only_its_message() {
             QueueMessage::from_body("traversal", &body("../etc", "clicks/secret.pb")),
         ]);
         let (response, stats) = pipeline.handle(event, None).await;
-        assert_eq!(
-            failures(&response),
-            json!({"batchItemFailures": [{"itemIdentifier": "traversal"}]})
-        );
+        assert_eq!(response_json(&response), failed(&["traversal"]));
         assert_eq!((stats.objects, stats.failures), (1, 1));
         assert_eq!(
             keys(&store(&moto, "landing")).await,

@@ -22,14 +22,12 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use protoland_pipeline::Location;
 use protoland_pipeline::Pipeline;
-use protoland_pipeline::Settings;
 use protoland_pipeline::{Record, parse_body};
 use protoland_pipeline::{WorkerOptions, run_worker};
 use protoland_stream::Framing;
 use protoland_test_kit::{
-    CLICK_MESSAGE, FaultKind, FaultProxy, Moto, RandomFaults, click, click_schema_source,
-    expected_ndjson, frame, get, gunzip, gzip_at, keys, put, sqs_client_for, store, string_field,
-    varint,
+    FaultKind, FaultProxy, Moto, RandomFaults, click, expected_ndjson, frame, get, gunzip, gzip_at,
+    keys, put, sqs_client_for, store, string_field, varint,
 };
 
 /// Objects in the default (CI) run.
@@ -387,13 +385,10 @@ async fn soak(objects: usize, one_in: (u64, u64), counter: &RetryCounter) {
         seed: 7,
     }));
 
-    let mut s = Settings::new(Location::parse("s3://landing/ndjson").unwrap());
-    s.schema = Some(click_schema_source());
-    s.message = Some(CLICK_MESSAGE.into());
+    let mut s = crate::click_settings(Location::parse("s3://landing/ndjson").unwrap());
     s.storage = moto.storage_options_via(proxy.port);
     s.storage.retry.backoff.init_backoff = Duration::from_millis(10);
     s.storage.retry.backoff.max_backoff = Duration::from_millis(200);
-    s.metrics.enabled = false;
     s.retry_backoff = Duration::from_millis(20);
     s.part_size = PART_SIZE;
     s.concurrency = CONCURRENCY;

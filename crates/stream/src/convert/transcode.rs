@@ -1,0 +1,118 @@
+//! A transcoding thread: batches of frames in, chunks of JSON lines out.
+
+use crossbeam_channel::{Receiver, Sender};
+use protoland_transcode::{ErrorKind, Plan};
+
+use super::batch::{Batch, Failure, Item, Job, Lines};
+use super::memory::{JSON_CHUNK, KEEP_BATCH, budget_units};
+use super::options::{ConvertOptions, skippable};
+use crate::error::ConvertError;
+
+/// A transcoding thread: batches in, JSON lines out, until the reader
+/// thread is done.
+pub(super) fn transcode_stage(
+    plan: &Plan,
+    options: ConvertOptions,
+    jobs: &Receiver<Job>,
+    free_batches: &Sender<Batch>,
+    free_json: &Receiver<Vec<u8>>,
+) {
+    while let Ok((mut batch, reply)) = jobs.recv() {
+        transcode_batch(plan, options, &mut batch, &reply, free_json);
+        batch.data.clear();
+        batch.items.clear();
+        if batch.data.capacity() <= KEEP_BATCH {
+            let _ = free_batches.try_send(batch);
+        }
+    }
+}
+
+/// Transcodes the frames of `batch`, one line each, into chunks of lines
+/// sent to `reply` (the last one marked), noting errors where they occur;
+/// without `skip_invalid`, stops at the first. Returns early when the
+/// writer has stopped.
+fn transcode_batch(
+    plan: &Plan,
+    options: ConvertOptions,
+    batch: &mut Batch,
+    reply: &Sender<Lines>,
+    free_json: &Receiver<Vec<u8>>,
+) {
+    let max_line = usize::try_from(options.limits.max_line_bytes).unwrap_or(usize::MAX);
+    let chunk = |free: &Receiver<Vec<u8>>, data: usize| {
+        let mut json = free.try_recv().unwrap_or_default();
+        json.clear();
+        json.reserve((data * 2).min(2 * JSON_CHUNK));
+        Lines {
+            json,
+            ..Lines::default()
+        }
+    };
+    let mut lines = chunk(free_json, batch.data.len());
+    let mut start = 0;
+    let items = batch.items.len();
+    for (k, item) in batch.items.drain(..).enumerate() {
+        let error = match item {
+            Item::Frame { index, offset, end } => {
+                let frame = &batch.data[start..end];
+                start = end;
+                match plan.transcode_limited(frame, &mut lines.json, max_line) {
+                    Ok(()) => {
+                        lines.json.push(b'\n');
+                        lines.messages += 1;
+                        if lines.json.len() >= JSON_CHUNK && k + 1 < items {
+                            let long = lines.json.len() > 2 * JSON_CHUNK;
+                            let next = chunk(free_json, batch.data.len() - start);
+                            if !hand_over(reply, std::mem::replace(&mut lines, next), long) {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
+                    Err(source) => match source.kind {
+                        ErrorKind::LineTooLong { .. } => ConvertError::LineTooLong {
+                            index,
+                            offset,
+                            limit: options.limits.max_line_bytes,
+                            at: source.offset as u64,
+                            field_path: source.field_path,
+                        },
+                        _ => ConvertError::Transcode {
+                            index,
+                            offset,
+                            source,
+                        },
+                    },
+                }
+            }
+            Item::Error(e) => e,
+        };
+        let stop = !(options.skip_invalid && skippable(&error));
+        lines.failures.push(Failure {
+            json_len: lines.json.len(),
+            messages: lines.messages,
+            error,
+        });
+        if stop {
+            break;
+        }
+    }
+    lines.last = true;
+    lines.units = budget_units(batch.data.len());
+    let long = lines.json.len() > 2 * JSON_CHUNK;
+    hand_over(reply, lines, long);
+}
+
+/// Sends a chunk of lines to the writer; for a `long` one (holding a line
+/// longer than a chunk), waits until the writer has taken it, so that a
+/// transcoding thread never leaves more than one long line behind it.
+/// `false` when the writer has stopped.
+fn hand_over(reply: &Sender<Lines>, lines: Lines, long: bool) -> bool {
+    if reply.send(lines).is_err() {
+        return false;
+    }
+    // The channel holds one chunk: a second send waits until the writer
+    // has received the first. (After the last chunk the writer reads no
+    // more; the empty chunk stays in the channel, which is then dropped.)
+    !long || reply.send(Lines::default()).is_ok()
+}

@@ -21,7 +21,7 @@ use crate::args::{JsonArgs, SchemaArgs};
 enum TableFormat {
     /// Newline-delimited JSON (gzip'd, zstd-compressed or plain).
     Ndjson,
-    /// Parquet files.
+    /// Parquet files (not built yet: stops with an error).
     Parquet,
 }
 

@@ -362,7 +362,7 @@ fn spark_queries_the_landing_prefix_through_the_table() {
     }
     let dir = tempfile::tempdir().unwrap();
     let landing = dir.path().join("landing");
-    let status = Command::new(BINARY)
+    let converted = Command::new(BINARY)
         .arg("backfill")
         .arg(root().join("examples/raw"))
         .arg("--landing")
@@ -371,9 +371,13 @@ fn spark_queries_the_landing_prefix_through_the_table() {
         .arg(clicks_proto())
         .args(["-m", CLICK, "--output-compression", "gzip"])
         .env("RUST_LOG", "warn")
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
     let ddl = table(&[
         "-s",
         clicks_proto().to_str().unwrap(),

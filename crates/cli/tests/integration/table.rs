@@ -41,23 +41,33 @@ fn table(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// A Python helper's JSON answer for `text` written to a file.
-fn check(script: &str, mode: &str, text: &str) -> Value {
+/// tests/table/check.py's answers for `texts`, each written to a file (one
+/// Python start for them all).
+fn check(mode: &str, texts: &[String]) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("input");
-    std::fs::write(&file, text).unwrap();
+    let files: Vec<PathBuf> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let file = dir.path().join(i.to_string());
+            std::fs::write(&file, text).unwrap();
+            file
+        })
+        .collect();
     let out = Command::new(python())
-        .arg(root().join("crates/cli/tests/table").join(script))
+        .arg(root().join("crates/cli/tests/table/check.py"))
         .arg(mode)
-        .arg(&file)
+        .args(&files)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{script} {mode} failed on:\n{text}\n{}",
+        "check.py {mode} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let answers: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answers.len(), texts.len());
+    answers
 }
 
 /// Whether the test Python has a module; when not, the test is skipped
@@ -145,11 +155,10 @@ fn ddl_and_glue_table_input_read_back_alike() {
         "{prefix}/{key}{ext}",
         "{prefix}/dt={date}/hour={hour}/{key}{ext}",
     ];
-    let mut checked = 0;
+    // (what, DDL, TableInput) for every case that makes a table.
+    let mut tables: Vec<(String, String, Value)> = Vec::new();
     for (schema, message) in cases() {
-        if !schema.is_file() {
-            panic!("no schema {}", schema.display());
-        }
+        assert!(schema.is_file(), "no schema {}", schema.display());
         for (proto_names, template) in [(false, templates[0]), (true, templates[1])] {
             let mut args = vec![
                 "-s",
@@ -181,57 +190,68 @@ fn ddl_and_glue_table_input_read_back_alike() {
             };
             args.push("--glue");
             let glue: Value = serde_json::from_str(&table(&args).unwrap()).unwrap();
-
-            let read = check("check.py", "ddl", &ddl);
-            let dialects = read.as_object().unwrap();
-            assert!(dialects.contains_key("hive"), "{read}");
-            let sd = &glue["StorageDescriptor"];
-            for (dialect, read) in dialects {
-                let at = format!("{message} ({dialect}, {template})");
-                assert_eq!(read["table"], glue["Name"], "{at}");
-                assert_eq!(pairs(&read["columns"]), pairs(&sd["Columns"]), "{at}");
-                assert_eq!(
-                    pairs(&read["partitions"]),
-                    pairs(&glue["PartitionKeys"]),
-                    "{at}"
-                );
-                assert_eq!(read["location"], sd["Location"], "{at}");
-                assert_eq!(
-                    read["serde"], sd["SerdeInfo"]["SerializationLibrary"],
-                    "{at}"
-                );
-                let mut parameters = glue["Parameters"].as_object().unwrap().clone();
-                parameters.remove("EXTERNAL");
-                assert_eq!(read["properties"], Value::Object(parameters), "{at}");
-            }
-
-            let valid = check("check.py", "glue", &serde_json::to_string(&glue).unwrap());
-            assert_eq!(valid["problems"], Value::Array(vec![]), "{message}: {glue}");
-            // What `aws glue create-table` needs for an Athena table,
-            // beyond the model's one required member (Name).
-            for member in [
-                "Name",
-                "StorageDescriptor",
-                "PartitionKeys",
-                "TableType",
-                "Parameters",
-            ] {
-                assert!(glue.get(member).is_some(), "{message}: no {member}");
-            }
-            for member in [
-                "Columns",
-                "Location",
-                "InputFormat",
-                "OutputFormat",
-                "SerdeInfo",
-            ] {
-                assert!(sd.get(member).is_some(), "{message}: no {member}");
-            }
-            assert_eq!(glue["TableType"], "EXTERNAL_TABLE");
-            checked += 1;
+            tables.push((format!("{message} ({template})"), ddl, glue));
         }
     }
-    assert!(checked >= cases().len(), "only {checked} tables checked");
+    assert!(
+        tables.len() >= cases().len(),
+        "only {} tables",
+        tables.len()
+    );
+
+    let ddls: Vec<String> = tables.iter().map(|(_, ddl, _)| ddl.clone()).collect();
+    let inputs: Vec<String> = tables
+        .iter()
+        .map(|(_, _, glue)| serde_json::to_string(glue).unwrap())
+        .collect();
+    let reads = check("ddl", &ddls);
+    let validations = check("glue", &inputs);
+    for (((what, _, glue), read), valid) in tables.iter().zip(&reads).zip(&validations) {
+        let dialects = read.as_object().unwrap();
+        assert!(dialects.contains_key("hive"), "{read}");
+        let sd = &glue["StorageDescriptor"];
+        for (dialect, read) in dialects {
+            let at = format!("{what}, {dialect}");
+            assert_eq!(read["table"], glue["Name"], "{at}");
+            assert_eq!(pairs(&read["columns"]), pairs(&sd["Columns"]), "{at}");
+            assert_eq!(
+                pairs(&read["partitions"]),
+                pairs(&glue["PartitionKeys"]),
+                "{at}"
+            );
+            assert_eq!(read["location"], sd["Location"], "{at}");
+            assert_eq!(
+                read["serde"], sd["SerdeInfo"]["SerializationLibrary"],
+                "{at}"
+            );
+            let mut parameters = glue["Parameters"].as_object().unwrap().clone();
+            parameters.remove("EXTERNAL");
+            assert_eq!(read["properties"], Value::Object(parameters), "{at}");
+        }
+
+        assert_eq!(valid["problems"], Value::Array(vec![]), "{what}: {glue}");
+        // What `aws glue create-table` needs for an Athena table, beyond
+        // the model's one required member (Name).
+        for member in [
+            "Name",
+            "StorageDescriptor",
+            "PartitionKeys",
+            "TableType",
+            "Parameters",
+        ] {
+            assert!(glue.get(member).is_some(), "{what}: no {member}");
+        }
+        for member in [
+            "Columns",
+            "Location",
+            "InputFormat",
+            "OutputFormat",
+            "SerdeInfo",
+        ] {
+            assert!(sd.get(member).is_some(), "{what}: no {member}");
+        }
+        assert_eq!(glue["TableType"], "EXTERNAL_TABLE", "{what}");
+    }
 }
 
 /// The top-level names are the ones Google's protobuf gives the fields

@@ -3,14 +3,17 @@
 integration test (crates/cli/tests/integration/table.rs).
 
 Usage:
-  check.py ddl FILE    parse the DDL with sqlglot in each dialect that has
-                       it (hive, athena); print the columns, partitions,
-                       location and table properties each one read, as JSON
-  check.py glue FILE   validate the TableInput JSON with botocore's own
-                       validator against the Glue service model's
-                       CreateTable input shape; print the problems as JSON
+  check.py ddl FILE...   parse each DDL with sqlglot in each dialect that has
+                         it (hive, athena); print the columns, partitions,
+                         location and table properties each one read
+  check.py glue FILE...  validate each TableInput JSON with botocore's own
+                         validator against the Glue service model's
+                         CreateTable input shape; print the problems
+
+Prints a JSON list, one entry per FILE (one Python start for them all).
 """
 
+import functools
 import json
 import sys
 
@@ -66,28 +69,33 @@ def ddl(path):
     import sqlglot.dialects
 
     text = open(path).read()
-    dialects = [d for d in ('hive', 'athena') if d in sqlglot.dialects.Dialects._value2member_map_]
-    print(json.dumps({d: read_ddl(text, d) for d in dialects}))
+    known = {d.value for d in sqlglot.dialects.Dialects}
+    return {d: read_ddl(text, d) for d in ('hive', 'athena') if d in known}
 
 
 def glue(path):
-    import botocore.loaders
-    import botocore.model
     import botocore.validate
 
     table_input = json.load(open(path))
-    loader = botocore.loaders.Loader()
-    service = botocore.model.ServiceModel(loader.load_service_model('glue', 'service-2'), 'glue')
-    operation = service.operation_model('CreateTable')
+    operation = create_table()
     report = botocore.validate.ParamValidator().validate(
         {'DatabaseName': 'landing', 'TableInput': table_input}, operation.input_shape)
     problems = report.generate_report().splitlines() if report.has_errors() else []
-    shape = operation.input_shape.members['TableInput']
-    print(json.dumps({'problems': problems, 'members': sorted(shape.members),
-                      'required': sorted(shape.required_members)}))
+    return {'problems': problems}
+
+
+@functools.lru_cache(maxsize=None)
+def create_table():
+    """Glue's CreateTable operation, from the service model botocore ships."""
+    import botocore.loaders
+    import botocore.model
+
+    model = botocore.loaders.Loader().load_service_model('glue', 'service-2')
+    return botocore.model.ServiceModel(model, 'glue').operation_model('CreateTable')
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 3 or sys.argv[1] not in ('ddl', 'glue'):
+    if len(sys.argv) < 3 or sys.argv[1] not in ('ddl', 'glue'):
         sys.exit(__doc__)
-    {'ddl': ddl, 'glue': glue}[sys.argv[1]](sys.argv[2])
+    check = {'ddl': ddl, 'glue': glue}[sys.argv[1]]
+    print(json.dumps([check(path) for path in sys.argv[2:]]))

@@ -355,6 +355,44 @@ fn fails_naming_what_does_not_fit() {
     );
 }
 
+/// `protoland backfill` of examples/raw into `landing`, with `extra` flags.
+fn backfill(landing: &Path, extra: &[&str]) {
+    let converted = Command::new(BINARY)
+        .arg("backfill")
+        .arg(root().join("examples/raw"))
+        .arg("--landing")
+        .arg(landing)
+        .arg("-s")
+        .arg(clicks_proto())
+        .args(["-m", CLICK])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+}
+
+/// `protoland table` for the example's NDJSON at s3://landing/ndjson/.
+fn clicks_table(extra: &[&str]) -> String {
+    let schema = clicks_proto();
+    let mut args = vec![
+        "-s",
+        schema.to_str().unwrap(),
+        "-m",
+        CLICK,
+        "--format",
+        "ndjson",
+        "--location",
+        "s3://landing/ndjson/",
+    ];
+    args.extend(extra);
+    table(&args).unwrap()
+}
+
 /// Reads a whole file, decompressed by its extension.
 fn decompressed(path: &Path) -> Vec<u8> {
     let bytes = std::fs::read(path).unwrap();
@@ -382,33 +420,8 @@ fn spark_queries_the_landing_prefix_through_the_table() {
     }
     let dir = tempfile::tempdir().unwrap();
     let landing = dir.path().join("landing");
-    let converted = Command::new(BINARY)
-        .arg("backfill")
-        .arg(root().join("examples/raw"))
-        .arg("--landing")
-        .arg(&landing)
-        .arg("-s")
-        .arg(clicks_proto())
-        .args(["-m", CLICK, "--output-compression", "gzip"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        converted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&converted.stderr)
-    );
-    let ddl = table(&[
-        "-s",
-        clicks_proto().to_str().unwrap(),
-        "-m",
-        CLICK,
-        "--format",
-        "ndjson",
-        "--location",
-        "s3://landing/ndjson/",
-    ])
-    .unwrap();
+    backfill(&landing, &["--output-compression", "gzip"]);
+    let ddl = clicks_table(&[]);
     let ddl_file = dir.path().join("table.ddl");
     std::fs::write(&ddl_file, ddl).unwrap();
 
@@ -444,4 +457,96 @@ fn spark_queries_the_landing_prefix_through_the_table() {
     let events: u64 = rows.iter().map(|r| r["events"].as_u64().unwrap()).sum();
     assert_eq!(events, 501, "{answer}");
     assert_eq!(answer["spark"], answer["expected"]);
+}
+
+/// Every file under `dir`, as a path relative to it with `/` separators.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                found.push(relative.to_str().unwrap().replace('\\', "/"));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The partition projection describes the layout the pipeline really
+/// writes: every key `backfill` lands with a partitioned template sits
+/// under `storage.location.template`, with partition values inside each
+/// column's projected range and format.
+#[test]
+fn projection_covers_the_keys_backfill_writes() {
+    let template = "{prefix}/dt={date}/hour={hour}/{key}{ext}";
+    let dir = tempfile::tempdir().unwrap();
+    let landing = dir.path().join("landing");
+    backfill(&landing, &["--key-template", template]);
+    let glue: Value =
+        serde_json::from_str(&clicks_table(&["--key-template", template, "--glue"])).unwrap();
+    let parameters = &glue["Parameters"];
+    let location = glue["StorageDescriptor"]["Location"].as_str().unwrap();
+    let partition_path = parameters["storage.location.template"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(location)
+        .unwrap();
+    let segments: Vec<&str> = partition_path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let names: Vec<&str> = glue["PartitionKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dt", "hour"]);
+
+    let keys = files_under(&landing);
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    for key in &keys {
+        let parts: Vec<&str> = key.split('/').collect();
+        for (segment, part) in segments.iter().zip(&parts) {
+            let (name, placeholder) = segment.split_once('=').unwrap();
+            assert_eq!(placeholder, format!("${{{name}}}"), "{segment}");
+            let value = part
+                .strip_prefix(&format!("{name}="))
+                .unwrap_or_else(|| panic!("{key}: `{part}` is not the partition {name}"));
+            let projected = |what: &str| {
+                parameters[format!("projection.{name}.{what}")]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no projection.{name}.{what}"))
+                    .to_owned()
+            };
+            let range = projected("range");
+            let (low, high) = range.split_once(',').unwrap();
+            match projected("type").as_str() {
+                "date" => {
+                    assert_eq!(projected("format"), "yyyy-MM-dd");
+                    assert_eq!(high, "NOW");
+                    let shape: String = value
+                        .chars()
+                        .map(|c| if c.is_ascii_digit() { 'd' } else { c })
+                        .collect();
+                    assert_eq!(shape, "dddd-dd-dd", "{key}");
+                    assert!(value >= low, "{key}: {value} before {low}");
+                }
+                "integer" => {
+                    let digits: usize = projected("digits").parse().unwrap();
+                    assert_eq!(value.len(), digits, "{key}");
+                    let n: u32 = value.parse().unwrap();
+                    let (low, high): (u32, u32) = (low.parse().unwrap(), high.parse().unwrap());
+                    assert!((low..=high).contains(&n), "{key}: {n} outside {range}");
+                }
+                other => panic!("{name}: unexpected projection {other}"),
+            }
+        }
+    }
 }

@@ -9,6 +9,22 @@ use protoland_schema::Schema;
 use protoland_stream::{Compression, ConvertOptions, Framing, Limits};
 use protoland_transcode::{JsonOptions, Plan};
 
+/// The schema and the message type (convert, table).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SchemaArgs {
+    /// A .proto file or a binary FileDescriptorSet (repeatable).
+    #[arg(short = 's', long = "schema", value_name = "PATH", required = true)]
+    pub(crate) schema: Vec<PathBuf>,
+
+    /// An import directory for .proto files, like protoc -I (repeatable).
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    pub(crate) include: Vec<PathBuf>,
+
+    /// The fully-qualified message type of every message, e.g. acme.Click.
+    #[arg(short = 'm', long, value_name = "NAME")]
+    pub(crate) message: String,
+}
+
 /// How the input is read: layout, compression and caps.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct StreamArgs {

@@ -18,24 +18,15 @@ use clap::Args;
 use protoland_stream::{ConvertReport, Converter};
 use tempfile::NamedTempFile;
 
-use crate::args::{JsonArgs, StreamArgs, load_plan};
+use crate::args::{JsonArgs, SchemaArgs, StreamArgs, load_plan};
 use crate::eprint_line;
 use crate::input::{check_stdin_once, expand_inputs, input_size, open_input, output_name};
 use crate::progress::with_progress;
 
 #[derive(Debug, Args)]
 pub(crate) struct ConvertArgs {
-    /// A .proto file or a binary FileDescriptorSet (repeatable).
-    #[arg(short = 's', long = "schema", value_name = "PATH", required = true)]
-    schema: Vec<PathBuf>,
-
-    /// An import directory for .proto files, like protoc -I (repeatable).
-    #[arg(short = 'I', long = "include", value_name = "DIR")]
-    include: Vec<PathBuf>,
-
-    /// The fully-qualified message type of every message, e.g. acme.Click.
-    #[arg(short = 'm', long, value_name = "NAME")]
-    message: String,
+    #[command(flatten)]
+    schema: SchemaArgs,
 
     #[command(flatten)]
     stream: StreamArgs,
@@ -71,9 +62,9 @@ pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
     }
     let inputs = expand_inputs(&args.inputs)?;
     let plan = load_plan(
-        &args.schema,
-        &args.include,
-        &args.message,
+        &args.schema.schema,
+        &args.schema.include,
+        &args.schema.message,
         args.json.options(),
     )?;
     let converter = Converter::new(plan, args.stream.options(args.skip_invalid));

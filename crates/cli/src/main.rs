@@ -1,6 +1,7 @@
 //! `protoland`: Protocol Buffers objects to newline-delimited JSON.
 //!
-//! One module per subcommand (`convert`, `inspect`, `worker`, `backfill`);
+//! One module per subcommand (`convert`, `inspect`, `worker`, `backfill`,
+//! `table`);
 //! `input` opens what
 //! INPUT names, `args` holds the flags several subcommands share and
 //! `progress` the progress bar. Data goes to stdout, diagnostics to stderr.
@@ -20,6 +21,7 @@ mod convert;
 mod input;
 mod inspect;
 mod progress;
+mod table;
 mod worker;
 
 /// Protocol Buffers objects (single messages or length-delimited streams;
@@ -64,6 +66,16 @@ usage error.")]
 quarantined or missing; 1 an invalid setting, a listing that failed, or an object that \
 failed; 2 a usage error.")]
     Backfill(backfill::BackfillArgs),
+    /// Print the table definition that makes a landing prefix queryable:
+    /// Athena's CREATE EXTERNAL TABLE (the default), or with --glue the same
+    /// table as a Glue TableInput, with partitions projected from the key
+    /// template's name={...} segments.
+    #[command(
+        after_help = "Exit codes: 0 the definition printed; 1 an error (a schema \
+or message that cannot be loaded, names that Athena cannot tell apart, a location or key \
+template that does not fit); 2 a usage error."
+    )]
+    Table(table::TableArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +85,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Worker(args) => worker::run(args),
         Command::Backfill(args) => backfill::run(args),
+        Command::Table(args) => table::run(args),
     };
     match result {
         Ok(code) => code,

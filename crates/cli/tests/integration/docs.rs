@@ -578,7 +578,7 @@ fn the_command_reference_is_the_help_the_binary_prints() {
     page.push_str("\n```text\n$ protoland --help\n");
     page.push_str(&help(&[]));
     page.push_str("```\n");
-    for subcommand in ["convert", "inspect", "worker", "backfill"] {
+    for subcommand in ["convert", "inspect", "worker", "backfill", "table"] {
         page.push_str(&format!(
             "\n## protoland {subcommand}\n\n```text\n$ protoland {subcommand} --help\n"
         ));

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Queries a landing prefix with Spark (local mode) through the table that
+`protoland table` defines, and computes the same query's answer from
+Google's json_format output of the raw messages, for the CLI's integration
+test (crates/cli/tests/integration/table.rs).
+
+Usage: spark_query.py FORMAT DDL LANDING PROTO_DIR PROTO MESSAGE FRAMING:RAW...
+
+FORMAT is ndjson (parquet: the same query over Parquet files, once they
+exist); DDL the file `protoland table` printed; LANDING the directory of
+landing objects; PROTO (under the import root PROTO_DIR) and MESSAGE the
+schema; each RAW a decompressed raw object and its FRAMING (single, varint
+or fixed32). Prints {"spark": rows, "expected": rows} as JSON.
+
+Spark reads the files with the DDL's own column types (FAILFAST: a value
+that does not fit its column's type fails the query rather than becoming
+null), so the answer matches only if the types fit what was written.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True
+
+QUERY = """
+    SELECT type,
+           count(*) AS events,
+           count(DISTINCT userId) AS users,
+           sum(CASE WHEN items IS NULL THEN 0 ELSE size(items) END) AS items,
+           sum(aggregate(coalesce(items, array()), 0L,
+                         (total, item) -> total + coalesce(item.quantity, 0))) AS quantity,
+           max(page.timeOnPageMs) AS slowest,
+           max(`value`) AS top_value,
+           count(try_element_at(attributes, 'utm_source')) AS tagged
+    FROM landing GROUP BY type ORDER BY type
+"""
+
+
+def expected(proto_dir, proto, message, raws):
+    """The query's answer from json_format's output (JSON names, enums by
+    name: the NDJSON defaults), row by row in Python."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, 'schema.binpb')
+        subprocess.run([sys.executable, '-m', 'grpc_tools.protoc', '-I', proto_dir,
+                        '--include_imports', '--descriptor_set_out=' + out, proto], check=True)
+        files = descriptor_pb2.FileDescriptorSet.FromString(open(out, 'rb').read())
+    pool = descriptor_pool.DescriptorPool()
+    for f in files.file:
+        pool.Add(f)
+    cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(message))
+
+    groups = {}
+    for framing, path in (r.split(':', 1) for r in raws):
+        for frame in frames(open(path, 'rb').read(), framing):
+            row = json_format.MessageToDict(cls.FromString(frame))
+            g = groups.setdefault(row.get('type'), {
+                'events': 0, 'users': set(), 'items': 0, 'quantity': 0,
+                'slowest': None, 'top_value': None, 'tagged': 0})
+            g['events'] += 1
+            if 'userId' in row:
+                g['users'].add(row['userId'])
+            items = row.get('items', [])
+            g['items'] += len(items)
+            g['quantity'] += sum(item.get('quantity', 0) for item in items)
+            for key, value in (('slowest', row.get('page', {}).get('timeOnPageMs')),
+                               ('top_value', row.get('value'))):
+                if value is not None and (g[key] is None or value > g[key]):
+                    g[key] = value
+            g['tagged'] += 'utm_source' in row.get('attributes', {})
+    return [dict(type=t, events=g['events'], users=len(g['users']), items=g['items'],
+                 quantity=g['quantity'], slowest=g['slowest'], top_value=g['top_value'],
+                 tagged=g['tagged'])
+            for t, g in sorted(groups.items(), key=lambda kv: (kv[0] is not None, kv[0] or ''))]
+
+
+def frames(data, framing):
+    if framing == 'single':
+        yield data
+        return
+    at = 0
+    while at < len(data):
+        if framing == 'fixed32':
+            size, at = int.from_bytes(data[at:at + 4], 'big'), at + 4
+        else:
+            size = shift = 0
+            while True:
+                byte, at = data[at], at + 1
+                size |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+        yield data[at:at + size]
+        at += size
+
+
+def spark_rows(fmt, ddl, landing):
+    import sqlglot
+    from pyspark.sql import SparkSession
+    from sqlglot import exp
+
+    create = sqlglot.parse_one(open(ddl).read(), read='hive')
+    columns = ', '.join(d.sql(dialect='spark') for d in create.this.expressions
+                        if isinstance(d, exp.ColumnDef))
+    options = "OPTIONS (mode 'FAILFAST')" if fmt == 'ndjson' else ''
+    using = {'ndjson': 'json', 'parquet': 'parquet'}[fmt]
+    with tempfile.TemporaryDirectory() as warehouse:
+        spark = (SparkSession.builder.master('local[1]').appName('protoland-table')
+                 .config('spark.ui.enabled', 'false')
+                 .config('spark.ui.showConsoleProgress', 'false')
+                 .config('spark.sql.shuffle.partitions', '1')
+                 .config('spark.sql.warehouse.dir', warehouse)
+                 .config('spark.driver.host', '127.0.0.1')
+                 .getOrCreate())
+        try:
+            spark.sparkContext.setLogLevel('ERROR')
+            spark.sql("CREATE TABLE landing (%s) USING %s %s LOCATION '%s'"
+                      % (columns, using, options, landing))
+            return [row.asDict() for row in spark.sql(QUERY).collect()]
+        finally:
+            spark.stop()
+
+
+def main():
+    if len(sys.argv) < 8:
+        sys.exit(__doc__)
+    fmt, ddl, landing, proto_dir, proto, message = sys.argv[1:7]
+    raws = sys.argv[7:]
+    print(json.dumps({'spark': spark_rows(fmt, ddl, landing),
+                      'expected': expected(proto_dir, proto, message, raws)}))
+
+
+if __name__ == '__main__':
+    main()

@@ -542,9 +542,13 @@ impl Decoder<'_, '_> {
         else {
             unreachable!("a map field's column is a map")
         };
-        // (key, value, entry tag): the last valid occurrence of each.
-        let mut entries: Vec<(Option<WireValue>, Option<WireValue>, usize)> =
-            Vec::with_capacity(j - i);
+        // (key, value, entry tag, its value spans): the last valid
+        // occurrence of each; a message value's occurrences merge, so all
+        // their spans (`vspans[lo..hi]`) are kept.
+        type Entry = (Option<WireValue>, Option<WireValue>, usize, (usize, usize));
+        let mut entries: Vec<Entry> = Vec::with_capacity(j - i);
+        let mut vspans: Vec<(usize, usize)> = Vec::new();
+        let merges = !matches!(&col.value, Value::Scalar(_) | Value::Enum(_));
         let value_wt = match &col.value {
             Value::Scalar(s) => s.wire_type(),
             Value::Enum(_) => 0,
@@ -554,6 +558,11 @@ impl Decoder<'_, '_> {
         for k in i..j {
             let o = self.s.occ[k];
             let (mut kv, mut vv) = (None, None);
+            let lo = vspans.len();
+            // An entry with any unknown field (another number, another
+            // wire type, a closed enum's undeclared number) is not kept by
+            // upb: it neither adds its key nor replaces an earlier entry.
+            let mut ok = true;
             self.each_field(
                 Src::One(body(o.value).0, body(o.value).1),
                 depth,
@@ -564,14 +573,20 @@ impl Decoder<'_, '_> {
                             && e.closed
                             && e.name(x as i32).is_none()
                         {
+                            ok = false;
                             return;
+                        }
+                        if merges {
+                            vspans.push(body(v));
                         }
                         vv = Some(v)
                     }
-                    _ => {}
+                    _ => ok = false,
                 },
             )?;
-            entries.push((kv, vv, o.at));
+            if ok {
+                entries.push((kv, vv, o.at, (lo, vspans.len())));
+            }
         }
         // Dedupe by key, keeping each key's last entry in its place.
         let ids: Vec<KeyId> = entries.iter().map(|e| self.key_id(key, e.0)).collect();
@@ -584,7 +599,7 @@ impl Decoder<'_, '_> {
                 .is_none_or(|&next| ids[next] != ids[order[w]]);
             keep[order[w]] = last;
         }
-        for (k, &(kv, vv, at)) in entries.iter().enumerate() {
+        for (k, &(kv, vv, at, (lo, hi))) in entries.iter().enumerate() {
             if !keep[k] {
                 continue;
             }
@@ -602,9 +617,17 @@ impl Decoder<'_, '_> {
                     enum_value(e, v, values);
                     Ok(())
                 }
-                (value, Some(v)) => {
-                    let (s, e) = body(v);
+                (value, Some(_)) if hi - lo == 1 => {
+                    let (s, e) = vspans[lo];
                     self.nested(value, values, Src::One(s, e), at, depth + 1)
+                }
+                (value, Some(_)) => {
+                    let base = self.s.spans.len();
+                    self.s.spans.extend_from_slice(&vspans[lo..hi]);
+                    let src = Src::Many(base, self.s.spans.len());
+                    let r = self.nested(value, values, src, at, depth + 1);
+                    self.s.spans.truncate(base);
+                    r
                 }
             };
             r.map_err(|e| in_field(e, &format!("[{}]", self.key_path(key, kv))))?;
@@ -701,6 +724,9 @@ fn enum_value(e: &EnumPlan, v: WireValue, col: &mut Column) {
     let WireValue::Varint(x) = v else {
         return enum_default(e, col);
     };
+    if e.null_value {
+        return enum_default(e, col);
+    }
     let number = x as i32;
     if e.numbers {
         col.push_i32(number);

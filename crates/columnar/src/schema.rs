@@ -253,6 +253,9 @@ pub(crate) struct EnumPlan {
     pub(crate) closed: bool,
     /// `JsonOptions::enum_numbers`: an `Int32` column.
     pub(crate) numbers: bool,
+    /// `google.protobuf.NullValue`: whatever the number, ProtoJSON prints
+    /// `null`, so every value is the default (`NULL_VALUE`, or 0).
+    pub(crate) null_value: bool,
 }
 
 impl EnumPlan {
@@ -273,6 +276,7 @@ impl EnumPlan {
             default_number,
             closed: protoland_schema::enum_is_closed(e),
             numbers,
+            null_value: e.full_name() == "google.protobuf.NullValue",
         }
     }
 

@@ -13,6 +13,7 @@ and a summary; exits 1 when anything differs.
 Usage: compare.py MANIFEST
 """
 
+import ast
 import base64
 import datetime
 import decimal
@@ -125,6 +126,15 @@ class Mapping(object):
             return ('f64', float(v))
         if t == FD.TYPE_BYTES:
             return base64.b64decode(v)
+        if t == FD.TYPE_STRING and v[:2] in ("b'", 'b"'):
+            # A string Google's parser does not check (proto2) holding
+            # invalid UTF-8: json_format prints Python's bytes literal; the
+            # column holds the bytes with U+FFFD for each bad sequence.
+            raw = ast.literal_eval(v)
+            try:
+                raw.decode('utf-8')
+            except UnicodeDecodeError:
+                return raw.decode('utf-8', 'replace')
         return v
 
 

@@ -81,7 +81,7 @@ fn corpus(python: &Path, dir: &Path) -> Schema {
     editions.sort();
     let set = dir.join("editions.binpb");
     run(
-        Command::new(&python)
+        Command::new(python)
             .args(["-m", "grpc_tools.protoc", "--include_imports"])
             .arg(format!("--proto_path={}", schemas.display()))
             .arg(format!("--descriptor_set_out={}", set.display()))
@@ -91,6 +91,10 @@ fn corpus(python: &Path, dir: &Path) -> Schema {
     files.push(set);
     Schema::load(&files, [&schemas]).expect("the corpus compiles")
 }
+
+/// A generated message: its wire bytes and, unless Google's parser
+/// rejects them, whether json_format prints it under each option set.
+type Record = (Vec<u8>, Option<Vec<bool>>);
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -130,8 +134,7 @@ fn parquet_read_back_matches_google_json_format_under_the_mapping() {
         "generate.py",
     );
     // Records by type: (wire, Google's JSON per option set or None).
-    let mut by_type: std::collections::BTreeMap<String, Vec<(Vec<u8>, Option<Vec<bool>>)>> =
-        Default::default();
+    let mut by_type: std::collections::BTreeMap<String, Vec<Record>> = Default::default();
     for line in std::fs::read_to_string(&records).unwrap().lines().skip(1) {
         let r: serde_json::Value = serde_json::from_str(line).unwrap();
         let printed = r["parse_error"].is_null().then(|| {

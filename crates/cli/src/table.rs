@@ -4,8 +4,9 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use protoland_columnar::{Columns, ParquetOptions};
 use protoland_pipeline::{DEFAULT_TEMPLATE, KeyTemplate};
 use protoland_schema::{MessageDescriptor, Schema};
 use protoland_table::arrow_schema;
@@ -21,7 +22,7 @@ use crate::args::{JsonArgs, SchemaArgs};
 enum TableFormat {
     /// Newline-delimited JSON (gzip'd, zstd-compressed or plain).
     Ndjson,
-    /// Parquet files (not built yet: stops with an error).
+    /// Parquet files.
     Parquet,
 }
 
@@ -74,7 +75,7 @@ pub(crate) fn run(args: TableArgs) -> Result<ExitCode> {
         TableFormat::Ndjson => (Format::Ndjson, ndjson_columns(&message, &options)?),
         TableFormat::Parquet => (
             Format::Parquet,
-            parquet_columns(&parquet_schema(&message, &options)?)?,
+            parquet_columns(&parquet_schema(&message, &options, &ParquetOptions::default())?)?,
         ),
     };
     let key_template = KeyTemplate::parse(&args.key_template)
@@ -110,13 +111,13 @@ pub(crate) fn run(args: TableArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The Arrow schema Parquet landing files of `message` are written with.
-///
-/// The Parquet writer (the columnar crate) is not part of this build yet;
-/// when it is, this returns its `Columns::arrow_schema()` for the message.
+/// The Arrow schema Parquet landing files of `message` are written with:
+/// the columnar crate's, from the same descriptor and JSON options.
 fn parquet_schema(
-    _message: &MessageDescriptor,
-    _options: &JsonOptions,
+    message: &MessageDescriptor,
+    options: &JsonOptions,
+    parquet: &ParquetOptions,
 ) -> Result<arrow_schema::Schema> {
-    bail!("parquet output is not built yet")
+    let columns = Columns::new(message, *options, parquet)?;
+    Ok(columns.arrow_schema().as_ref().clone())
 }

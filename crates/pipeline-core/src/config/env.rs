@@ -64,6 +64,11 @@ impl Settings {
                 .parse()
                 .map_err(|e: String| bad(vars::OUTPUT_COMPRESSION, &v, e))?;
         }
+        if let Some(v) = get(vars::OUTPUT_LEVEL) {
+            let level = parse_count(vars::OUTPUT_LEVEL, &v)?;
+            // Checked against the compression in `validate`.
+            s.output_level = Some(u32::try_from(level).unwrap_or(u32::MAX));
+        }
         if let Some(v) = get(vars::PROTO_NAMES) {
             s.json.proto_names = parse_bool(&v).map_err(|e| bad(vars::PROTO_NAMES, &v, e))?;
         }

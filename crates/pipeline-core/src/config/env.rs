@@ -248,6 +248,46 @@ mod tests {
         ("PROTOLAND_MESSAGE", "acme.Click"),
     ];
 
+    /// The level is checked against the compression it goes with, whatever
+    /// order the variables come in, and the error names the variable.
+    #[test]
+    fn output_level_is_checked_per_compression() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut vars = BASE.to_vec();
+            vars.extend_from_slice(pairs);
+            settings(&vars)
+        };
+        assert_eq!(with(&[]).expect("valid").output_level, None);
+        let s = with(&[("PROTOLAND_OUTPUT_LEVEL", "9")]).expect("gzip 9");
+        assert_eq!(s.output_level, Some(9));
+        let s = with(&[
+            ("PROTOLAND_OUTPUT_LEVEL", "19"),
+            ("PROTOLAND_OUTPUT_COMPRESSION", "zstd"),
+        ])
+        .expect("zstd 19");
+        assert_eq!(s.output_level, Some(19));
+        let e = with(&[("PROTOLAND_OUTPUT_LEVEL", "19")]).expect_err("not gzip");
+        assert_eq!(
+            e.to_string(),
+            "PROTOLAND_OUTPUT_LEVEL: 19 is not a gzip level: expected 1 to 9 (got \"19\")"
+        );
+        let e = with(&[
+            ("PROTOLAND_OUTPUT_LEVEL", "0"),
+            ("PROTOLAND_OUTPUT_COMPRESSION", "zstd"),
+        ])
+        .expect_err("not zstd");
+        assert_eq!(e.var(), "PROTOLAND_OUTPUT_LEVEL");
+        let e = with(&[
+            ("PROTOLAND_OUTPUT_LEVEL", "3"),
+            ("PROTOLAND_OUTPUT_COMPRESSION", "none"),
+        ])
+        .expect_err("no level without compression");
+        assert!(
+            e.to_string().contains("uncompressed output has no level"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn applies_defaults() {
         let s = settings(&BASE).expect("valid");
@@ -476,6 +516,11 @@ mod tests {
             ("PROTOLAND_FRAMING", "lines", "*"),
             ("PROTOLAND_COMPRESSION", "brotli", "*"),
             ("PROTOLAND_OUTPUT_COMPRESSION", "auto", "*"),
+            (
+                "PROTOLAND_OUTPUT_LEVEL",
+                "12",
+                "12 is not a gzip level: expected 1 to 9",
+            ),
             (
                 "PROTOLAND_PROTO_NAMES",
                 "maybe",

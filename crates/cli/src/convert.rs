@@ -15,7 +15,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use protoland_stream::{ConvertReport, Converter};
+use protoland_pipeline::{OutputCompression, output_extension};
+use protoland_stream::{CompressOptions, ConvertReport, Converter, check_level, compress_writer};
 use tempfile::NamedTempFile;
 
 use crate::args::{JsonArgs, SchemaArgs, StreamArgs, load_plan};
@@ -42,9 +43,21 @@ pub(crate) struct ConvertArgs {
     /// Where to write: a file (replaced whole once every input converted;
     /// a device or FIFO such as /dev/null is written straight through), an
     /// existing directory (one <stem>.ndjson per input, compression and
-    /// protobuf suffixes removed), or - for stdout. [default: stdout]
+    /// protobuf suffixes removed, .gz or .zst added with
+    /// --output-compression), or - for stdout. [default: stdout]
     #[arg(short = 'o', long, value_name = "PATH")]
     output: Option<PathBuf>,
+
+    /// Compress the output: none, gzip or zstd (one stream per output,
+    /// compressed on as many threads as transcode, the same bytes on any
+    /// number).
+    #[arg(long, value_name = "COMPRESSION", default_value = "none", value_parser = parse_output_compression)]
+    output_compression: OutputCompression,
+
+    /// The output's compression level: gzip 1 to 9, zstd 1 to 19.
+    /// [default: gzip 6, zstd 3]
+    #[arg(long, value_name = "LEVEL")]
+    output_level: Option<u32>,
 
     /// Input files; - for stdin (at most once); s3://bucket/key for an
     /// object, s3://bucket/prefix/ for every object under the prefix, or
@@ -57,6 +70,10 @@ pub(crate) struct ConvertArgs {
 
 pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
     check_stdin_once(&args.inputs)?;
+    if let Some(level) = args.output_level {
+        check_level(args.output_compression.compression(), level)
+            .map_err(|e| anyhow!("--output-level: {e}"))?;
+    }
     if let Some(output) = &args.output {
         check_output(output)?;
     }
@@ -68,13 +85,50 @@ pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
         args.json.options(),
     )?;
     let converter = Converter::new(plan, args.stream.options(args.skip_invalid));
+    let output = Compressed {
+        options: CompressOptions {
+            compression: args.output_compression.compression(),
+            level: args.output_level,
+            threads: converter.threads(),
+        },
+        extension: output_extension(args.output_compression),
+    };
     match &args.output {
-        None => to_stdout(&converter, &inputs)?,
-        Some(path) if path.as_os_str() == "-" => to_stdout(&converter, &inputs)?,
-        Some(dir) if dir.is_dir() => to_directory(&converter, &inputs, dir)?,
-        Some(file) => to_file(&converter, &inputs, file)?,
+        None => to_stdout(&converter, &inputs, &output)?,
+        Some(path) if path.as_os_str() == "-" => to_stdout(&converter, &inputs, &output)?,
+        Some(dir) if dir.is_dir() => to_directory(&converter, &inputs, dir, &output)?,
+        Some(file) => to_file(&converter, &inputs, file, &output)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--output-compression`: the names the worker takes.
+fn parse_output_compression(text: &str) -> Result<OutputCompression, String> {
+    text.parse()
+}
+
+/// How each output is compressed, and the file name extension that says so.
+#[derive(Debug)]
+struct Compressed {
+    options: CompressOptions,
+    extension: &'static str,
+}
+
+impl Compressed {
+    /// Converts `inputs` into `out` as one compressed stream.
+    fn convert_into(
+        &self,
+        converter: &Converter,
+        inputs: &[String],
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let mut compressed = compress_writer(out, self.options);
+        for spec in inputs {
+            convert_one(converter, spec, &mut compressed)?;
+        }
+        compressed.finish().context("writing the output")?;
+        Ok(())
+    }
 }
 
 /// Refuses, before any input is read, an output that cannot be written
@@ -107,27 +161,36 @@ fn check_output(output: &Path) -> Result<()> {
     Ok(())
 }
 
-fn to_stdout(converter: &Converter, inputs: &[String]) -> Result<()> {
+fn to_stdout(converter: &Converter, inputs: &[String], output: &Compressed) -> Result<()> {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for spec in inputs {
-        convert_one(converter, spec, &mut out)?;
-    }
-    Ok(())
+    output.convert_into(converter, inputs, &mut stdout.lock())
 }
 
 /// Every input into one output (see [`Output`]).
-fn to_file(converter: &Converter, inputs: &[String], path: &Path) -> Result<()> {
+fn to_file(
+    converter: &Converter,
+    inputs: &[String],
+    path: &Path,
+    compressed: &Compressed,
+) -> Result<()> {
     let mut output = Output::open(path)?;
-    for spec in inputs {
-        convert_one(converter, spec, output.file())?;
-    }
+    compressed.convert_into(converter, inputs, output.file())?;
     output.finish()
 }
 
 /// One file per input; each renamed into place when it is complete.
-fn to_directory(converter: &Converter, inputs: &[String], dir: &Path) -> Result<()> {
-    let names: Vec<String> = inputs.iter().map(|spec| output_name(spec)).collect();
+fn to_directory(
+    converter: &Converter,
+    inputs: &[String],
+    dir: &Path,
+    compressed: &Compressed,
+) -> Result<()> {
+    // `<stem>.ndjson`, and the compression's suffix.
+    let suffix = compressed.extension.trim_start_matches(".ndjson");
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|spec| output_name(spec) + suffix)
+        .collect();
     for (i, name) in names.iter().enumerate() {
         if let Some(j) = names[..i].iter().position(|other| other == name) {
             bail!(
@@ -140,7 +203,7 @@ fn to_directory(converter: &Converter, inputs: &[String], dir: &Path) -> Result<
     }
     for (spec, name) in inputs.iter().zip(&names) {
         let mut output = Output::open(&dir.join(name))?;
-        convert_one(converter, spec, output.file())?;
+        compressed.convert_into(converter, std::slice::from_ref(spec), output.file())?;
         output.finish()?;
     }
     Ok(())

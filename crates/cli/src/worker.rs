@@ -45,6 +45,9 @@ pub(crate) struct PipelineArgs {
     /// Landing object compression [none, gzip, zstd; default gzip]
     #[arg(long, env = "PROTOLAND_OUTPUT_COMPRESSION")]
     output_compression: Option<String>,
+    /// Landing object compression level [gzip 1-9, zstd 1-19; default gzip 6, zstd 3]
+    #[arg(long, env = "PROTOLAND_OUTPUT_LEVEL", value_name = "LEVEL")]
+    output_level: Option<String>,
     /// Keep .proto field names instead of lowerCamelCase JSON names [true/false, 1/0, yes/no, on/off;
     /// the flag alone is true]
     #[arg(
@@ -120,7 +123,7 @@ pub(crate) struct PipelineArgs {
 }
 
 /// (flag, variable) pairs, to name flags in configuration errors.
-pub(crate) const FLAGS: [(&str, &str); 24] = [
+pub(crate) const FLAGS: [(&str, &str); 25] = [
     ("--schema", vars::SCHEMA),
     ("--include", vars::INCLUDE),
     ("--message", vars::MESSAGE),
@@ -129,6 +132,7 @@ pub(crate) const FLAGS: [(&str, &str); 24] = [
     ("--framing", vars::FRAMING),
     ("--compression", vars::COMPRESSION),
     ("--output-compression", vars::OUTPUT_COMPRESSION),
+    ("--output-level", vars::OUTPUT_LEVEL),
     ("--proto-names", vars::PROTO_NAMES),
     ("--emit-defaults", vars::EMIT_DEFAULTS),
     ("--enum-numbers", vars::ENUM_NUMBERS),
@@ -163,6 +167,7 @@ impl PipelineArgs {
         set(vars::FRAMING, &self.framing);
         set(vars::COMPRESSION, &self.compression);
         set(vars::OUTPUT_COMPRESSION, &self.output_compression);
+        set(vars::OUTPUT_LEVEL, &self.output_level);
         set(vars::KEY_TEMPLATE, &self.key_template);
         set(vars::ON_BAD_OBJECT, &self.on_bad_object);
         set(vars::QUARANTINE, &self.quarantine);

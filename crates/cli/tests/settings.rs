@@ -84,6 +84,9 @@ fn every_variable_with_a_bad_value_is_refused_naming_it_and_the_value() {
         ("PROTOLAND_FRAMING", "lines"),
         ("PROTOLAND_COMPRESSION", "brotli"),
         ("PROTOLAND_OUTPUT_COMPRESSION", "auto"),
+        // A level with no compression (the base settings' `none`).
+        ("PROTOLAND_OUTPUT_LEVEL", "6"),
+        ("PROTOLAND_OUTPUT_LEVEL", "fast"),
         ("PROTOLAND_PROTO_NAMES", "maybe"),
         ("PROTOLAND_EMIT_DEFAULTS", "2"),
         ("PROTOLAND_ENUM_NUMBERS", "y"),

@@ -328,6 +328,17 @@ impl std::fmt::Display for OutputCompression {
     }
 }
 
+impl OutputCompression {
+    /// The stream compression that writes it.
+    pub fn compression(self) -> protoland_stream::Compression {
+        match self {
+            OutputCompression::None => protoland_stream::Compression::None,
+            OutputCompression::Gzip => protoland_stream::Compression::Gzip,
+            OutputCompression::Zstd => protoland_stream::Compression::Zstd,
+        }
+    }
+}
+
 /// `.ndjson`, `.ndjson.gz` or `.ndjson.zst` for an output compression.
 pub fn output_extension(output: OutputCompression) -> &'static str {
     match output {

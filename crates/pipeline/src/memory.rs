@@ -20,7 +20,7 @@
 
 use std::num::NonZeroUsize;
 
-use protoland_stream::conversion_memory;
+use protoland_stream::{CompressOptions, MAX_THREADS, compression_memory, conversion_memory};
 
 use protoland_pipeline_core::{ConfigError, Settings, vars};
 
@@ -29,9 +29,9 @@ use protoland_pipeline_core::{ConfigError, Settings, vars};
 /// object).
 pub(crate) const BASELINE: u64 = 32 << 20;
 
-/// Per object besides the conversion and the output parts: the chunks
-/// between the network and the converter (32 of up to 64 KiB), the output
-/// compressor (zstd level 3 takes about 3 MiB), request buffers.
+/// Per object besides the conversion, the output compressor and the
+/// output parts: the chunks between the network and the converter (32 of
+/// up to 64 KiB), request buffers.
 const OBJECT_IO: u64 = 8 << 20;
 
 /// Transcoding threads per object: the cores shared between the objects
@@ -41,11 +41,33 @@ pub(crate) fn transcoding_threads(cores: usize, concurrency: usize) -> NonZeroUs
     NonZeroUsize::new(cores / concurrency.max(1)).unwrap_or(NonZeroUsize::MIN)
 }
 
+/// Threads that compress one object's output: every core, up to the
+/// converter's [`MAX_THREADS`], whatever the concurrency. Unlike a
+/// transcoding thread, an idle compression thread holds nothing (the
+/// chunks in flight are bounded per object, see
+/// [`compression_memory`]), and the bytes do not depend on the count; so
+/// one large object, or the last of a batch, gets every core for its
+/// output, which is where most of the CPU time goes.
+pub(crate) fn compression_threads(cores: usize) -> NonZeroUsize {
+    transcoding_threads(cores.min(MAX_THREADS), 1)
+}
+
+/// How landing objects are compressed on `cores` cores.
+pub(crate) fn compress_options(settings: &Settings, cores: usize) -> CompressOptions {
+    CompressOptions {
+        compression: settings.output_compression.compression(),
+        level: settings.output_level,
+        threads: compression_threads(cores),
+    }
+}
+
 /// The most one object can take, converted with `threads` transcoding
-/// threads under `settings`' limits.
-pub(crate) fn per_object(settings: &Settings, threads: usize) -> u64 {
+/// threads under `settings`' limits, its output compressed on `cores`
+/// cores.
+pub(crate) fn per_object(settings: &Settings, threads: usize, cores: usize) -> u64 {
     let parts = 3u64.saturating_mul(settings.part_size as u64);
     conversion_memory(&settings.limits, threads)
+        .saturating_add(compression_memory(&compress_options(settings, cores)))
         .saturating_add(parts)
         .saturating_add(OBJECT_IO)
 }
@@ -86,7 +108,7 @@ impl Fit {
 }
 
 /// The settings whose values make up an object's worst case.
-const LIMITS: &str = "2 x PROTOLAND_MAX_FRAME_BYTES, (transcoding threads + 1) x PROTOLAND_MAX_LINE_BYTES, PROTOLAND_MAX_ZSTD_WINDOW, 3 x PROTOLAND_PART_SIZE and about 50 MiB of buffers";
+const LIMITS: &str = "2 x PROTOLAND_MAX_FRAME_BYTES, (transcoding threads + 1) x PROTOLAND_MAX_LINE_BYTES, PROTOLAND_MAX_ZSTD_WINDOW, 3 x PROTOLAND_PART_SIZE, the output compressor (PROTOLAND_OUTPUT_COMPRESSION, PROTOLAND_OUTPUT_LEVEL) and about 50 MiB of buffers";
 
 /// The objects at once that fit in `memory` bytes with `cores` cores: the
 /// configured concurrency, or the largest lower one that fits.
@@ -100,7 +122,7 @@ pub(crate) fn fit(settings: &Settings, memory: u64, cores: usize) -> Result<Fit,
     let configured = settings.concurrency.max(1);
     for concurrency in (1..=configured).rev() {
         let threads = transcoding_threads(cores, concurrency).get();
-        let per_object = per_object(settings, threads);
+        let per_object = per_object(settings, threads, cores);
         if (concurrency as u64).saturating_mul(per_object) <= available {
             return Ok(Fit {
                 concurrency,
@@ -110,7 +132,7 @@ pub(crate) fn fit(settings: &Settings, memory: u64, cores: usize) -> Result<Fit,
             });
         }
     }
-    let one = per_object(settings, transcoding_threads(cores, 1).get());
+    let one = per_object(settings, transcoding_threads(cores, 1).get(), cores);
     Err(ConfigError::Invalid {
         var: vars::LAMBDA_MEMORY_SIZE,
         message: format!(
@@ -140,7 +162,7 @@ mod tests {
     fn lowers_the_concurrency_to_what_fits() {
         let fit = fit(&settings(4), 512 << 20, 2).expect("one object fits");
         assert_eq!((fit.concurrency, fit.lowered_from), (1, Some(4)));
-        let one = per_object(&settings(1), 2);
+        let one = per_object(&settings(1), 2, 2);
         assert_eq!(fit.per_object, one);
         assert!(one <= (512 << 20) - BASELINE, "{one}");
         let warning = fit.warning().expect("lowered");
@@ -185,19 +207,19 @@ mod tests {
     /// thread, for lines).
     #[test]
     fn the_worst_case_grows_with_each_limit() {
-        let base = per_object(&settings(1), 1);
+        let base = per_object(&settings(1), 1, 1);
         let mut s = settings(1);
         s.limits.max_zstd_window = 128 << 20;
-        assert_eq!(per_object(&s, 1) - base, 120 << 20);
+        assert_eq!(per_object(&s, 1, 1) - base, 120 << 20);
         let mut s = settings(1);
         s.limits.max_line_bytes = 128 << 20;
-        assert_eq!(per_object(&s, 1) - base, 2 * (64 << 20));
+        assert_eq!(per_object(&s, 1, 1) - base, 2 * (64 << 20));
         assert_eq!(
-            per_object(&s, 3) - per_object(&settings(1), 3),
+            per_object(&s, 3, 1) - per_object(&settings(1), 3, 1),
             4 * (64 << 20)
         );
         let mut s = settings(1);
         s.limits.max_frame_bytes = 128 << 20;
-        assert_eq!(per_object(&s, 1) - base, 2 * (64 << 20));
+        assert_eq!(per_object(&s, 1, 1) - base, 2 * (64 << 20));
     }
 }

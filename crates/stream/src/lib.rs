@@ -13,7 +13,8 @@
 //! - `convert`: the pipeline from bytes to NDJSON (decompression on one
 //!   thread, transcoding on the others, output in order) ([`Converter`]),
 //!   under [`Limits`];
-//! - `compress`: gzip or zstd for the output ([`compress_writer`]);
+//! - `compress`: gzip or zstd for the output, on several threads with the
+//!   same bytes on any number ([`compress_writer`], [`CompressOptions`]);
 //! - `inspect`: what an object is, for `protoland inspect` ([`inspect()`]).
 //!
 //! `settings` holds the names a user chooses ([`Compression`],
@@ -56,7 +57,10 @@ mod limits;
 mod prefix;
 mod settings;
 
-pub use compress::{CompressWriter, compress_writer};
+pub use compress::{
+    CompressOptions, CompressWriter, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, GZIP_LEVELS,
+    LevelError, ZSTD_LEVELS, check_level, compress_writer, compression_memory,
+};
 pub use convert::{
     ConvertOptions, ConvertReport, Converter, MAX_REPORTED_SKIPS, MAX_THREADS, Progress,
     conversion_memory,

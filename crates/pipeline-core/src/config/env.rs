@@ -64,6 +64,11 @@ impl Settings {
                 .parse()
                 .map_err(|e: String| bad(vars::OUTPUT_COMPRESSION, &v, e))?;
         }
+        if let Some(v) = get(vars::OUTPUT_LEVEL) {
+            let level = parse_count(vars::OUTPUT_LEVEL, &v)?;
+            // Checked against the compression in `validate`.
+            s.output_level = Some(u32::try_from(level).unwrap_or(u32::MAX));
+        }
         if let Some(v) = get(vars::PROTO_NAMES) {
             s.json.proto_names = parse_bool(&v).map_err(|e| bad(vars::PROTO_NAMES, &v, e))?;
         }
@@ -242,6 +247,46 @@ mod tests {
         ("PROTOLAND_SCHEMA", "schema/clicks.proto"),
         ("PROTOLAND_MESSAGE", "acme.Click"),
     ];
+
+    /// The level is checked against the compression it goes with, whatever
+    /// order the variables come in, and the error names the variable.
+    #[test]
+    fn output_level_is_checked_per_compression() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut vars = BASE.to_vec();
+            vars.extend_from_slice(pairs);
+            settings(&vars)
+        };
+        assert_eq!(with(&[]).expect("valid").output_level, None);
+        let s = with(&[("PROTOLAND_OUTPUT_LEVEL", "9")]).expect("gzip 9");
+        assert_eq!(s.output_level, Some(9));
+        let s = with(&[
+            ("PROTOLAND_OUTPUT_LEVEL", "19"),
+            ("PROTOLAND_OUTPUT_COMPRESSION", "zstd"),
+        ])
+        .expect("zstd 19");
+        assert_eq!(s.output_level, Some(19));
+        let e = with(&[("PROTOLAND_OUTPUT_LEVEL", "19")]).expect_err("not gzip");
+        assert_eq!(
+            e.to_string(),
+            "PROTOLAND_OUTPUT_LEVEL: 19 is not a gzip level: expected 1 to 9 (got \"19\")"
+        );
+        let e = with(&[
+            ("PROTOLAND_OUTPUT_LEVEL", "0"),
+            ("PROTOLAND_OUTPUT_COMPRESSION", "zstd"),
+        ])
+        .expect_err("not zstd");
+        assert_eq!(e.var(), "PROTOLAND_OUTPUT_LEVEL");
+        let e = with(&[
+            ("PROTOLAND_OUTPUT_LEVEL", "3"),
+            ("PROTOLAND_OUTPUT_COMPRESSION", "none"),
+        ])
+        .expect_err("no level without compression");
+        assert!(
+            e.to_string().contains("uncompressed output has no level"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn applies_defaults() {
@@ -446,6 +491,11 @@ mod tests {
             ("PROTOLAND_FRAMING", "lines", "*"),
             ("PROTOLAND_COMPRESSION", "brotli", "*"),
             ("PROTOLAND_OUTPUT_COMPRESSION", "auto", "*"),
+            (
+                "PROTOLAND_OUTPUT_LEVEL",
+                "12",
+                "12 is not a gzip level: expected 1 to 9",
+            ),
             ("PROTOLAND_PROTO_NAMES", "maybe", NOT_A_BOOLEAN),
             ("PROTOLAND_EMIT_DEFAULTS", "2", NOT_A_BOOLEAN),
             ("PROTOLAND_ENUM_NUMBERS", "y", NOT_A_BOOLEAN),

@@ -115,6 +115,9 @@ pub struct Settings {
     pub compression: Compression,
     /// Landing object compression (`PROTOLAND_OUTPUT_COMPRESSION`, default `gzip`).
     pub output_compression: OutputCompression,
+    /// Its level (`PROTOLAND_OUTPUT_LEVEL`: gzip 1 to 9, zstd 1 to 19);
+    /// `None` for the format's default (gzip 6, zstd 3).
+    pub output_level: Option<u32>,
     /// `PROTOLAND_PROTO_NAMES`, `PROTOLAND_EMIT_DEFAULTS`, `PROTOLAND_ENUM_NUMBERS`.
     pub json: JsonOptions,
     /// `PROTOLAND_KEY_TEMPLATE`, default `{prefix}/{key}{ext}`.
@@ -165,6 +168,7 @@ impl Settings {
             framing: Framing::Auto,
             compression: Compression::Auto,
             output_compression: OutputCompression::Gzip,
+            output_level: None,
             json: JsonOptions::default(),
             key_template: KeyTemplate::default(),
             on_bad_object: BadObjectPolicy::Fail,
@@ -222,6 +226,10 @@ impl Settings {
                     format_size(self.part_size as u64)
                 ),
             ));
+        }
+        if let Some(level) = self.output_level {
+            protoland_stream::check_level(self.output_compression.compression(), level)
+                .map_err(|e| invalid(vars::OUTPUT_LEVEL, e))?;
         }
         if self.concurrency == 0 {
             return Err(invalid(vars::CONCURRENCY, "must be at least 1"));

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use object_store::GetOptions;
 use protoland_pipeline_core::{
-    Location, ObjectOutcome, ObjectRef, Occupant, OutputCompression, SourceId, SourceKind,
-    SourceRecord,
+    Location, ObjectOutcome, ObjectRef, Occupant, SourceId, SourceKind, SourceRecord,
 };
-use protoland_stream::{Compression, ConvertError, Progress};
+use protoland_stream::{ConvertError, Progress};
 use tokio::runtime::Handle;
 
 use super::error::{ObjectError, panic_message};
@@ -205,7 +204,7 @@ impl Pipeline {
             inner: ObjectReader::new(got, &runtime),
             cancelled: Arc::clone(&cancel.0),
         };
-        let output = output_compression(settings.output_compression);
+        let output = self.inner.output;
         let conversion_route = Arc::clone(&route);
         let progress = Arc::new(Progress::default());
         let task_progress = Arc::clone(&progress);
@@ -261,14 +260,6 @@ impl Pipeline {
             bytes_out,
             upload,
         })
-    }
-}
-
-fn output_compression(output: OutputCompression) -> Compression {
-    match output {
-        OutputCompression::None => Compression::None,
-        OutputCompression::Gzip => Compression::Gzip,
-        OutputCompression::Zstd => Compression::Zstd,
     }
 }
 

@@ -34,6 +34,7 @@ use object_store::ObjectStore;
 use protoland_pipeline_core::{
     BadObjectPolicy, ConfigError, KeyInputs, Location, Settings, SourceId, find_route, vars,
 };
+use protoland_stream::CompressOptions;
 
 use self::error::invalid;
 use self::schema::{Route, compile_routes};
@@ -49,6 +50,8 @@ pub struct Pipeline {
 #[derive(Debug)]
 struct Inner {
     settings: Settings,
+    /// How landing objects are compressed (format, level, threads).
+    output: CompressOptions,
     stores: Stores,
     landing: Arc<dyn ObjectStore>,
     /// The quarantine store, under the quarantine policy only.
@@ -122,8 +125,10 @@ impl Pipeline {
         // of input and its JSON) grows with the cores, not cores x objects.
         let threads = memory::transcoding_threads(cores, settings.concurrency);
         let (default_route, routes) = compile_routes(&settings, &stores, threads).await?;
+        let output = memory::compress_options(&settings, cores);
         Ok(Pipeline {
             inner: Arc::new(Inner {
+                output,
                 settings,
                 stores,
                 landing,

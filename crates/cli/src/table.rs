@@ -75,7 +75,11 @@ pub(crate) fn run(args: TableArgs) -> Result<ExitCode> {
         TableFormat::Ndjson => (Format::Ndjson, ndjson_columns(&message, &options)?),
         TableFormat::Parquet => (
             Format::Parquet,
-            parquet_columns(&parquet_schema(&message, &options, &ParquetOptions::default())?)?,
+            parquet_columns(&parquet_schema(
+                &message,
+                &options,
+                &ParquetOptions::default(),
+            )?)?,
         ),
     };
     let key_template = KeyTemplate::parse(&args.key_template)

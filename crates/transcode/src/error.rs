@@ -127,6 +127,20 @@ impl fmt::Debug for Fault {
 }
 
 impl Fault {
+    /// The error (a bail cannot come out of the wire readers; should one,
+    /// it says so rather than panicking).
+    #[cold]
+    pub(crate) fn into_error(self) -> TranscodeError {
+        match self {
+            Fault::Error(e) => *e,
+            Fault::Bail => TranscodeError::new(
+                ErrorKind::Other("internal: fast path gave up outside the walker".into()),
+                0,
+                String::new(),
+            ),
+        }
+    }
+
     #[cold]
     pub(crate) fn new(kind: ErrorKind, offset: usize) -> Fault {
         Fault::Error(Box::new(TranscodeError::new(kind, offset, String::new())))

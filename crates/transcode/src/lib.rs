@@ -38,13 +38,16 @@
 //! message is redone on a slow path that gathers, orders and merges field
 //! spans as Google's parser would); `wire` reads varints, tags and lengths
 //! with upb's limits ([`WireType`] names the wire types); `well_formed`
-//! checks wire data without a schema ([`check_wire`]); `write` spells JSON
+//! checks wire data without a schema ([`check_wire`]); `fields` is a small
+//! public field reader over the same rules ([`FieldReader`], for decoders
+//! of other outputs); `write` spells JSON
 //! strings and numbers; `wkt` formats Timestamp, Duration and FieldMask.
 //! The mapping in detail, the text style and the limits are in
 //! `docs/transcode.md`.
 
 mod compile;
 mod error;
+mod fields;
 mod options;
 mod plan;
 mod transcode;
@@ -54,8 +57,10 @@ mod wkt;
 mod write;
 
 pub use error::{ErrorKind, TranscodeError};
+pub use fields::{FieldReader, WireField, WireValue, read_varint, unzigzag};
 pub use options::JsonOptions;
 pub use plan::Plan;
 pub use transcode::Check;
 pub use well_formed::check_wire;
 pub use wire::WireType;
+pub use wkt::check_timestamp;

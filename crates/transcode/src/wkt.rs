@@ -67,6 +67,23 @@ const NANOS_PER_SECOND: i64 = 1_000_000_000;
 ///
 /// Errors (the reason) when seconds fall outside years 1–9999 or nanos
 /// outside `0..1e9`, as Python does.
+/// Checks a Timestamp's fields as Google's printer does (years 1 to 9999,
+/// nanos in `0..1e9`): the rule behind [`timestamp`]'s errors, for
+/// decoders that store Timestamps as numbers (the columnar crate).
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidWellKnown`](crate::ErrorKind::InvalidWellKnown) with
+/// the reason Python gives.
+pub fn check_timestamp(seconds: i64, nanos: i32) -> Result<(), crate::ErrorKind> {
+    timestamp(&mut Vec::new(), seconds, nanos, &mut DateCache::default()).map_err(|reason| {
+        crate::ErrorKind::InvalidWellKnown {
+            type_name: "google.protobuf.Timestamp",
+            reason,
+        }
+    })
+}
+
 /// The last date formatted (days since 0001-01-01 and `YYYY-MM-DD`):
 /// timestamps in a stream of events cluster, so the calendar arithmetic is
 /// mostly skipped.

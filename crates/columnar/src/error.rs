@@ -1,0 +1,26 @@
+/// Why a message type cannot become columns, or Parquet could not be
+/// written. Decoding a message fails with a
+/// [`TranscodeError`](protoland_transcode::TranscodeError) instead (byte
+/// offset and field path, as the JSON path reports them).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ColumnarError {
+    /// A schema construct without a column mapping.
+    #[error("`{field_path}` cannot be a column: {reason}")]
+    Unmappable { field_path: String, reason: String },
+    /// Two columns of one struct whose names differ only in ASCII case:
+    /// Athena (and Hive, Glue) treat them as the same column.
+    #[error(
+        "columns `{first}` and `{second}` have the same name ignoring case, which Athena treats as one column"
+    )]
+    NameClash { first: String, second: String },
+    /// The Parquet writer failed (the destination's I/O error included).
+    #[error("writing Parquet: {0}")]
+    Parquet(parquet::errors::ParquetError),
+}
+
+impl From<parquet::errors::ParquetError> for ColumnarError {
+    fn from(e: parquet::errors::ParquetError) -> ColumnarError {
+        ColumnarError::Parquet(e)
+    }
+}

@@ -1,5 +1,7 @@
-//! `protoland convert`: protobuf objects to NDJSON on stdout, in a file or
-//! in a directory (one `<stem>.ndjson` per input).
+//! `protoland convert`: protobuf objects to NDJSON (or Parquet) on stdout,
+//! in a file or in a directory (one `<stem>.ndjson` or `<stem>.parquet`
+//! per input). Several inputs into one output make one NDJSON stream, or
+//! one Parquet file.
 //!
 //! A regular file is written under a temporary name in its directory and
 //! renamed only when every input converted: a failure never leaves a
@@ -15,10 +17,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use protoland_stream::{ConvertReport, Converter};
+use protoland_stream::{ConvertReport, Converter, OutputWriter};
 use tempfile::NamedTempFile;
 
-use crate::args::{JsonArgs, StreamArgs, load_plan};
+use crate::args::{FormatArgs, JsonArgs, StreamArgs, load_plan};
 use crate::eprint_line;
 use crate::input::{check_stdin_once, expand_inputs, input_size, open_input, output_name};
 use crate::progress::with_progress;
@@ -48,10 +50,14 @@ pub(crate) struct ConvertArgs {
     #[arg(long)]
     skip_invalid: bool,
 
+    #[command(flatten)]
+    format: FormatArgs,
+
     /// Where to write: a file (replaced whole once every input converted;
     /// a device or FIFO such as /dev/null is written straight through), an
-    /// existing directory (one <stem>.ndjson per input, compression and
-    /// protobuf suffixes removed), or - for stdout. [default: stdout]
+    /// existing directory (one <stem>.ndjson or <stem>.parquet per input,
+    /// compression and protobuf suffixes removed), or - for stdout.
+    /// [default: stdout]
     #[arg(short = 'o', long, value_name = "PATH")]
     output: Option<PathBuf>,
 
@@ -76,7 +82,9 @@ pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
         &args.message,
         args.json.options(),
     )?;
-    let converter = Converter::new(plan, args.stream.options(args.skip_invalid));
+    let converter = args
+        .format
+        .converter(plan, args.stream.options(args.skip_invalid))?;
     match &args.output {
         None => to_stdout(&converter, &inputs)?,
         Some(path) if path.as_os_str() == "-" => to_stdout(&converter, &inputs)?,
@@ -117,26 +125,33 @@ fn check_output(output: &Path) -> Result<()> {
 }
 
 fn to_stdout(converter: &Converter, inputs: &[String]) -> Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for spec in inputs {
-        convert_one(converter, spec, &mut out)?;
-    }
-    Ok(())
+    convert_all(converter, inputs, std::io::stdout())
 }
 
 /// Every input into one output (see [`Output`]).
 fn to_file(converter: &Converter, inputs: &[String], path: &Path) -> Result<()> {
     let mut output = Output::open(path)?;
-    for spec in inputs {
-        convert_one(converter, spec, output.file())?;
-    }
+    convert_all(converter, inputs, output.file())?;
     output.finish()
+}
+
+/// Every input into `out`, one after the other (for Parquet: one file,
+/// finished once every input converted).
+fn convert_all(converter: &Converter, inputs: &[String], out: impl Write + Send) -> Result<()> {
+    let mut output = converter.output_writer(out)?;
+    for spec in inputs {
+        convert_one(converter, spec, &mut output)?;
+    }
+    output.finish()?;
+    Ok(())
 }
 
 /// One file per input; each renamed into place when it is complete.
 fn to_directory(converter: &Converter, inputs: &[String], dir: &Path) -> Result<()> {
-    let names: Vec<String> = inputs.iter().map(|spec| output_name(spec)).collect();
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|spec| output_name(spec, converter.format()))
+        .collect();
     for (i, name) in names.iter().enumerate() {
         if let Some(j) = names[..i].iter().position(|other| other == name) {
             bail!(
@@ -149,7 +164,7 @@ fn to_directory(converter: &Converter, inputs: &[String], dir: &Path) -> Result<
     }
     for (spec, name) in inputs.iter().zip(&names) {
         let mut output = Output::open(&dir.join(name))?;
-        convert_one(converter, spec, output.file())?;
+        convert_all(converter, std::slice::from_ref(spec), output.file())?;
         output.finish()?;
     }
     Ok(())
@@ -231,10 +246,14 @@ impl Output {
     }
 }
 
-fn convert_one(converter: &Converter, spec: &str, out: &mut dyn Write) -> Result<ConvertReport> {
+fn convert_one<W: Write + Send>(
+    converter: &Converter,
+    spec: &str,
+    out: &mut OutputWriter<W>,
+) -> Result<ConvertReport> {
     let input = open_input(spec)?;
     let report = with_progress(spec, input_size(spec), |progress| {
-        converter.convert(input, &mut *out, progress)
+        converter.convert_to(input, out, progress)
     })
     .with_context(|| format!("converting {spec}"))?;
     if report.skipped > 0 {

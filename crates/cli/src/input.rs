@@ -10,6 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use protoland_pipeline::{Location, StorageOptions, Stores, list};
+use protoland_stream::OutputFormat;
 
 /// The compression suffixes and then protobuf suffixes removed (one of
 /// each, in that order, ignoring ASCII case) to name an output: the same
@@ -240,7 +241,7 @@ pub(crate) fn input_size(spec: &str) -> Option<u64> {
 
 /// The output file name for `spec` in an output directory:
 /// `clicks/a.pb.gz` → `a.ndjson`, stdin → `stdin.ndjson`.
-pub(crate) fn output_name(spec: &str) -> String {
+pub(crate) fn output_name(spec: &str, format: OutputFormat) -> String {
     let file = if spec == "-" {
         "stdin"
     } else {
@@ -249,7 +250,8 @@ pub(crate) fn output_name(spec: &str) -> String {
             .and_then(|n| n.to_str())
             .unwrap_or(spec)
     };
-    format!("{}.ndjson", strip_suffixes(file))
+    // The format's name is its extension: `.ndjson`, `.parquet`.
+    format!("{}.{format}", strip_suffixes(file))
 }
 
 /// Removes one compression suffix, then one protobuf suffix; never the
@@ -288,8 +290,16 @@ mod tests {
             ("café ✓.pb", "café ✓.ndjson"),
             ("-", "stdin.ndjson"),
         ] {
-            assert_eq!(output_name(input), expected, "{input}");
+            assert_eq!(
+                output_name(input, OutputFormat::Ndjson),
+                expected,
+                "{input}"
+            );
         }
+        assert_eq!(
+            output_name("clicks/a.pb.gz", OutputFormat::Parquet),
+            "a.parquet"
+        );
     }
 
     #[test]

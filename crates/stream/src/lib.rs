@@ -10,14 +10,14 @@
 //!   by `prefix`;
 //! - `detect`: which framing parses cleanly against the schema, and why
 //!   ([`Detection`]);
-//! - `convert`: the pipeline from bytes to NDJSON (decompression on one
-//!   thread, transcoding on the others, output in order) ([`Converter`]),
-//!   under [`Limits`];
+//! - `convert`: the pipeline from bytes to NDJSON or Parquet
+//!   (decompression on one thread, transcoding on the others, output in
+//!   order) ([`Converter`], [`OutputFormat`]), under [`Limits`];
 //! - `compress`: gzip or zstd for the output ([`compress_writer`]);
 //! - `inspect`: what an object is, for `protoland inspect` ([`inspect()`]).
 //!
 //! `settings` holds the names a user chooses ([`Compression`],
-//! [`Framing`]), below every other module.
+//! [`Framing`], [`OutputFormat`]), below every other module.
 //!
 //! Every error is a [`ConvertError`] with the coordinates (message index,
 //! byte offset, field path) of what went wrong.
@@ -58,16 +58,18 @@ mod settings;
 
 pub use compress::{CompressWriter, compress_writer};
 pub use convert::{
-    ConvertOptions, ConvertReport, Converter, MAX_REPORTED_SKIPS, MAX_THREADS, Progress,
-    conversion_memory,
+    ConvertOptions, ConvertReport, Converter, MAX_REPORTED_SKIPS, MAX_THREADS, OutputWriter,
+    Progress, conversion_memory, parquet_memory,
 };
+// What a Parquet output is written with, for the settings that choose it.
 pub use decompress::Decompressor;
 pub use detect::{Detection, LayoutCheck};
 pub use error::{ConvertError, FrameErrorKind};
 pub use framing::{Frame, Framer, PROBE_WINDOW};
 pub use inspect::{InspectReport, inspect};
 pub use limits::{Limits, RATIO_GRACE};
-pub use settings::{Compression, Framing, ParseSettingError};
+pub use protoland_columnar::{ColumnarError, PageCompression, ParquetOptions};
+pub use settings::{Compression, Framing, OutputFormat, ParseSettingError};
 
 #[cfg(test)]
 mod testing;

@@ -43,4 +43,5 @@ macro_rules! needs_moto {
 mod backfill;
 mod faults;
 mod moto;
+mod parquet;
 mod soak;

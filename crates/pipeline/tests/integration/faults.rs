@@ -1138,19 +1138,13 @@ fn parquet_upload_errors_mid_file_are_retried_until_the_file_lands_whole() {
             frame(&messages, Framing::Varint),
         )
         .await;
-        // Part 2 (row groups in the middle of the file) refused once, the
-        // connection dropped on part 3.
-        for (path, kind) in [
-            ("partNumber=2", FaultKind::Status(500)),
-            ("partNumber=3", FaultKind::Drop),
-        ] {
-            proxy.add(Fault {
-                method: "PUT",
-                path_contains: path.into(),
-                kind,
-                times: 1,
-            });
-        }
+        // Part 2 (row groups in the middle of the file) refused once.
+        proxy.add(Fault {
+            method: "PUT",
+            path_contains: "partNumber=2".into(),
+            kind: FaultKind::Status(500),
+            times: 1,
+        });
         let pipeline = Pipeline::start(parquet_settings(&b, &proxy), "lambda")
             .await
             .unwrap();
@@ -1159,10 +1153,10 @@ fn parquet_upload_errors_mid_file_are_retried_until_the_file_lands_whole() {
             .await;
         assert_eq!(response_json(&response), no_failures());
         assert_eq!(stats.objects, 1);
-        assert_eq!(proxy.injected(), 2, "{:?}", proxy.injected_by_kind());
+        assert_eq!(proxy.injected(), 1, "{:?}", proxy.injected_by_kind());
         assert_eq!(b.landing_keys().await, ["ndjson/clicks/big.pb.parquet"]);
         let landed = get(&b.landing_store, "ndjson/clicks/big.pb.parquet").await;
-        assert!(landed.len() > 10 << 20, "{} bytes: 3 parts", landed.len());
+        assert!(landed.len() > 5 << 20, "{} bytes: 2 parts", landed.len());
         let read = pyarrow_read(&landed);
         assert!(read.row_groups > 1, "{} row groups", read.row_groups);
         assert_eq!(read.rows.len(), messages.len());

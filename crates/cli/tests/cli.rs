@@ -954,7 +954,7 @@ for line, row in zip(lines, rows):
         assert row["eventTime"].strftime("%Y-%m-%dT%H:%M:%S") == line["eventTime"][:19], (row, line)
 count, total = duckdb.sql(
     f"select count(*), sum(sequence) from read_parquet('{sys.argv[2]}')"
-).fetchone()
+).fetchall()[0]
 assert count == len(lines), count
 assert total == sum(l.get("sequence", 0) for l in lines), total
 print(count)

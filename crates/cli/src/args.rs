@@ -2,11 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::{ArgAction, Args};
 use protoland_pipeline::{parse_bool, parse_size, parse_window};
 use protoland_schema::Schema;
-use protoland_stream::{Compression, ConvertOptions, Framing, Limits};
+use protoland_stream::{
+    Compression, ConvertOptions, Converter, Framing, Limits, OutputFormat, PageCompression,
+    ParquetOptions,
+};
 use protoland_transcode::{JsonOptions, Plan};
 
 /// The schema and the message type (convert, table).
@@ -97,6 +100,47 @@ impl StreamArgs {
             },
             skip_invalid,
         }
+    }
+}
+
+/// What `convert` writes: NDJSON, or Parquet and how.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FormatArgs {
+    /// What to write: one ProtoJSON line per message, or one Parquet file
+    /// (one row per message, typed from the schema; see docs/parquet.md).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Ndjson)]
+    pub(crate) output_format: OutputFormat,
+
+    /// Parquet page compression: zstd, snappy, gzip or none. A Parquet
+    /// file is never compressed as a whole.
+    #[arg(long, value_name = "NAME", default_value = "zstd")]
+    pub(crate) parquet_compression: PageCompression,
+
+    /// Parquet row group size: a row group is written out once it holds
+    /// this much (at least 1MiB).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub(crate) parquet_row_group_bytes: u64,
+}
+
+impl FormatArgs {
+    /// A converter of `plan`'s messages that writes this format.
+    pub(crate) fn converter(&self, plan: Plan, options: ConvertOptions) -> Result<Converter> {
+        let converter = Converter::new(plan, options);
+        if self.output_format == OutputFormat::Ndjson {
+            return Ok(converter);
+        }
+        if self.parquet_row_group_bytes < 1 << 20 {
+            bail!(
+                "--parquet-row-group-bytes: must be at least 1MiB (got {})",
+                self.parquet_row_group_bytes
+            );
+        }
+        let parquet = ParquetOptions {
+            compression: self.parquet_compression,
+            row_group_bytes: usize::try_from(self.parquet_row_group_bytes).unwrap_or(usize::MAX),
+            ..ParquetOptions::default()
+        };
+        Ok(converter.with_parquet(parquet)?)
     }
 }
 

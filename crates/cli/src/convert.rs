@@ -1,5 +1,7 @@
-//! `protoland convert`: protobuf objects to NDJSON on stdout, in a file or
-//! in a directory (one `<stem>.ndjson` per input).
+//! `protoland convert`: protobuf objects to NDJSON (or Parquet) on stdout,
+//! in a file or in a directory (one `<stem>.ndjson` or `<stem>.parquet`
+//! per input). Several inputs into one output make one NDJSON stream, or
+//! one Parquet file.
 //!
 //! A regular file is written under a temporary name in its directory and
 //! renamed only when every input converted: a failure never leaves a
@@ -16,10 +18,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use protoland_pipeline::{OutputCompression, output_extension};
-use protoland_stream::{CompressOptions, ConvertReport, Converter, check_level, compress_writer};
+use protoland_stream::{
+    CompressOptions, ConvertReport, Converter, OutputFormat, OutputWriter, check_level,
+    compress_writer,
+};
 use tempfile::NamedTempFile;
 
-use crate::args::{JsonArgs, SchemaArgs, StreamArgs, load_plan};
+use crate::args::{FormatArgs, JsonArgs, SchemaArgs, StreamArgs, load_plan};
 use crate::eprint_line;
 use crate::input::{check_stdin_once, expand_inputs, input_size, open_input, output_name};
 use crate::progress::with_progress;
@@ -40,10 +45,13 @@ pub(crate) struct ConvertArgs {
     #[arg(long)]
     skip_invalid: bool,
 
+    #[command(flatten)]
+    format: FormatArgs,
+
     /// Where to write: a file (replaced whole once every input converted;
     /// a device or FIFO such as /dev/null is written straight through), an
-    /// existing directory (one <stem>.ndjson per input, compression and
-    /// protobuf suffixes removed, .gz or .zst added with
+    /// existing directory (one <stem>.ndjson or <stem>.parquet per input,
+    /// compression and protobuf suffixes removed, .gz or .zst added with
     /// --output-compression), or - for stdout. [default: stdout]
     #[arg(short = 'o', long, value_name = "PATH")]
     output: Option<PathBuf>,
@@ -84,14 +92,24 @@ pub(crate) fn run(args: ConvertArgs) -> Result<ExitCode> {
         &args.schema.message,
         args.json.options(),
     )?;
-    let converter = Converter::new(plan, args.stream.options(args.skip_invalid));
+    let converter = args
+        .format
+        .converter(plan, args.stream.options(args.skip_invalid))?;
+    if converter.format() == OutputFormat::Parquet
+        && args.output_compression != OutputCompression::None
+    {
+        bail!(
+            "--output-compression {} applies to NDJSON: Parquet compresses its pages inside the file (--parquet-compression)",
+            args.output_compression
+        );
+    }
     let output = Compressed {
         options: CompressOptions {
             compression: args.output_compression.compression(),
             level: args.output_level,
             threads: converter.threads(),
         },
-        extension: output_extension(args.output_compression),
+        extension: output_extension(converter.format(), args.output_compression),
     };
     match &args.output {
         None => to_stdout(&converter, &inputs, &output)?,
@@ -112,23 +130,6 @@ fn parse_output_compression(text: &str) -> Result<OutputCompression, String> {
 struct Compressed {
     options: CompressOptions,
     extension: &'static str,
-}
-
-impl Compressed {
-    /// Converts `inputs` into `out` as one compressed stream.
-    fn convert_into(
-        &self,
-        converter: &Converter,
-        inputs: &[String],
-        out: &mut dyn Write,
-    ) -> Result<()> {
-        let mut compressed = compress_writer(out, self.options);
-        for spec in inputs {
-            convert_one(converter, spec, &mut compressed)?;
-        }
-        compressed.finish().context("writing the output")?;
-        Ok(())
-    }
 }
 
 /// Refuses, before any input is read, an output that cannot be written
@@ -162,8 +163,7 @@ fn check_output(output: &Path) -> Result<()> {
 }
 
 fn to_stdout(converter: &Converter, inputs: &[String], output: &Compressed) -> Result<()> {
-    let stdout = std::io::stdout();
-    output.convert_into(converter, inputs, &mut stdout.lock())
+    convert_all(converter, inputs, std::io::stdout(), output)
 }
 
 /// Every input into one output (see [`Output`]).
@@ -174,8 +174,25 @@ fn to_file(
     compressed: &Compressed,
 ) -> Result<()> {
     let mut output = Output::open(path)?;
-    compressed.convert_into(converter, inputs, output.file())?;
+    convert_all(converter, inputs, output.file(), compressed)?;
     output.finish()
+}
+
+/// Every input into `out`, one after the other, compressed as
+/// `compressed` says (for Parquet: one file, finished once every input
+/// converted).
+fn convert_all(
+    converter: &Converter,
+    inputs: &[String],
+    out: impl Write + Send,
+    compressed: &Compressed,
+) -> Result<()> {
+    let mut output = converter.output_writer(compress_writer(out, compressed.options))?;
+    for spec in inputs {
+        convert_one(converter, spec, &mut output)?;
+    }
+    output.finish()?.finish().context("writing the output")?;
+    Ok(())
 }
 
 /// One file per input; each renamed into place when it is complete.
@@ -185,11 +202,14 @@ fn to_directory(
     dir: &Path,
     compressed: &Compressed,
 ) -> Result<()> {
-    // `<stem>.ndjson`, and the compression's suffix.
-    let suffix = compressed.extension.trim_start_matches(".ndjson");
+    // `<stem>.ndjson` or `<stem>.parquet`, and the compression's suffix.
+    let suffix = compressed
+        .extension
+        .trim_start_matches(".ndjson")
+        .trim_start_matches(".parquet");
     let names: Vec<String> = inputs
         .iter()
-        .map(|spec| output_name(spec) + suffix)
+        .map(|spec| output_name(spec, converter.format()) + suffix)
         .collect();
     for (i, name) in names.iter().enumerate() {
         if let Some(j) = names[..i].iter().position(|other| other == name) {
@@ -203,7 +223,12 @@ fn to_directory(
     }
     for (spec, name) in inputs.iter().zip(&names) {
         let mut output = Output::open(&dir.join(name))?;
-        compressed.convert_into(converter, std::slice::from_ref(spec), output.file())?;
+        convert_all(
+            converter,
+            std::slice::from_ref(spec),
+            output.file(),
+            compressed,
+        )?;
         output.finish()?;
     }
     Ok(())
@@ -285,10 +310,14 @@ impl Output {
     }
 }
 
-fn convert_one(converter: &Converter, spec: &str, out: &mut dyn Write) -> Result<ConvertReport> {
+fn convert_one<W: Write + Send>(
+    converter: &Converter,
+    spec: &str,
+    out: &mut OutputWriter<W>,
+) -> Result<ConvertReport> {
     let input = open_input(spec)?;
     let report = with_progress(spec, input_size(spec), |progress| {
-        converter.convert(input, &mut *out, progress)
+        converter.convert_to(input, out, progress)
     })
     .with_context(|| format!("converting {spec}"))?;
     if report.skipped > 0 {

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use protoland_pipeline::{Glob, Location, StorageOptions, Stores, list};
+use protoland_stream::OutputFormat;
 
 /// The compression suffixes and then protobuf suffixes removed (one of
 /// each, in that order, ignoring ASCII case) to name an output: the same
@@ -203,7 +204,7 @@ pub(crate) fn input_size(spec: &str) -> Option<u64> {
 
 /// The output file name for `spec` in an output directory:
 /// `clicks/a.pb.gz` → `a.ndjson`, stdin → `stdin.ndjson`.
-pub(crate) fn output_name(spec: &str) -> String {
+pub(crate) fn output_name(spec: &str, format: OutputFormat) -> String {
     let file = if spec == "-" {
         "stdin"
     } else {
@@ -212,7 +213,8 @@ pub(crate) fn output_name(spec: &str) -> String {
             .and_then(|n| n.to_str())
             .unwrap_or(spec)
     };
-    format!("{}.ndjson", strip_suffixes(file))
+    // The format's name is its extension: `.ndjson`, `.parquet`.
+    format!("{}.{format}", strip_suffixes(file))
 }
 
 /// Removes one compression suffix, then one protobuf suffix; never the
@@ -253,8 +255,16 @@ mod tests {
             ("café ✓.pb", "café ✓.ndjson"),
             ("-", "stdin.ndjson"),
         ] {
-            assert_eq!(output_name(input), expected, "{input}");
+            assert_eq!(
+                output_name(input, OutputFormat::Ndjson),
+                expected,
+                "{input}"
+            );
         }
+        assert_eq!(
+            output_name("clicks/a.pb.gz", OutputFormat::Parquet),
+            "a.parquet"
+        );
     }
 
     #[test]

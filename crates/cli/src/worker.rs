@@ -120,10 +120,20 @@ pub(crate) struct PipelineArgs {
     /// CloudWatch EMF metrics lines on stdout [emf, off]
     #[arg(long, env = "PROTOLAND_METRICS")]
     metrics: Option<String>,
+    // ---- output format ----
+    /// What landing objects hold [ndjson, parquet; default ndjson]
+    #[arg(long, env = "PROTOLAND_OUTPUT_FORMAT")]
+    output_format: Option<String>,
+    /// Parquet page compression [zstd, snappy, gzip, none; default zstd]
+    #[arg(long, env = "PROTOLAND_PARQUET_COMPRESSION", value_name = "NAME")]
+    parquet_compression: Option<String>,
+    /// Parquet row group size [default 64MiB, at least 1MiB]
+    #[arg(long, env = "PROTOLAND_PARQUET_ROW_GROUP_BYTES", value_name = "SIZE")]
+    parquet_row_group_bytes: Option<String>,
 }
 
 /// (flag, variable) pairs, to name flags in configuration errors.
-pub(crate) const FLAGS: [(&str, &str); 25] = [
+pub(crate) const FLAGS: [(&str, &str); 28] = [
     ("--schema", vars::SCHEMA),
     ("--include", vars::INCLUDE),
     ("--message", vars::MESSAGE),
@@ -149,6 +159,9 @@ pub(crate) const FLAGS: [(&str, &str); 25] = [
     ("--part-size", vars::PART_SIZE),
     ("--max-attempts", vars::MAX_ATTEMPTS),
     ("--metrics", vars::METRICS),
+    ("--output-format", vars::OUTPUT_FORMAT),
+    ("--parquet-compression", vars::PARQUET_COMPRESSION),
+    ("--parquet-row-group-bytes", vars::PARQUET_ROW_GROUP_BYTES),
 ];
 
 impl PipelineArgs {
@@ -183,6 +196,9 @@ impl PipelineArgs {
         set(vars::PROTO_NAMES, &self.proto_names);
         set(vars::EMIT_DEFAULTS, &self.emit_defaults);
         set(vars::ENUM_NUMBERS, &self.enum_numbers);
+        set(vars::OUTPUT_FORMAT, &self.output_format);
+        set(vars::PARQUET_COMPRESSION, &self.parquet_compression);
+        set(vars::PARQUET_ROW_GROUP_BYTES, &self.parquet_row_group_bytes);
         set(
             vars::METRICS,
             &Some(

@@ -926,3 +926,100 @@ fn convert_refuses_a_missing_output_directory_before_any_work() {
         assert!(new_files(dir.path()).is_empty(), "{output}");
     }
 }
+
+/// Reads the NDJSON (`argv[1]`) and the Parquet file (`argv[2]`) of the
+/// same example objects: pyarrow's rows hold each line's values through
+/// the documented mapping (defaults where a line leaves a field out,
+/// uint64 as decimal, enums as names), and DuckDB counts and sums them.
+const PARQUET_READERS: &str = r#"
+import decimal, json, sys
+import duckdb
+import pyarrow.parquet as pq
+lines = [json.loads(l) for l in open(sys.argv[1])]
+rows = pq.read_table(sys.argv[2]).to_pylist()
+assert len(rows) == len(lines), (len(rows), len(lines))
+for line, row in zip(lines, rows):
+    assert row["eventId"] == line.get("eventId", ""), (row, line)
+    assert row["type"] == line.get("type", "EVENT_TYPE_UNSPECIFIED"), (row, line)
+    assert row["userId"] == decimal.Decimal(line.get("userId", "0")), (row, line)
+    assert row["sequence"] == line.get("sequence", 0), (row, line)
+    assert row["value"] == line.get("value", 0.0), (row, line)
+    assert row["consent"] == line.get("consent", False), (row, line)
+    assert (row["page"] is None) == ("page" not in line), (row, line)
+    if row["page"] is not None:
+        assert row["page"]["url"] == line["page"].get("url", ""), (row, line)
+    assert [i["sku"] for i in row["items"]] == [i.get("sku", "") for i in line.get("items", [])]
+    assert dict(row["attributes"]) == line.get("attributes", {}), (row, line)
+    if "eventTime" in line:
+        assert row["eventTime"].strftime("%Y-%m-%dT%H:%M:%S") == line["eventTime"][:19], (row, line)
+count, total = duckdb.sql(
+    f"select count(*), sum(sequence) from read_parquet('{sys.argv[2]}')"
+).fetchall()[0]
+assert count == len(lines), count
+assert total == sum(l.get("sequence", 0) for l in lines), total
+print(count)
+"#;
+
+/// `convert --output-format parquet` of every example object into one
+/// file: pyarrow and DuckDB read it, and its rows are the NDJSON's.
+#[test]
+fn convert_writes_parquet_that_pyarrow_and_duckdb_read() {
+    protoland_test_kit::require_tools!("python");
+    let root = protoland_test_kit::workspace_root();
+    let dir = TempDir::new().unwrap();
+    let mut inputs: Vec<_> = std::fs::read_dir(root.join("examples/raw"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    inputs.sort();
+    let convert = |extra: &[&str]| {
+        let output = Command::cargo_bin("protoland")
+            .unwrap()
+            .current_dir(&root)
+            .args([
+                "convert",
+                "-s",
+                "examples/schema/acme/clicks.proto",
+                "-m",
+                "acme.clicks.Click",
+            ])
+            .args(extra)
+            .args(&inputs)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let ndjson = dir.path().join("clicks.ndjson");
+    std::fs::write(&ndjson, convert(&[])).unwrap();
+    let parquet = dir.path().join("clicks.parquet");
+    convert(&[
+        "--output-format",
+        "parquet",
+        "-o",
+        parquet.to_str().unwrap(),
+    ]);
+    let read = std::process::Command::new(protoland_test_kit::python())
+        .args(["-c", PARQUET_READERS])
+        .args([&ndjson, &parquet])
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let lines = std::fs::read_to_string(&ndjson).unwrap().lines().count();
+    assert!(lines > 100, "{lines}");
+    assert_eq!(
+        String::from_utf8(read.stdout).unwrap().trim(),
+        lines.to_string()
+    );
+    // The same bytes on stdout as in the file.
+    let stdout = convert(&["--output-format", "parquet"]);
+    assert!(stdout == std::fs::read(&parquet).unwrap());
+}

@@ -347,7 +347,7 @@ impl Column {
     ) -> Result<(), protoland_transcode::TranscodeError> {
         if let Data::Bytes { offsets, bytes } = &mut self.data {
             let end = i32::try_from(bytes.len() + x.len()).map_err(|_| {
-                let mut e = crate::decode::too_big();
+                let mut e = crate::error::too_big();
                 e.offset = at;
                 e
             })?;

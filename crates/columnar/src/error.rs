@@ -24,3 +24,14 @@ impl From<parquet::errors::ParquetError> for ColumnarError {
         ColumnarError::Parquet(e)
     }
 }
+
+/// A column of one batch would pass the 2 GiB that 32-bit offsets address.
+pub(crate) fn too_big() -> protoland_transcode::TranscodeError {
+    protoland_transcode::TranscodeError::new(
+        protoland_transcode::ErrorKind::Other(
+            "a column of the batch would pass 2 GiB (finish batches by buffered_bytes)".into(),
+        ),
+        0,
+        "",
+    )
+}

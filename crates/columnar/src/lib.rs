@@ -55,6 +55,7 @@ mod file;
 mod options;
 mod schema;
 mod text;
+mod values;
 
 pub use decode::RowsBuilder;
 pub use error::ColumnarError;

@@ -3,7 +3,7 @@
 //! duplicating data.
 //!
 //! The default is the whole source key followed by `.ndjson` (plus `.gz` /
-//! `.zst` when the output is compressed), under the landing prefix:
+//! `.zst` when the output is compressed) or `.parquet`, under the landing prefix:
 //! `clicks/2024/a.pb.gz` → `landing/clicks/2024/a.pb.gz.ndjson.gz`. Keeping
 //! the whole key makes the default one-to-one: `a.pb`, `a.pb.gz` and
 //! `a.bin` land on three keys, never on one.
@@ -24,7 +24,7 @@
 //! | `{file}` | the key's last segment (`a b.pb.gz`) |
 //! | `{stem}` | the key without its suffixes (`clicks/2024/a b`) |
 //! | `{file_stem}` | the last segment without its suffixes (`a b`) |
-//! | `{ext}` | `.ndjson`, `.ndjson.gz` or `.ndjson.zst` |
+//! | `{ext}` | `.ndjson`, `.ndjson.gz`, `.ndjson.zst` or `.parquet` |
 //! | `{year}` `{month}` `{day}` `{hour}` | from the event time, UTC (`2024` `03` `07` `21`) |
 //! | `{date}` | `{year}-{month}-{day}` |
 //!
@@ -33,6 +33,7 @@
 //! cannot be addressed through the object store anyway.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use protoland_stream::OutputFormat;
 
 /// The default template: the whole source key and the output extension,
 /// under the landing prefix (one landing key per source key).
@@ -131,6 +132,9 @@ pub struct KeyInputs<'a> {
     /// same on every delivery, never the processing time.
     pub time: Option<DateTime<Utc>>,
     pub output: OutputCompression,
+    /// The output format (Parquet is never compressed as a whole: `output`
+    /// does not apply to it).
+    pub format: OutputFormat,
 }
 
 impl KeyTemplate {
@@ -257,7 +261,9 @@ impl KeyTemplate {
                     Placeholder::File => out.push_str(file),
                     Placeholder::Stem => out.push_str(strip_suffixes(inputs.key)),
                     Placeholder::FileStem => out.push_str(strip_suffixes(file)),
-                    Placeholder::Ext => out.push_str(output_extension(inputs.output)),
+                    Placeholder::Ext => {
+                        out.push_str(output_extension(inputs.format, inputs.output))
+                    }
                     time => match inputs.time {
                         None => out.push_str("unknown"),
                         Some(t) => {
@@ -339,12 +345,15 @@ impl OutputCompression {
     }
 }
 
-/// `.ndjson`, `.ndjson.gz` or `.ndjson.zst` for an output compression.
-pub fn output_extension(output: OutputCompression) -> &'static str {
-    match output {
-        OutputCompression::Gzip => ".ndjson.gz",
-        OutputCompression::Zstd => ".ndjson.zst",
-        OutputCompression::None => ".ndjson",
+/// `.ndjson`, `.ndjson.gz` or `.ndjson.zst` for NDJSON with an output
+/// compression; `.parquet` for Parquet, whose pages are compressed inside
+/// the file, never the file as a whole.
+pub fn output_extension(format: OutputFormat, output: OutputCompression) -> &'static str {
+    match (format, output) {
+        (OutputFormat::Parquet, _) => ".parquet",
+        (OutputFormat::Ndjson, OutputCompression::Gzip) => ".ndjson.gz",
+        (OutputFormat::Ndjson, OutputCompression::Zstd) => ".ndjson.zst",
+        (OutputFormat::Ndjson, OutputCompression::None) => ".ndjson",
     }
 }
 
@@ -393,6 +402,23 @@ mod tests {
             key,
             time: Utc.with_ymd_and_hms(2024, 3, 7, 21, 42, 3).single(),
             output,
+            format: OutputFormat::Ndjson,
+        }
+    }
+
+    #[test]
+    fn parquet_lands_as_parquet_whatever_the_output_compression() {
+        let t = KeyTemplate::default();
+        for output in [
+            OutputCompression::Gzip,
+            OutputCompression::Zstd,
+            OutputCompression::None,
+        ] {
+            let parquet = KeyInputs {
+                format: OutputFormat::Parquet,
+                ..inputs("landing", "clicks/a.pb.gz", output)
+            };
+            assert_eq!(t.render(&parquet), "landing/clicks/a.pb.gz.parquet");
         }
     }
 

@@ -16,7 +16,9 @@
 //! - The source record on what protoland writes ([`SourceRecord`]).
 //!
 //! ```
-//! use protoland_pipeline_core::{Invocation, KeyInputs, KeyTemplate, OutputCompression, Record};
+//! use protoland_pipeline_core::{
+//!     Invocation, KeyInputs, KeyTemplate, OutputCompression, OutputFormat, Record,
+//! };
 //!
 //! // An SQS event whose body is an S3 notification for `raw/clicks/a b.pb.gz`.
 //! let body = r#"{"Records":[{"eventVersion":"2.1","eventName":"ObjectCreated:Put",
@@ -36,6 +38,7 @@
 //!     key: &object.key,
 //!     time: object.event_time,
 //!     output: OutputCompression::Gzip,
+//!     format: OutputFormat::Ndjson,
 //! });
 //! assert_eq!(key, "ndjson/clicks/a b.pb.gz.ndjson.gz");
 //! # Ok::<(), protoland_pipeline_core::EventError>(())
@@ -77,6 +80,9 @@ pub use crate::response::{
     SqsBatchResponse,
 };
 pub use crate::routes::{RouteError, RouteSpec, find_route, parse_routes};
+// The output format is the converter's; the landing key's extension and
+// the settings name it too.
 pub use crate::units::{
     UnitError, format_duration, format_size, parse_bool, parse_duration, parse_size, parse_window,
 };
+pub use protoland_stream::OutputFormat;

@@ -1,17 +1,21 @@
 //! Which message type (and schema) decodes which object, chosen by key.
 //!
 //! `PROTOLAND_ROUTES` lists routes separated by `;` (or newlines), each
-//! `PATTERN=MESSAGE` or `PATTERN=MESSAGE@SCHEMA`:
+//! `PATTERN=MESSAGE` or `PATTERN=MESSAGE@SCHEMA`, optionally followed by
+//! ` as FORMAT` (`ndjson` or `parquet`) for the route's own output format:
 //!
 //! ```text
-//! clicks/=acme.Click; orders/**/*.pb.gz=acme.Order@s3://schemas/orders.binpb
+//! clicks/=acme.Click; orders/**/*.pb.gz=acme.Order@s3://schemas/orders.binpb as parquet
 //! ```
 //!
 //! A pattern with any of `*?[{` is a glob over the whole key (`*` stays
 //! within one `/` segment, `**` crosses them); any other pattern is a key
 //! prefix. Routes are tried in order and the first match wins; a key that
 //! no route matches uses `PROTOLAND_MESSAGE` when it is set, and is a bad
-//! object otherwise. A route without `@SCHEMA` uses `PROTOLAND_SCHEMA`.
+//! object otherwise. A route without `@SCHEMA` uses `PROTOLAND_SCHEMA`, and
+//! one without ` as FORMAT` uses `PROTOLAND_OUTPUT_FORMAT`.
+
+use protoland_stream::OutputFormat;
 
 use crate::glob::Glob;
 
@@ -24,6 +28,8 @@ pub struct RouteSpec {
     pub message: String,
     /// Its own schema (a path or `s3://` URL), if not the default.
     pub schema: Option<String>,
+    /// Its own output format (` as FORMAT`), if not the default.
+    pub format: Option<OutputFormat>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +50,14 @@ pub enum RouteError {
     EmptyMessage { index: usize, route: String },
     #[error("route {index} `{route}` has an empty schema after `@`")]
     EmptySchema { index: usize, route: String },
+    #[error(
+        "route {index} `{route}` ends in ` as {format}`, which is not an output format (ndjson, parquet)"
+    )]
+    BadFormat {
+        index: usize,
+        route: String,
+        format: String,
+    },
     #[error("route {index} pattern `{pattern}` is not a valid glob: {message}")]
     BadGlob {
         index: usize,
@@ -86,6 +100,17 @@ pub fn parse_routes(text: &str) -> Result<Vec<RouteSpec>, RouteError> {
         if pattern.is_empty() {
             return Err(RouteError::EmptyPattern { index, route });
         }
+        let (target, format) = match target.rsplit_once(" as ") {
+            Some((target, format)) => {
+                let parsed = format.trim().parse().map_err(|_| RouteError::BadFormat {
+                    index,
+                    route: route.clone(),
+                    format: format.trim().to_owned(),
+                })?;
+                (target, Some(parsed))
+            }
+            None => (target, None),
+        };
         let (message, schema) = match target.split_once('@') {
             Some((message, schema)) => {
                 let schema = schema.trim();
@@ -114,6 +139,7 @@ pub fn parse_routes(text: &str) -> Result<Vec<RouteSpec>, RouteError> {
             matcher,
             message: message.to_owned(),
             schema,
+            format,
         });
     }
     Ok(routes)
@@ -172,6 +198,29 @@ mod tests {
             parse_routes("a/[=x.Y"),
             Err(RouteError::BadGlob { .. })
         ));
+    }
+
+    #[test]
+    fn a_route_may_choose_its_output_format() {
+        let routes = parse_routes(
+            "clicks/=acme.Click as parquet; orders/=acme.Order@s3://schemas/o.binpb as ndjson; x/=acme.X",
+        )
+        .expect("parses");
+        let formats: Vec<_> = routes.iter().map(|r| r.format).collect();
+        assert_eq!(
+            formats,
+            [
+                Some(OutputFormat::Parquet),
+                Some(OutputFormat::Ndjson),
+                None
+            ]
+        );
+        assert_eq!(routes[0].message, "acme.Click");
+        assert_eq!(routes[1].schema.as_deref(), Some("s3://schemas/o.binpb"));
+        assert_eq!(
+            parse_routes("a/=x.Y as csv").unwrap_err().to_string(),
+            "route 1 `a/=x.Y as csv` ends in ` as csv`, which is not an output format (ndjson, parquet)"
+        );
     }
 
     #[test]

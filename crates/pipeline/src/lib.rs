@@ -12,7 +12,9 @@
 //! Main types: [`Settings`], [`Pipeline`], [`Invocation`], [`Response`].
 //!
 //! ```
-//! use protoland_pipeline::{Invocation, KeyInputs, KeyTemplate, OutputCompression, Record};
+//! use protoland_pipeline::{
+//!     Invocation, KeyInputs, KeyTemplate, OutputCompression, OutputFormat, Record,
+//! };
 //!
 //! // An SQS event whose body is an S3 notification for `raw/clicks/a b.pb.gz`.
 //! let body = r#"{"Records":[{"eventVersion":"2.1","eventName":"ObjectCreated:Put",
@@ -32,6 +34,7 @@
 //!     key: &object.key,
 //!     time: object.event_time,
 //!     output: OutputCompression::Gzip,
+//!     format: OutputFormat::Ndjson,
 //! });
 //! assert_eq!(key, "ndjson/clicks/a b.pb.gz.ndjson.gz");
 //! # Ok::<(), protoland_pipeline::EventError>(())

@@ -20,7 +20,10 @@
 
 use std::num::NonZeroUsize;
 
-use protoland_stream::{CompressOptions, MAX_THREADS, compression_memory, conversion_memory};
+use protoland_stream::{
+    CompressOptions, MAX_THREADS, OutputFormat, compression_memory, conversion_memory,
+    parquet_memory,
+};
 
 use protoland_pipeline_core::{ConfigError, Settings, vars};
 
@@ -66,10 +69,26 @@ pub(crate) fn compress_options(settings: &Settings, cores: usize) -> CompressOpt
 /// cores.
 pub(crate) fn per_object(settings: &Settings, threads: usize, cores: usize) -> u64 {
     let parts = 3u64.saturating_mul(settings.part_size as u64);
+    // A Parquet object also holds its row group in progress.
+    let parquet = if writes_parquet(settings) {
+        parquet_memory(&settings.parquet)
+    } else {
+        0
+    };
     conversion_memory(&settings.limits, threads)
         .saturating_add(compression_memory(&compress_options(settings, cores)))
+        .saturating_add(parquet)
         .saturating_add(parts)
         .saturating_add(OBJECT_IO)
+}
+
+/// Whether any route (or the default) writes Parquet.
+fn writes_parquet(settings: &Settings) -> bool {
+    settings.output_format == OutputFormat::Parquet
+        || settings
+            .routes
+            .iter()
+            .any(|r| r.format == Some(OutputFormat::Parquet))
 }
 
 /// How many objects at once fit.

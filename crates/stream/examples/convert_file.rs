@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let schema = Schema::load([schema], Vec::<String>::new())?;
     let plan = Plan::new(&schema.message(message)?, JsonOptions::default());
-    let output: Box<dyn Write> = match rest.first() {
+    let output: Box<dyn Write + Send> = match rest.first() {
         Some(path) => Box::new(File::create(path)?),
         None => Box::new(io::sink()),
     };

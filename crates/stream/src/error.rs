@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use protoland_columnar::ColumnarError;
 use protoland_transcode::TranscodeError;
 
 use crate::settings::{Compression, Framing};
@@ -90,6 +91,10 @@ pub enum ConvertError {
     /// Writing the output failed (may be transient).
     #[error("writing the output failed")]
     Write(#[source] io::Error),
+    /// The Parquet writer failed on its own (the output's I/O errors are
+    /// [`ConvertError::Write`]).
+    #[error(transparent)]
+    Parquet(ColumnarError),
 }
 
 /// What is wrong with a frame.

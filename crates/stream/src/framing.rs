@@ -480,7 +480,10 @@ mod tests {
         let mut framer = Framer::new(&[0u8, 0, 0, 0][..], Framing::Fixed32, 100);
         assert_eq!(frames_of(&mut framer).unwrap(), [Vec::<u8>::new()]);
         let mut framer = Framer::new(&[0u8, 0][..], Framing::Varint, 100);
-        assert_eq!(frames_of(&mut framer).unwrap(), [vec![], vec![]]);
+        assert_eq!(
+            frames_of(&mut framer).unwrap(),
+            [Vec::<u8>::new(), Vec::new()]
+        );
     }
 
     #[test]

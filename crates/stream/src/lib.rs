@@ -10,15 +10,15 @@
 //!   by `prefix`;
 //! - `detect`: which framing parses cleanly against the schema, and why
 //!   ([`Detection`]);
-//! - `convert`: the pipeline from bytes to NDJSON (decompression on one
-//!   thread, transcoding on the others, output in order) ([`Converter`]),
-//!   under [`Limits`];
+//! - `convert`: the pipeline from bytes to NDJSON or Parquet
+//!   (decompression on one thread, transcoding on the others, output in
+//!   order) ([`Converter`], [`OutputFormat`]), under [`Limits`];
 //! - `compress`: gzip or zstd for the output, on several threads with the
 //!   same bytes on any number ([`compress_writer`], [`CompressOptions`]);
 //! - `inspect`: what an object is, for `protoland inspect` ([`inspect()`]).
 //!
 //! `settings` holds the names a user chooses ([`Compression`],
-//! [`Framing`]), below every other module.
+//! [`Framing`], [`OutputFormat`]), below every other module.
 //!
 //! Every error is a [`ConvertError`] with the coordinates (message index,
 //! byte offset, field path) of what went wrong.
@@ -62,8 +62,8 @@ pub use compress::{
     LevelError, ZSTD_LEVELS, check_level, compress_writer, compression_memory,
 };
 pub use convert::{
-    ConvertOptions, ConvertReport, Converter, MAX_REPORTED_SKIPS, MAX_THREADS, Progress,
-    conversion_memory,
+    ConvertOptions, ConvertReport, Converter, MAX_REPORTED_SKIPS, MAX_THREADS, OutputWriter,
+    Progress, conversion_memory, parquet_memory,
 };
 pub use decompress::Decompressor;
 pub use detect::{Detection, LayoutCheck};
@@ -71,7 +71,9 @@ pub use error::{ConvertError, FrameErrorKind};
 pub use framing::{Frame, Framer, PROBE_WINDOW};
 pub use inspect::{InspectReport, inspect};
 pub use limits::{Limits, RATIO_GRACE};
-pub use settings::{Compression, Framing, ParseSettingError};
+// What a Parquet output is written with, for the settings that choose it.
+pub use protoland_columnar::{ColumnarError, PageCompression, ParquetOptions};
+pub use settings::{Compression, Framing, OutputFormat, ParseSettingError};
 
 #[cfg(test)]
 mod testing;

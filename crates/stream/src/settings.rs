@@ -123,8 +123,54 @@ impl FromStr for Framing {
     }
 }
 
-/// An unknown value for [`Compression`] or [`Framing`] in
-/// [`std::str::FromStr`].
+/// What a conversion writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum OutputFormat {
+    /// Newline-delimited JSON: one ProtoJSON object and `\n` per message,
+    /// as Google's `json_format` prints it. The default: every reader
+    /// takes it, and it is exact.
+    #[default]
+    Ndjson,
+    /// One Parquet file: one row per message, typed from the schema
+    /// (see `docs/parquet.md`).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The lowercase name (`ndjson`, `parquet`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Ndjson => "ndjson",
+            OutputFormat::Parquet => "parquet",
+        }
+    }
+}
+
+impl fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = ParseSettingError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ndjson" => Ok(OutputFormat::Ndjson),
+            "parquet" => Ok(OutputFormat::Parquet),
+            _ => Err(ParseSettingError {
+                what: "output format",
+                value: s.to_owned(),
+                expected: "ndjson or parquet",
+            }),
+        }
+    }
+}
+
+/// An unknown value for [`Compression`], [`Framing`] or [`OutputFormat`]
+/// in [`std::str::FromStr`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} `{value}`; expected {expected}")]
 pub struct ParseSettingError {
@@ -182,6 +228,17 @@ mod tests {
         assert_eq!(
             "delimited".parse::<Framing>().unwrap_err().to_string(),
             "unknown framing `delimited`; expected auto, single, varint or fixed32"
+        );
+    }
+
+    #[test]
+    fn output_formats_round_trip() {
+        for f in [OutputFormat::Ndjson, OutputFormat::Parquet] {
+            assert_eq!(f.to_string().parse::<OutputFormat>(), Ok(f));
+        }
+        assert_eq!(
+            "csv".parse::<OutputFormat>().unwrap_err().to_string(),
+            "unknown output format `csv`; expected ndjson or parquet"
         );
     }
 }

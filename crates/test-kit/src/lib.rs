@@ -6,7 +6,9 @@
 //! - [`FaultProxy`]: an HTTP proxy in front of it that injects S3 and SQS
 //!   failures;
 //! - test messages ([`click`], [`CLICK_PROTO`]), their framing ([`frame`]),
-//!   gzip ([`gzip`], [`gunzip`]) and expected NDJSON ([`expected_ndjson`]);
+//!   gzip ([`gzip`], [`gunzip`]) and expected NDJSON ([`expected_ndjson`])
+//!   or Parquet rows ([`expected_click_rows`], read back by pyarrow:
+//!   [`pyarrow_read`]);
 //! - events as the Lambda function gets them ([`sqs_event`]).
 //!
 //! The servers come from the workspace's `.venv` (made by `scripts/test`).
@@ -20,6 +22,7 @@
 mod encode;
 mod events;
 mod moto;
+mod parquet;
 mod proxy;
 mod tools;
 
@@ -31,6 +34,7 @@ pub use crate::events::{notification, sqs_event};
 #[cfg(feature = "sqs")]
 pub use crate::moto::sqs_client_for;
 pub use crate::moto::{ACCESS_KEY, Moto, REGION, SECRET_KEY, get, keys, put, store};
+pub use crate::parquet::{ParquetRead, expected_click_rows, pyarrow_read};
 pub use crate::proxy::{Fault, FaultKind, FaultProxy, RandomFaults};
 pub use crate::tools::{
     REQUIRE_TOOLS, free_port, python, tools_installed, venv_tool, wait_for_port, workspace_root,

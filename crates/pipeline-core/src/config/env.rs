@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::error::{ConfigError, bad};
 use super::settings::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
 use super::vars;
-use crate::landing::KeyTemplate;
+use crate::landing::{KeyTemplate, OutputCompression};
 use crate::location::Location;
 use crate::routes::parse_routes;
 use crate::units::{parse_bool, parse_duration, parse_size, parse_window};
@@ -155,6 +155,35 @@ impl Settings {
         if let Some(v) = get(vars::METRICS_NAMESPACE) {
             s.metrics.namespace = v;
         }
+        // ---- output format ----
+        if let Some(v) = get(vars::OUTPUT_FORMAT) {
+            s.output_format = v.parse().map_err(|e| bad(vars::OUTPUT_FORMAT, &v, e))?;
+        }
+        if let Some(v) = get(vars::PARQUET_COMPRESSION) {
+            s.parquet.compression = v
+                .parse()
+                .map_err(|e| bad(vars::PARQUET_COMPRESSION, &v, e))?;
+        }
+        if let Some(v) = get(vars::PARQUET_ROW_GROUP_BYTES) {
+            let size = parse_size(&v).map_err(|e| bad(vars::PARQUET_ROW_GROUP_BYTES, &v, e))?;
+            s.parquet.row_group_bytes = usize::try_from(size).unwrap_or(usize::MAX);
+        }
+        // Output compression applies to NDJSON only (a Parquet file's
+        // pages are compressed inside it): asked for when nothing is
+        // NDJSON, it would be silently ignored.
+        if let Some(v) = get(vars::OUTPUT_COMPRESSION)
+            && s.output_compression != OutputCompression::None
+            && !s.writes_ndjson()
+        {
+            return Err(bad(
+                vars::OUTPUT_COMPRESSION,
+                &v,
+                format!(
+                    "every object is written as Parquet ({}), which is never compressed as a whole (its pages are compressed inside the file); set none or leave it unset",
+                    vars::OUTPUT_FORMAT
+                ),
+            ));
+        }
         // A value that breaks a limit is named with the text it came from.
         s.validate().map_err(|e| match e {
             ConfigError::Invalid { var, message } => match get(var) {
@@ -193,7 +222,8 @@ pub fn value_kind(var: &str) -> ValueKind {
         | vars::MAX_DECOMPRESSED_BYTES
         | vars::MAX_LINE_BYTES
         | vars::MAX_ZSTD_WINDOW
-        | vars::PART_SIZE => ValueKind::Size,
+        | vars::PART_SIZE
+        | vars::PARQUET_ROW_GROUP_BYTES => ValueKind::Size,
         vars::DEADLINE_MARGIN | vars::RETRY_BACKOFF => ValueKind::Duration,
         vars::PROTO_NAMES | vars::EMIT_DEFAULTS | vars::ENUM_NUMBERS => ValueKind::Bool,
         _ => ValueKind::Other,
@@ -229,7 +259,7 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    use protoland_stream::{Compression, Framing};
+    use protoland_stream::{Compression, Framing, OutputFormat, PageCompression};
 
     use super::*;
     use crate::landing::OutputCompression;
@@ -462,6 +492,38 @@ mod tests {
         }
     }
 
+    /// Parquet settings, and the output compression that applies to NDJSON
+    /// only: asked for while every object is Parquet, it is refused
+    /// instead of being ignored.
+    #[test]
+    fn parquet_settings_and_the_output_compression_they_refuse() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("PROTOLAND_OUTPUT_FORMAT", "parquet"),
+            ("PROTOLAND_PARQUET_COMPRESSION", "snappy"),
+            ("PROTOLAND_PARQUET_ROW_GROUP_BYTES", "16MiB"),
+        ]);
+        let s = settings(&vars).expect("valid");
+        assert_eq!(s.output_format, OutputFormat::Parquet);
+        assert_eq!(s.parquet.compression, PageCompression::Snappy);
+        assert_eq!(s.parquet.row_group_bytes, 16 << 20);
+        let mut explicit = vars.clone();
+        explicit.push(("PROTOLAND_OUTPUT_COMPRESSION", "gzip"));
+        assert_eq!(
+            settings(&explicit).unwrap_err().to_string(),
+            "PROTOLAND_OUTPUT_COMPRESSION: every object is written as Parquet (PROTOLAND_OUTPUT_FORMAT), which is never compressed as a whole (its pages are compressed inside the file); set none or leave it unset (got \"gzip\")"
+        );
+        let mut none = vars.clone();
+        none.push(("PROTOLAND_OUTPUT_COMPRESSION", "none"));
+        assert!(settings(&none).is_ok());
+        // A route that writes NDJSON is what the compression is for.
+        explicit.push(("PROTOLAND_ROUTES", "json/=acme.Click as ndjson"));
+        let s = settings(&explicit).expect("valid");
+        assert_eq!(s.format_of(Some(0)), OutputFormat::Ndjson);
+        assert_eq!(s.format_of(None), OutputFormat::Parquet);
+        assert_eq!(s.output_compression, OutputCompression::Gzip);
+    }
+
     /// Variables whose values only `Pipeline::start` can judge (a schema
     /// that does not load, a message type the schema lacks): its tests
     /// and the CLI's cover them.
@@ -495,6 +557,21 @@ mod tests {
                 "PROTOLAND_OUTPUT_LEVEL",
                 "12",
                 "12 is not a gzip level: expected 1 to 9",
+            ),
+            (
+                "PROTOLAND_OUTPUT_FORMAT",
+                "csv",
+                "unknown output format `csv`; expected ndjson or parquet",
+            ),
+            (
+                "PROTOLAND_PARQUET_COMPRESSION",
+                "lz4",
+                "unknown Parquet compression `lz4` (expected zstd, snappy, gzip or none)",
+            ),
+            (
+                "PROTOLAND_PARQUET_ROW_GROUP_BYTES",
+                "64KiB",
+                "must be at least 1 MiB: smaller row groups make every reader slower",
             ),
             ("PROTOLAND_PROTO_NAMES", "maybe", NOT_A_BOOLEAN),
             ("PROTOLAND_EMIT_DEFAULTS", "2", NOT_A_BOOLEAN),

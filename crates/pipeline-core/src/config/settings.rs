@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protoland_stream::{Compression, Framing, Limits};
+use protoland_stream::{Compression, Framing, Limits, OutputFormat, ParquetOptions};
 use protoland_transcode::JsonOptions;
 
 use super::error::{ConfigError, invalid};
@@ -18,6 +18,9 @@ use crate::landing::{KeyTemplate, OutputCompression};
 use crate::location::{Location, StorageOptions};
 use crate::routes::RouteSpec;
 use crate::units::{check_window, format_duration, format_size};
+
+/// The smallest Parquet row group size accepted.
+const MIN_ROW_GROUP_BYTES: usize = 1 << 20;
 
 /// Where a schema comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +156,13 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// How object stores are reached (endpoint, retries).
     pub storage: StorageOptions,
+    /// What landing objects hold (`PROTOLAND_OUTPUT_FORMAT`, default
+    /// `ndjson`); a route may choose its own (` as FORMAT`).
+    pub output_format: OutputFormat,
+    /// How Parquet objects are written: page compression
+    /// (`PROTOLAND_PARQUET_COMPRESSION`, default `zstd`) and row group size
+    /// (`PROTOLAND_PARQUET_ROW_GROUP_BYTES`, default 64 MiB).
+    pub parquet: ParquetOptions,
 }
 
 impl Settings {
@@ -183,7 +193,30 @@ impl Settings {
             retry_backoff: Duration::from_millis(200),
             metrics: MetricsSettings::default(),
             storage: StorageOptions::default(),
+            output_format: OutputFormat::Ndjson,
+            parquet: ParquetOptions::default(),
         }
+    }
+
+    /// The output format of the objects `route` (an index into
+    /// [`Settings::routes`]; `None` for the default route) converts.
+    pub fn format_of(&self, route: Option<usize>) -> OutputFormat {
+        route
+            .and_then(|i| self.routes.get(i))
+            .and_then(|r| r.format)
+            .unwrap_or(self.output_format)
+    }
+
+    /// Whether any route (or the default) writes NDJSON: the only output
+    /// that [`Settings::output_compression`] applies to.
+    pub fn writes_ndjson(&self) -> bool {
+        let default = (self.message.is_some() || self.routes.iter().any(|r| r.format.is_none()))
+            && self.output_format == OutputFormat::Ndjson;
+        default
+            || self
+                .routes
+                .iter()
+                .any(|r| r.format == Some(OutputFormat::Ndjson))
     }
 
     /// Checks what no single setting can: that every object can be routed to
@@ -269,6 +302,13 @@ impl Settings {
             return Err(invalid(vars::MAX_LINE_BYTES, "must be at least 1 byte"));
         }
         check_window(self.limits.max_zstd_window).map_err(|e| invalid(vars::MAX_ZSTD_WINDOW, e))?;
+        // ---- output format ----
+        if self.parquet.row_group_bytes < MIN_ROW_GROUP_BYTES {
+            return Err(invalid(
+                vars::PARQUET_ROW_GROUP_BYTES,
+                "must be at least 1 MiB: smaller row groups make every reader slower",
+            ));
+        }
         Ok(())
     }
 

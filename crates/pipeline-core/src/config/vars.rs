@@ -32,5 +32,9 @@ pub const LOG_FORMAT: &str = "PROTOLAND_LOG_FORMAT";
 pub const MAX_LINE_BYTES: &str = "PROTOLAND_MAX_LINE_BYTES";
 pub const MAX_ZSTD_WINDOW: &str = "PROTOLAND_MAX_ZSTD_WINDOW";
 pub const MAX_COMPRESSION_RATIO: &str = "PROTOLAND_MAX_COMPRESSION_RATIO";
+// ---- output format ----
+pub const OUTPUT_FORMAT: &str = "PROTOLAND_OUTPUT_FORMAT";
+pub const PARQUET_COMPRESSION: &str = "PROTOLAND_PARQUET_COMPRESSION";
+pub const PARQUET_ROW_GROUP_BYTES: &str = "PROTOLAND_PARQUET_ROW_GROUP_BYTES";
 /// Set by the Lambda runtime: the function's memory in MB.
 pub const LAMBDA_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";

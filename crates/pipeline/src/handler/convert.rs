@@ -10,7 +10,7 @@ use object_store::GetOptions;
 use protoland_pipeline_core::{
     Location, ObjectOutcome, ObjectRef, Occupant, SourceId, SourceKind, SourceRecord,
 };
-use protoland_stream::{ConvertError, Progress};
+use protoland_stream::{ConvertError, OutputFormat, Progress};
 use tokio::runtime::Handle;
 
 use super::error::{ObjectError, panic_message};
@@ -210,19 +210,30 @@ impl Pipeline {
         let task_progress = Arc::clone(&progress);
         let url = source_url.to_owned();
         let converted = tokio::task::spawn_blocking(move || {
-            let mut compressed = protoland_stream::compress_writer(writer, output);
-            let report = conversion_route
-                .converter
-                .convert(reader, &mut compressed, &task_progress)
-                .map_err(|error| ObjectError::Convert {
-                    source_url: url.clone(),
-                    error,
-                })?;
-            let write_error = |e: std::io::Error| ObjectError::Convert {
+            let converter = &conversion_route.converter;
+            let convert_error = |error| ObjectError::Convert {
                 source_url: url.clone(),
-                error: ConvertError::Write(e),
+                error,
             };
-            let writer = compressed.finish().map_err(write_error)?;
+            let write_error = |e: std::io::Error| convert_error(ConvertError::Write(e));
+            let (report, writer) = match converter.format() {
+                OutputFormat::Ndjson => {
+                    let mut compressed = protoland_stream::compress_writer(writer, output);
+                    let report = converter
+                        .convert(reader, &mut compressed, &task_progress)
+                        .map_err(convert_error)?;
+                    (report, compressed.finish().map_err(write_error)?)
+                }
+                // Parquet compresses its pages inside the file: never the
+                // file as a whole.
+                OutputFormat::Parquet => {
+                    let mut writer = writer;
+                    let report = converter
+                        .convert(reader, &mut writer, &task_progress)
+                        .map_err(convert_error)?;
+                    (report, writer)
+                }
+            };
             let bytes_out = writer.bytes_written();
             let upload = writer.finish().map_err(write_error)?;
             Ok::<_, ObjectError>((report, bytes_out, upload))

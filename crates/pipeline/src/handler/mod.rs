@@ -160,6 +160,7 @@ impl Pipeline {
             key,
             time,
             output: s.output_compression,
+            format: s.format_of(find_route(&s.routes, key)),
         })
     }
 

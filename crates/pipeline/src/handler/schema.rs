@@ -8,7 +8,7 @@ use std::sync::Arc;
 use object_store::ObjectStoreExt;
 use protoland_pipeline_core::{ConfigError, Location, SchemaSource, Settings, vars};
 use protoland_schema::Schema;
-use protoland_stream::{ConvertOptions, Converter};
+use protoland_stream::{ConvertOptions, Converter, OutputFormat};
 use protoland_transcode::Plan;
 
 use super::error::invalid;
@@ -38,35 +38,44 @@ pub(super) async fn compile_routes(
     };
     // `vars`: the variables to blame for a schema that does not load and
     // for a message type it does not have.
-    let mut compile =
-        async |source: &SchemaSource, message: &str, vars: (&'static str, &'static str)| {
-            let (schema_var, message_var) = vars;
-            let key = source.to_string();
-            if !schemas.contains_key(&key) {
-                let schema = load_schema(source, &settings.includes, stores)
-                    .await
-                    .map_err(|message| invalid(schema_var, message))?;
-                schemas.insert(key.clone(), schema);
-            }
-            let schema = &schemas[&key];
-            let descriptor = schema
-                .message(message)
-                .map_err(|e| invalid(message_var, format!("{e} (schema {source})")))?;
-            let plan = Plan::new(&descriptor, settings.json);
-            Ok::<_, ConfigError>(Arc::new(Route {
-                message: message.to_owned(),
-                converter: Converter::new(plan, options).with_threads(threads),
-            }))
-        };
+    let mut compile = async |source: &SchemaSource,
+                             message: &str,
+                             format: OutputFormat,
+                             vars: (&'static str, &'static str)| {
+        let (schema_var, message_var) = vars;
+        let key = source.to_string();
+        if !schemas.contains_key(&key) {
+            let schema = load_schema(source, &settings.includes, stores)
+                .await
+                .map_err(|message| invalid(schema_var, message))?;
+            schemas.insert(key.clone(), schema);
+        }
+        let schema = &schemas[&key];
+        let descriptor = schema
+            .message(message)
+            .map_err(|e| invalid(message_var, format!("{e} (schema {source})")))?;
+        let plan = Plan::new(&descriptor, settings.json);
+        let mut converter = Converter::new(plan, options).with_threads(threads);
+        if format == OutputFormat::Parquet {
+            converter = converter
+                .with_parquet(settings.parquet)
+                .map_err(|e| invalid(message_var, format!("{e} (Parquet output of {message})")))?;
+        }
+        Ok::<_, ConfigError>(Arc::new(Route {
+            message: message.to_owned(),
+            converter,
+        }))
+    };
 
     let default_route = match (&settings.message, &settings.schema) {
         (Some(message), Some(schema)) => {
-            Some(compile(schema, message, (vars::SCHEMA, vars::MESSAGE)).await?)
+            let format = settings.format_of(None);
+            Some(compile(schema, message, format, (vars::SCHEMA, vars::MESSAGE)).await?)
         }
         _ => None,
     };
     let mut routes = Vec::with_capacity(settings.routes.len());
-    for route in &settings.routes {
+    for (i, route) in settings.routes.iter().enumerate() {
         let schema = match &route.schema {
             Some(s) => SchemaSource::parse(s),
             None => settings.schema.clone().ok_or(ConfigError::Missing {
@@ -74,7 +83,16 @@ pub(super) async fn compile_routes(
                 hint: "a route names no schema of its own",
             })?,
         };
-        routes.push(compile(&schema, &route.message, (vars::ROUTES, vars::ROUTES)).await?);
+        let format = settings.format_of(Some(i));
+        routes.push(
+            compile(
+                &schema,
+                &route.message,
+                format,
+                (vars::ROUTES, vars::ROUTES),
+            )
+            .await?,
+        );
     }
     Ok((default_route, routes))
 }

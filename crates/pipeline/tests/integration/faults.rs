@@ -20,10 +20,10 @@ use protoland_pipeline::parse_routes;
 use protoland_pipeline::{BadObjectPolicy, MissingPolicy, SchemaSource, Settings};
 use protoland_pipeline::{Location, StorageOptions};
 use protoland_pipeline::{ObjectOutcome, ObjectRef, Pipeline, SourceStore};
-use protoland_stream::Framing;
+use protoland_stream::{Framing, OutputFormat, PageCompression};
 use protoland_test_kit::{
-    Fault, FaultKind, FaultProxy, Moto, click, expected_ndjson, frame, get, gunzip, gzip, keys,
-    notification, put, sqs_event, store, string_field, varint,
+    Fault, FaultKind, FaultProxy, Moto, click, expected_click_rows, expected_ndjson, frame, get,
+    gunzip, gzip, keys, notification, put, pyarrow_read, sqs_event, store, string_field, varint,
 };
 use serde_json::{Value, json};
 
@@ -1090,6 +1090,91 @@ fn persistent_s3_errors_mid_upload_fail_the_message_and_abort_the_upload() {
             )),
             "{text}"
         );
+    });
+}
+
+/// Parquet objects of [`big_messages`] with uncompressed pages in 1 MiB
+/// row groups: several row groups, flushed one by one into a multipart
+/// upload of 5 MiB parts.
+fn parquet_settings(b: &Buckets, proxy: &FaultProxy) -> Settings {
+    let mut s = big_settings(b, proxy);
+    s.output_format = OutputFormat::Parquet;
+    s.parquet.compression = PageCompression::None;
+    s.parquet.row_group_bytes = 1 << 20;
+    s
+}
+
+#[test]
+fn parquet_upload_errors_mid_file_are_retried_until_the_file_lands_whole() {
+    needs_moto!();
+    runtime_test(async {
+        let b = buckets("parquet-mid-upload");
+        let proxy = FaultProxy::start(b.moto.port).await;
+        let messages = big_messages();
+        put(
+            &b.raw_store,
+            "clicks/big.pb",
+            frame(&messages, Framing::Varint),
+        )
+        .await;
+        // Part 2 (row groups in the middle of the file) refused once.
+        proxy.add(Fault {
+            method: "PUT",
+            path_contains: "partNumber=2".into(),
+            kind: FaultKind::Status(500),
+            times: 1,
+        });
+        let pipeline = Pipeline::start(parquet_settings(&b, &proxy), "lambda")
+            .await
+            .unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &["clicks/big.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), no_failures());
+        assert_eq!(stats.objects, 1);
+        assert_eq!(proxy.injected(), 1, "{:?}", proxy.injected_by_kind());
+        assert_eq!(b.landing_keys().await, ["ndjson/clicks/big.pb.parquet"]);
+        let landed = get(&b.landing_store, "ndjson/clicks/big.pb.parquet").await;
+        assert!(landed.len() > 5 << 20, "{} bytes: 2 parts", landed.len());
+        let read = pyarrow_read(&landed);
+        assert!(read.row_groups > 1, "{} row groups", read.row_groups);
+        assert_eq!(read.rows.len(), messages.len());
+        assert!(read.rows == expected_click_rows(&messages));
+        assert!(b.open_uploads().is_empty());
+    });
+}
+
+#[test]
+fn persistent_errors_mid_parquet_upload_fail_the_message_and_leave_nothing() {
+    needs_moto!();
+    runtime_test(async {
+        let b = buckets("parquet-upload-fails");
+        let proxy = FaultProxy::start(b.moto.port).await;
+        put(
+            &b.raw_store,
+            "clicks/big.pb",
+            frame(&big_messages(), Framing::Varint),
+        )
+        .await;
+        proxy.add(Fault {
+            method: "PUT",
+            path_contains: "partNumber=2".into(),
+            kind: FaultKind::Status(500),
+            times: usize::MAX,
+        });
+        let mut s = parquet_settings(&b, &proxy);
+        s.storage.retry.max_retries = 2;
+        s.max_attempts = 2;
+        let pipeline = Pipeline::start(s, "lambda").await.unwrap();
+        let (response, stats) = pipeline
+            .handle(sqs_event(&b.raw, &["clicks/big.pb"]), None)
+            .await;
+        assert_eq!(response_json(&response), failed(&["m0"]));
+        assert_eq!(stats.failures, 1);
+        // 2 attempts × (1 request + 2 retries): the message was retried.
+        assert_eq!(proxy.injected_by_kind(), [("500 InternalError", 6)].into());
+        assert!(b.landing_keys().await.is_empty(), "no partial object");
+        assert!(b.open_uploads().is_empty(), "every upload aborted");
     });
 }
 

@@ -77,4 +77,5 @@ macro_rules! needs_moto {
 mod backfill;
 mod faults;
 mod moto;
+mod parquet;
 mod soak;

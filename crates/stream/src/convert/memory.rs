@@ -1,6 +1,8 @@
 //! The memory budget: how large batches and chunks of output get, how
 //! much of them may be in flight, and what a conversion takes at most.
 
+use protoland_columnar::ParquetOptions;
+
 use crate::limits::Limits;
 
 /// A batch is sent once its frames hold this many bytes (or at the end of
@@ -33,6 +35,12 @@ pub(super) const BUDGET_UNITS: usize = 8;
 /// line) is taken by the writer before its transcoding thread goes on.
 pub(super) const JSON_CHUNK: usize = 1 << 20;
 
+/// A batch's rows go to the writer in chunks too: a record batch is cut
+/// once the rows' Arrow buffers hold this many bytes, for the same reason
+/// and with the same bound as [`JSON_CHUNK`] (a row larger than twice
+/// this is taken by the writer before its transcoding thread goes on).
+pub(super) const ROWS_CHUNK: usize = JSON_CHUNK;
+
 /// Buffers whose capacity grew past these (by a large frame or line) are
 /// dropped after use instead of being kept for reuse: kept, every buffer
 /// of the pools could end up as large as the largest frame or line.
@@ -57,7 +65,11 @@ pub(super) fn budget_units(bytes: usize) -> usize {
 ///   one), and the batch being gathered;
 /// - JSON: each transcoding thread's lines and the writer's (a line up to
 ///   the line limit and a chunk of smaller ones each), and the chunks of
-///   the batches waiting their turn;
+///   the batches waiting their turn; rows for Parquet are chunked the
+///   same way (a row's Arrow buffers are counted as a line: they hold
+///   its values without the JSON's names and quotes, though a packed
+///   repeated varint field takes 8 bytes a value), and the row group in
+///   progress comes on top ([`parquet_memory`]);
 /// - the buffers kept for reuse (one per batch in flight and thread).
 pub fn conversion_memory(limits: &Limits, threads: usize) -> u64 {
     let window = limits.max_zstd_window.min(2 << 30);
@@ -76,4 +88,12 @@ pub fn conversion_memory(limits: &Limits, threads: usize) -> u64 {
         .saturating_add(batches)
         .saturating_add(json)
         .saturating_add(pools)
+}
+
+/// What writing Parquet adds to [`conversion_memory`]: the row group in
+/// progress (its encoded pages and dictionaries, up to
+/// [`ParquetOptions::row_group_bytes`] before it is flushed, plus the
+/// chunk of rows that crossed the limit).
+pub fn parquet_memory(options: &ParquetOptions) -> u64 {
+    (options.row_group_bytes as u64).saturating_add(ROWS_CHUNK as u64)
 }

@@ -1,5 +1,5 @@
-//! The conversion pipeline: input bytes → NDJSON, on several threads, in
-//! order, in bounded memory.
+//! The conversion pipeline: input bytes → NDJSON or Parquet, on several
+//! threads, in order, in bounded memory.
 //!
 //! ```text
 //!  reader thread                       transcoding threads      calling thread
@@ -29,31 +29,47 @@
 //! grows with the input; [`conversion_memory`](crate::conversion_memory)
 //! adds it up.
 //!
+//! For Parquet, the transcoding threads append the messages as rows
+//! (`rows`, a `RowsBuilder` each) and hand over Arrow record batches in
+//! chunks, as they do lines; the calling thread writes them in input order
+//! into one Parquet file, whose row groups are flushed by size. Batch
+//! boundaries depend on the input only, so the bytes do not depend on the
+//! number of threads.
+//!
 //! One concern a file: `options` (what is asked and reported), `memory`
 //! (the budget and its bound), `batch` (what passes between the stages),
-//! and one file per stage: `read`, `transcode`, `write`.
+//! `output` (the destination, open across inputs), and one file per
+//! stage: `read`, `transcode` or `rows`, `write`.
 
 mod batch;
 mod memory;
 mod options;
+mod output;
 mod read;
+mod rows;
 mod transcode;
 mod write;
 
 use std::io::{Read, Write};
 use std::num::NonZeroUsize;
 
+use crossbeam_channel::{Receiver, Sender};
+use protoland_columnar::{ColumnarError, Columns, ParquetOptions};
 use protoland_transcode::Plan;
 
-pub use memory::conversion_memory;
+pub use memory::{conversion_memory, parquet_memory};
 pub use options::{ConvertOptions, ConvertReport, MAX_REPORTED_SKIPS, Progress};
+pub use output::OutputWriter;
 
 use crate::error::ConvertError;
-use batch::Job;
+use crate::settings::OutputFormat;
+use batch::{Batch, Job};
 use memory::BUDGET_UNITS;
+use output::{Dest, Parquet};
 use read::ReadStage;
+use rows::rows_stage;
 use transcode::transcode_stage;
-use write::write_stage;
+use write::{Ndjson, Sink, write_stage};
 
 /// The most transcoding threads a conversion starts. Decompression runs on
 /// one thread and transcoding a batch takes at most a few times as long as
@@ -69,6 +85,8 @@ pub struct Converter {
     plan: Plan,
     options: ConvertOptions,
     threads: NonZeroUsize,
+    /// Parquet's columns and options; NDJSON without.
+    parquet: Option<(Columns, ParquetOptions)>,
 }
 
 impl Converter {
@@ -83,6 +101,7 @@ impl Converter {
             plan,
             options,
             threads: NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN),
+            parquet: None,
         }
     }
 
@@ -106,14 +125,44 @@ impl Converter {
         self.threads
     }
 
+    /// Writes Parquet (one file per [`Converter::convert`], one row per
+    /// message, typed from the plan's message as `options` say) instead of
+    /// NDJSON.
+    ///
+    /// # Errors
+    ///
+    /// [`ColumnarError`] when the message type has no columns (see
+    /// `docs/parquet.md`).
+    pub fn with_parquet(mut self, options: ParquetOptions) -> Result<Converter, ColumnarError> {
+        let columns = Columns::from_plan(&self.plan, &options)?;
+        self.parquet = Some((columns, options));
+        Ok(self)
+    }
+
+    /// What this converter writes.
+    pub fn format(&self) -> OutputFormat {
+        match self.parquet {
+            None => OutputFormat::Ndjson,
+            Some(_) => OutputFormat::Parquet,
+        }
+    }
+
+    /// The Parquet options, when this converter writes Parquet.
+    pub fn parquet_options(&self) -> Option<&ParquetOptions> {
+        self.parquet.as_ref().map(|(_, options)| options)
+    }
+
     /// Blocking. Reads `input` (compressed or not), writes one JSON object
-    /// and `\n` per message to `output`, in order, then flushes it.
+    /// and `\n` per message to `output`, in order, then flushes it; or,
+    /// with [`Converter::with_parquet`], one Parquet file with a row per
+    /// message, in order.
     ///
     /// Reading, decompression and framing run on one thread, transcoding
     /// on [`Converter::threads`] others, and writing on the calling thread.
     /// On error, the lines of the messages
     /// before the failing one have been written (and flushed); nothing
-    /// after it.
+    /// after it. A Parquet file is finished (its footer written) only when
+    /// the conversion succeeds: a failed one is never a readable file.
     ///
     /// # Errors
     ///
@@ -123,29 +172,98 @@ impl Converter {
     /// layout, and (unless [`ConvertOptions::skip_invalid`] skips them)
     /// [`ConvertError::Frame`] and [`ConvertError::Transcode`] for bad
     /// frames and messages.
-    pub fn convert<R: Read + Send, W: Write>(
+    pub fn convert<R: Read + Send, W: Write + Send>(
         &self,
         input: R,
-        mut output: W,
+        output: W,
+        progress: &Progress,
+    ) -> Result<ConvertReport, ConvertError> {
+        let mut output = self.output_writer(output)?;
+        let mut report = self.convert_to(input, &mut output, progress)?;
+        let (_, tail) = output.finish_counted()?;
+        report.bytes_out += tail;
+        Ok(report)
+    }
+
+    /// An output for [`Converter::convert_to`], in this converter's
+    /// format, over `output`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConvertError::Write`].
+    pub fn output_writer<W: Write + Send>(
+        &self,
+        output: W,
+    ) -> Result<OutputWriter<W>, ConvertError> {
+        OutputWriter::new(self.parquet.as_ref().map(|(c, o)| (c, o)), output)
+    }
+
+    /// [`Converter::convert`] into an output that stays open for more
+    /// inputs, until [`OutputWriter::finish`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Converter::convert`].
+    pub fn convert_to<R: Read + Send, W: Write + Send>(
+        &self,
+        input: R,
+        output: &mut OutputWriter<W>,
         progress: &Progress,
     ) -> Result<ConvertReport, ConvertError> {
         let threads = self.threads.get();
+        let (plan, options) = (&self.plan, self.options);
+        match &mut output.dest {
+            Dest::Ndjson(output) => {
+                // Buffers go back to where they are filled, to be reused
+                // (dropped instead when the way back is full).
+                let (free_json_tx, free_json_rx) =
+                    crossbeam_channel::bounded(BUDGET_UNITS + threads);
+                let mut sink = Ndjson {
+                    output,
+                    free_json: free_json_tx,
+                };
+                self.run(input, &mut sink, progress, |jobs, free_batches| {
+                    transcode_stage(plan, options, jobs, free_batches, &free_json_rx);
+                })
+            }
+            Dest::Parquet {
+                file,
+                columns,
+                written,
+            } => {
+                let mut sink = Parquet { file, written };
+                let columns = &*columns;
+                self.run(input, &mut sink, progress, |jobs, free_batches| {
+                    rows_stage(columns, options, jobs, free_batches);
+                })
+            }
+        }
+    }
+
+    /// The stages around `transcode` (what a transcoding thread does with
+    /// the batches it receives), writing to `sink`.
+    fn run<T: Send, R: Read + Send>(
+        &self,
+        input: R,
+        sink: &mut impl Sink<T>,
+        progress: &Progress,
+        transcode: impl Fn(&Receiver<Job<T>>, &Sender<Batch>) + Sync,
+    ) -> Result<ConvertReport, ConvertError> {
+        let threads = self.threads.get();
         // The budget: one token per unit, taken by the reader for each batch
-        // it sends and given back by the writer once the batch's lines are
+        // it sends and given back by the writer once the batch's output is
         // out. The writer holds the only sender, so when it stops, the
         // reader's wait ends too.
         let (give_back, tokens) = crossbeam_channel::bounded(BUDGET_UNITS);
         for _ in 0..BUDGET_UNITS {
             let _ = give_back.try_send(());
         }
-        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(BUDGET_UNITS);
+        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job<T>>(BUDGET_UNITS);
         let (order_tx, order_rx) = crossbeam_channel::bounded(BUDGET_UNITS);
-        // Buffers go back to where they are filled, to be reused (dropped
-        // instead when the way back is full).
         let (free_batches_tx, free_batches_rx) = crossbeam_channel::bounded(BUDGET_UNITS + threads);
-        let (free_json_tx, free_json_rx) = crossbeam_channel::bounded(BUDGET_UNITS + threads);
         let options = self.options;
         let plan = &self.plan;
+        let transcode = &transcode;
         std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
                 let stages = ReadStage {
@@ -161,25 +279,15 @@ impl Converter {
                 .map(|_| {
                     let jobs = jobs_rx.clone();
                     let free_batches = free_batches_tx.clone();
-                    let free_json = free_json_rx.clone();
-                    scope.spawn(move || {
-                        transcode_stage(plan, options, &jobs, &free_batches, &free_json)
-                    })
+                    scope.spawn(move || transcode(&jobs, &free_batches))
                 })
                 .collect();
-            drop((jobs_rx, free_batches_tx, free_json_rx));
+            drop((jobs_rx, free_batches_tx));
             // `write_stage` owns (and on return drops) the receiving ends,
             // so an early error disconnects the channels: the reader thread
             // stops at its next send or wait for budget, and the
             // transcoding threads when the reader is gone.
-            let written = write_stage(
-                order_rx,
-                give_back,
-                free_json_tx,
-                options,
-                &mut output,
-                progress,
-            );
+            let written = write_stage(order_rx, give_back, options, sink, progress);
             for worker in workers {
                 if let Err(panic) = worker.join() {
                     std::panic::resume_unwind(panic);

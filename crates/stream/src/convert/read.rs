@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use crossbeam_channel::{Receiver, Sender};
 use protoland_transcode::Plan;
 
-use super::batch::{Batch, Item, Job, Lines};
+use super::batch::{Batch, Chunk, Item, Job};
 use super::memory::{BATCH, BATCH_FRAMES, budget_units};
 use super::options::{ConvertOptions, Progress, skippable};
 use crate::decompress::Decompressor;
@@ -25,16 +25,16 @@ pub(super) struct ReadSummary {
 }
 
 /// The reader thread's channels.
-pub(super) struct ReadStage<'p> {
+pub(super) struct ReadStage<'p, T> {
     pub(super) tokens: Receiver<()>,
-    pub(super) jobs: Sender<Job>,
+    pub(super) jobs: Sender<Job<T>>,
     /// One receiver per batch, in stream order, for the writer.
-    pub(super) order: Sender<Receiver<Lines>>,
+    pub(super) order: Sender<Receiver<Chunk<T>>>,
     pub(super) free: Receiver<Batch>,
     pub(super) progress: &'p Progress,
 }
 
-impl ReadStage<'_> {
+impl<T> ReadStage<'_, T> {
     /// Decompresses and frames `input` into batches until the end, an error
     /// that ends the stream (sent as the last item) or the writer hanging
     /// up.

@@ -3,9 +3,9 @@
 use crossbeam_channel::{Receiver, Sender};
 use protoland_transcode::{ErrorKind, Plan};
 
-use super::batch::{Batch, Failure, Item, Job, Lines};
-use super::memory::{JSON_CHUNK, KEEP_BATCH, budget_units};
-use super::options::{ConvertOptions, skippable};
+use super::batch::{Batch, Item, Job, Lines};
+use super::memory::{JSON_CHUNK, budget_units};
+use super::options::ConvertOptions;
 use crate::error::ConvertError;
 
 /// A transcoding thread: batches in, JSON lines out, until the reader
@@ -13,17 +13,13 @@ use crate::error::ConvertError;
 pub(super) fn transcode_stage(
     plan: &Plan,
     options: ConvertOptions,
-    jobs: &Receiver<Job>,
+    jobs: &Receiver<Job<Vec<u8>>>,
     free_batches: &Sender<Batch>,
     free_json: &Receiver<Vec<u8>>,
 ) {
     while let Ok((mut batch, reply)) = jobs.recv() {
         transcode_batch(plan, options, &mut batch, &reply, free_json);
-        batch.data.clear();
-        batch.items.clear();
-        if batch.data.capacity() <= KEEP_BATCH {
-            let _ = free_batches.try_send(batch);
-        }
+        batch.recycle(free_batches);
     }
 }
 
@@ -44,7 +40,7 @@ fn transcode_batch(
         json.clear();
         json.reserve((data * 2).min(2 * JSON_CHUNK));
         Lines {
-            json,
+            out: json,
             ..Lines::default()
         }
     };
@@ -56,14 +52,14 @@ fn transcode_batch(
             Item::Frame { index, offset, end } => {
                 let frame = &batch.data[start..end];
                 start = end;
-                match plan.transcode_limited(frame, &mut lines.json, max_line) {
+                match plan.transcode_limited(frame, &mut lines.out, max_line) {
                     Ok(()) => {
-                        lines.json.push(b'\n');
+                        lines.out.push(b'\n');
                         lines.messages += 1;
-                        if lines.json.len() >= JSON_CHUNK && k + 1 < items {
-                            let long = lines.json.len() > 2 * JSON_CHUNK;
+                        if lines.out.len() >= JSON_CHUNK && k + 1 < items {
+                            let long = lines.out.len() > 2 * JSON_CHUNK;
                             let next = chunk(free_json, batch.data.len() - start);
-                            if !hand_over(reply, std::mem::replace(&mut lines, next), long) {
+                            if !std::mem::replace(&mut lines, next).hand_over(reply, long) {
                                 return;
                             }
                         }
@@ -87,32 +83,13 @@ fn transcode_batch(
             }
             Item::Error(e) => e,
         };
-        let stop = !(options.skip_invalid && skippable(&error));
-        lines.failures.push(Failure {
-            json_len: lines.json.len(),
-            messages: lines.messages,
-            error,
-        });
-        if stop {
+        let json_len = lines.out.len();
+        if lines.fail(error, json_len, options.skip_invalid) {
             break;
         }
     }
     lines.last = true;
     lines.units = budget_units(batch.data.len());
-    let long = lines.json.len() > 2 * JSON_CHUNK;
-    hand_over(reply, lines, long);
-}
-
-/// Sends a chunk of lines to the writer; for a `long` one (holding a line
-/// longer than a chunk), waits until the writer has taken it, so that a
-/// transcoding thread never leaves more than one long line behind it.
-/// `false` when the writer has stopped.
-fn hand_over(reply: &Sender<Lines>, lines: Lines, long: bool) -> bool {
-    if reply.send(lines).is_err() {
-        return false;
-    }
-    // The channel holds one chunk: a second send waits until the writer
-    // has received the first. (After the last chunk the writer reads no
-    // more; the empty chunk stays in the channel, which is then dropped.)
-    !long || reply.send(Lines::default()).is_ok()
+    let long = lines.out.len() > 2 * JSON_CHUNK;
+    lines.hand_over(reply, long);
 }

@@ -1,6 +1,8 @@
 //! The pipeline end to end: every compression and framing, order on
 //! any number of threads, skipping, limits and errors.
 
+mod parquet;
+
 use std::io::{self, Read, Write};
 use std::num::NonZeroUsize;
 use std::sync::atomic::Ordering;

@@ -1,0 +1,84 @@
+//! A transcoding thread for Parquet: batches of frames in, chunks of rows
+//! (Arrow record batches, built by a [`RowsBuilder`]) out.
+
+use arrow_array::RecordBatch;
+use crossbeam_channel::{Receiver, Sender};
+use protoland_columnar::{Columns, RowsBuilder};
+
+use super::batch::{Batch, Chunk, Item, Job};
+use super::memory::{ROWS_CHUNK, budget_units};
+use super::options::ConvertOptions;
+use crate::error::ConvertError;
+
+/// A chunk of rows (none when every message of it failed).
+pub(super) type Rows = Chunk<Option<RecordBatch>>;
+
+/// A transcoding thread: batches in, rows out, until the reader thread is
+/// done. One [`RowsBuilder`] a thread, reused from batch to batch.
+pub(super) fn rows_stage(
+    columns: &Columns,
+    options: ConvertOptions,
+    jobs: &Receiver<Job<Option<RecordBatch>>>,
+    free_batches: &Sender<Batch>,
+) {
+    let mut builder = RowsBuilder::new(columns);
+    while let Ok((mut batch, reply)) = jobs.recv() {
+        rows_batch(&mut builder, options, &mut batch, &reply);
+        batch.recycle(free_batches);
+    }
+}
+
+/// Appends the frames of `batch` as rows, sent to `reply` in chunks of
+/// about [`ROWS_CHUNK`] bytes of Arrow buffers (the last one marked),
+/// noting errors where they occur; without `skip_invalid`, stops at the
+/// first. A message that fails leaves no row (the builder cuts back to the
+/// last whole one). Returns early when the writer has stopped; the builder
+/// is empty whenever this returns.
+fn rows_batch(
+    builder: &mut RowsBuilder,
+    options: ConvertOptions,
+    batch: &mut Batch,
+    reply: &Sender<Rows>,
+) {
+    let mut rows = Rows::default();
+    let mut start = 0;
+    let items = batch.items.len();
+    for (k, item) in batch.items.drain(..).enumerate() {
+        let error = match item {
+            Item::Frame { index, offset, end } => {
+                let frame = &batch.data[start..end];
+                start = end;
+                match builder.append(frame) {
+                    Ok(()) => {
+                        rows.messages += 1;
+                        let buffered = builder.buffered_bytes();
+                        if buffered >= ROWS_CHUNK && k + 1 < items {
+                            rows.out = Some(builder.finish());
+                            let full = std::mem::take(&mut rows);
+                            if !full.hand_over(reply, buffered > 2 * ROWS_CHUNK) {
+                                return;
+                            }
+                        }
+                        continue;
+                    }
+                    Err(source) => ConvertError::Transcode {
+                        index,
+                        offset,
+                        source,
+                    },
+                }
+            }
+            Item::Error(e) => e,
+        };
+        if rows.fail(error, 0, options.skip_invalid) {
+            break;
+        }
+    }
+    let long = builder.buffered_bytes() > 2 * ROWS_CHUNK;
+    if !builder.is_empty() {
+        rows.out = Some(builder.finish());
+    }
+    rows.last = true;
+    rows.units = budget_units(batch.data.len());
+    rows.hand_over(reply, long);
+}

@@ -68,7 +68,7 @@ const NANOS_PER_SECOND: i64 = 1_000_000_000;
 /// Errors (the reason) when seconds fall outside years 1–9999 or nanos
 /// outside `0..1e9`, as Python does.
 /// Checks a Timestamp's fields as Google's printer does (years 1 to 9999,
-/// nanos in `0..1e9`): the rule behind [`timestamp`]'s errors, for
+/// nanos in `0..1e9`): the rule behind `timestamp`'s errors, for
 /// decoders that store Timestamps as numbers (the columnar crate).
 ///
 /// # Errors

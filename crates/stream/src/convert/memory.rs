@@ -52,7 +52,7 @@ pub(super) fn budget_units(bytes: usize) -> usize {
     bytes.div_ceil(BUDGET_UNIT).clamp(1, BUDGET_UNITS)
 }
 
-/// The most memory one conversion by a [`Converter`] with `threads`
+/// The most memory one conversion by a [`Converter`](crate::Converter) with `threads`
 /// transcoding threads can take under `limits`, whatever the input (a
 /// bound on resident memory, for sizing; the writer's destination comes
 /// on top). Each term is the worst case of one stage:

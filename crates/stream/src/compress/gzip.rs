@@ -260,7 +260,14 @@ impl<W: Write> ParallelGzip<W> {
         match &mut self.engine {
             Engine::Here(compress) => {
                 let mut out = self.spare.out();
-                let result = deflate_chunk(compress, &dictionary, &self.chunk, last, &mut out);
+                let result = deflate_chunk(
+                    compress,
+                    self.level,
+                    &dictionary,
+                    &self.chunk,
+                    last,
+                    &mut out,
+                );
                 self.crc.update(&self.chunk);
                 self.chunk.clear();
                 self.spare.dictionaries.push(dictionary);
@@ -475,6 +482,7 @@ fn work(queue: &Receiver<Job>, level: u32) {
         crc.update(&job.data);
         let result = deflate_chunk(
             &mut compress,
+            level,
             &job.dictionary,
             &job.data,
             job.last,
@@ -495,13 +503,18 @@ fn work(queue: &Receiver<Job>, level: u32) {
 /// blocks may follow) or, when `last`, the final block.
 fn deflate_chunk(
     compress: &mut Compress,
+    level: u32,
     dictionary: &[u8],
     data: &[u8],
     last: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
     let failed = |e: flate2::CompressError| format!("gzip compression failed: {e}");
-    compress.reset();
+    // A fresh deflate state for every chunk rather than a reset one: the
+    // bytes must not depend on which chunk a state compressed before (a
+    // pool's workers take chunks in no fixed order), and a reset state was
+    // seen to give other bytes than a new one.
+    *compress = Compress::new(flate2::Compression::new(level), false);
     if !dictionary.is_empty() {
         compress.set_dictionary(dictionary).map_err(failed)?;
     }

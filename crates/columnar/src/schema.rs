@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind as PbKind, MessageDescriptor};
-use protoland_transcode::{JsonOptions, Plan};
+use protoland_transcode::{JsonOptions, Plan, is_wrapper};
 
 use crate::error::ColumnarError;
 use crate::options::{ParquetOptions, TimestampMode};
@@ -288,18 +288,6 @@ impl EnumPlan {
     }
 }
 
-const WRAPPERS: [&str; 9] = [
-    "google.protobuf.DoubleValue",
-    "google.protobuf.FloatValue",
-    "google.protobuf.Int64Value",
-    "google.protobuf.UInt64Value",
-    "google.protobuf.Int32Value",
-    "google.protobuf.UInt32Value",
-    "google.protobuf.BoolValue",
-    "google.protobuf.StringValue",
-    "google.protobuf.BytesValue",
-];
-
 /// The well-known types stored as their ProtoJSON text.
 const AS_TEXT: [&str; 5] = [
     "google.protobuf.Struct",
@@ -510,7 +498,7 @@ impl Compiler {
             },
             "google.protobuf.Duration" | "google.protobuf.FieldMask" => text(self, true),
             _ if AS_TEXT.contains(&name) => text(self, false),
-            _ if WRAPPERS.contains(&name) => {
+            _ if is_wrapper(name) => {
                 let s = m
                     .get_field(1)
                     .and_then(|v| Scalar::of(&v.kind(), true))

@@ -63,4 +63,4 @@ pub use plan::Plan;
 pub use transcode::Check;
 pub use well_formed::check_wire;
 pub use wire::WireType;
-pub use wkt::check_timestamp;
+pub use wkt::{check_timestamp, is_wrapper};

@@ -57,16 +57,17 @@ impl Wkt {
     }
 }
 
+/// Whether `full_name` is one of the nine wrapper types (`Int64Value`,
+/// `StringValue`, …), which ProtoJSON prints as their bare `value`.
+pub fn is_wrapper(full_name: &str) -> bool {
+    Wkt::of(full_name) == Wkt::Bare(BareEmpty::FieldDefault)
+}
+
 const TIMESTAMP_SECONDS_MIN: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
 const TIMESTAMP_SECONDS_MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
 const DURATION_SECONDS_MAX: i64 = 315_576_000_000; // 10000 years
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
-/// Appends a Timestamp as an RFC 3339 string in UTC with 0, 3, 6 or 9
-/// fractional digits (`"2023-11-14T22:13:20.123Z"`).
-///
-/// Errors (the reason) when seconds fall outside years 1–9999 or nanos
-/// outside `0..1e9`, as Python does.
 /// Checks a Timestamp's fields as Google's printer does (years 1 to 9999,
 /// nanos in `0..1e9`): the rule behind `timestamp`'s errors, for
 /// decoders that store Timestamps as numbers (the columnar crate).
@@ -102,6 +103,11 @@ impl Default for DateCache {
     }
 }
 
+/// Appends a Timestamp as an RFC 3339 string in UTC with 0, 3, 6 or 9
+/// fractional digits (`"2023-11-14T22:13:20.123Z"`).
+///
+/// Errors (the reason) when seconds fall outside years 1–9999 or nanos
+/// outside `0..1e9`, as Python does.
 pub(crate) fn timestamp(
     out: &mut Vec<u8>,
     seconds: i64,

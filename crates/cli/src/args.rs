@@ -8,7 +8,7 @@ use protoland_pipeline::{parse_bool, parse_size, parse_window};
 use protoland_schema::Schema;
 use protoland_stream::{
     Compression, ConvertOptions, Converter, Framing, Limits, OutputFormat, PageCompression,
-    ParquetOptions,
+    ParquetOptions, TimestampMode,
 };
 use protoland_transcode::{JsonOptions, Plan};
 
@@ -120,6 +120,38 @@ pub(crate) struct FormatArgs {
     /// this much (at least 1MiB).
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub(crate) parquet_row_group_bytes: u64,
+
+    #[command(flatten)]
+    pub(crate) shape: ParquetShapeArgs,
+}
+
+/// What shapes Parquet columns beyond the JSON options: shared by
+/// `convert` and `table`, so a table is defined as its files are written.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ParquetShapeArgs {
+    /// How many times a message type may nest in itself as Parquet
+    /// columns (1 to 16); the level below is a string column holding its
+    /// ProtoJSON text.
+    #[arg(long, value_name = "N", default_value_t = ParquetOptions::DEFAULT_MAX_DEPTH,
+        value_parser = clap::value_parser!(u8).range(1..=ParquetOptions::MAX_MAX_DEPTH as i64)
+            .map(usize::from))]
+    pub(crate) parquet_max_depth: usize,
+
+    /// Parquet Timestamp columns: micros (TIMESTAMP, UTC, nanoseconds
+    /// truncated) or text (the exact ProtoJSON string).
+    #[arg(long, value_name = "MODE", default_value = "micros")]
+    pub(crate) parquet_timestamps: TimestampMode,
+}
+
+impl ParquetShapeArgs {
+    /// Default Parquet options with this shape.
+    pub(crate) fn options(&self) -> ParquetOptions {
+        ParquetOptions {
+            max_depth: self.parquet_max_depth,
+            timestamps: self.parquet_timestamps,
+            ..ParquetOptions::default()
+        }
+    }
 }
 
 impl FormatArgs {
@@ -138,7 +170,7 @@ impl FormatArgs {
         let parquet = ParquetOptions {
             compression: self.parquet_compression,
             row_group_bytes: usize::try_from(self.parquet_row_group_bytes).unwrap_or(usize::MAX),
-            ..ParquetOptions::default()
+            ..self.shape.options()
         };
         Ok(converter.with_parquet(parquet)?)
     }

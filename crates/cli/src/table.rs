@@ -16,7 +16,7 @@ use protoland_table::{
 };
 use protoland_transcode::JsonOptions;
 
-use crate::args::{JsonArgs, SchemaArgs};
+use crate::args::{JsonArgs, ParquetShapeArgs, SchemaArgs};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum TableFormat {
@@ -61,6 +61,10 @@ pub(crate) struct TableArgs {
     #[command(flatten)]
     json: JsonArgs,
 
+    /// How the Parquet files were written (Parquet only).
+    #[command(flatten)]
+    parquet: ParquetShapeArgs,
+
     /// Print the table as a Glue TableInput (JSON, for aws glue
     /// create-table --table-input) instead of Athena DDL.
     #[arg(long)]
@@ -78,7 +82,7 @@ pub(crate) fn run(args: TableArgs) -> Result<ExitCode> {
             parquet_columns(&parquet_schema(
                 &message,
                 &options,
-                &ParquetOptions::default(),
+                &args.parquet.options(),
             )?)?,
         ),
     };

@@ -130,10 +130,17 @@ pub(crate) struct PipelineArgs {
     /// Parquet row group size [default 64MiB, at least 1MiB]
     #[arg(long, env = "PROTOLAND_PARQUET_ROW_GROUP_BYTES", value_name = "SIZE")]
     parquet_row_group_bytes: Option<String>,
+    /// How deep a message type may nest in itself as Parquet columns; the
+    /// level below is ProtoJSON text [default 3, 1 to 16]
+    #[arg(long, env = "PROTOLAND_PARQUET_MAX_DEPTH", value_name = "N")]
+    parquet_max_depth: Option<String>,
+    /// Parquet Timestamp columns [micros, text; default micros]
+    #[arg(long, env = "PROTOLAND_PARQUET_TIMESTAMPS", value_name = "MODE")]
+    parquet_timestamps: Option<String>,
 }
 
 /// (flag, variable) pairs, to name flags in configuration errors.
-pub(crate) const FLAGS: [(&str, &str); 28] = [
+pub(crate) const FLAGS: [(&str, &str); 30] = [
     ("--schema", vars::SCHEMA),
     ("--include", vars::INCLUDE),
     ("--message", vars::MESSAGE),
@@ -162,6 +169,8 @@ pub(crate) const FLAGS: [(&str, &str); 28] = [
     ("--output-format", vars::OUTPUT_FORMAT),
     ("--parquet-compression", vars::PARQUET_COMPRESSION),
     ("--parquet-row-group-bytes", vars::PARQUET_ROW_GROUP_BYTES),
+    ("--parquet-max-depth", vars::PARQUET_MAX_DEPTH),
+    ("--parquet-timestamps", vars::PARQUET_TIMESTAMPS),
 ];
 
 impl PipelineArgs {
@@ -199,6 +208,8 @@ impl PipelineArgs {
         set(vars::OUTPUT_FORMAT, &self.output_format);
         set(vars::PARQUET_COMPRESSION, &self.parquet_compression);
         set(vars::PARQUET_ROW_GROUP_BYTES, &self.parquet_row_group_bytes);
+        set(vars::PARQUET_MAX_DEPTH, &self.parquet_max_depth);
+        set(vars::PARQUET_TIMESTAMPS, &self.parquet_timestamps);
         set(
             vars::METRICS,
             &Some(

@@ -30,8 +30,15 @@ pub struct RowsBuilder {
     columns: Columns,
     cols: Vec<Column>,
     rows: usize,
+    /// See [`RowsBuilder::with_max_row_bytes`].
+    max_row_bytes: usize,
     s: Scratch,
 }
+
+/// A list or map is checked against the row limit once every this many
+/// elements (a text value once whole): a message past the limit is
+/// refused when its buffers hold at most this many elements more.
+const CHECK_EVERY: usize = 256;
 
 /// Working memory reused from message to message.
 #[derive(Debug, Default)]
@@ -81,8 +88,22 @@ impl RowsBuilder {
             columns: columns.clone(),
             cols,
             rows: 0,
+            max_row_bytes: usize::MAX,
             s: Scratch::default(),
         }
+    }
+
+    /// Refuses a message whose row would be too large to hold: once a
+    /// list, map or text value it adds takes one column's buffers past
+    /// `limit` bytes (the rows buffered since the last
+    /// [`RowsBuilder::finish`] count too, so finish batches well below
+    /// it), the message fails with [`ErrorKind::RowTooLarge`] and leaves
+    /// no row. This bounds what few wire bytes can become (a packed varint
+    /// of one byte is 8 or 16 bytes of column, an enum number its name),
+    /// as the line limit bounds JSON. Default: no limit.
+    pub fn with_max_row_bytes(mut self, limit: usize) -> RowsBuilder {
+        self.max_row_bytes = limit;
+        self
     }
 
     /// Decodes one message's wire bytes and appends it as a row.
@@ -110,6 +131,7 @@ impl RowsBuilder {
         }
         let mut d = Decoder {
             wire,
+            limit: self.max_row_bytes,
             s: &mut self.s,
         };
         match d.message(&inner.root, &mut self.cols, Src::One(0, wire.len()), 0) {
@@ -167,10 +189,25 @@ impl RowsBuilder {
 
 struct Decoder<'w, 's> {
     wire: &'w [u8],
+    /// [`RowsBuilder::with_max_row_bytes`].
+    limit: usize,
     s: &'s mut Scratch,
 }
 
-impl Decoder<'_, '_> {
+impl<'w> Decoder<'w, '_> {
+    /// Fails once `col` holds more than the row limit; `at` is the field's
+    /// tag, where the error points.
+    fn within_limit(&self, col: &Column, at: usize) -> R<()> {
+        if self.limit != usize::MAX && col.buffered_bytes() > self.limit {
+            return Err(TranscodeError::new(
+                ErrorKind::RowTooLarge { limit: self.limit },
+                at,
+                "",
+            ));
+        }
+        Ok(())
+    }
+
     fn span(&self, src: Src, k: usize) -> (usize, usize) {
         match src {
             Src::One(s, e) => (s, e),
@@ -312,12 +349,15 @@ impl Decoder<'_, '_> {
                         (Value::Scalar(s), WireValue::Len { start, end }) if s.wire_type() != 2 => {
                             self.packed(start, end, s.wire_type(), |d, v| {
                                 n += 1;
+                                if n % CHECK_EVERY == 0 {
+                                    d.within_limit(child, o.at)?;
+                                }
                                 d.scalar(*s, v, child)
                             })
                             .map_err(|e| in_field(e, &format!("[{n}]")))?;
                         }
                         (Value::Enum(e), WireValue::Len { start, end }) => {
-                            self.packed(start, end, 0, |_, v| {
+                            self.packed(start, end, 0, |d, v| {
                                 if let WireValue::Varint(x) = v
                                     && e.closed
                                     && e.name(x as i32).is_none()
@@ -325,9 +365,13 @@ impl Decoder<'_, '_> {
                                     return Ok(());
                                 }
                                 n += 1;
+                                if n % CHECK_EVERY == 0 {
+                                    d.within_limit(child, o.at)?;
+                                }
                                 enum_value(e, v, child);
                                 Ok(())
-                            })?;
+                            })
+                            .map_err(|e| in_field(e, &format!("[{n}]")))?;
                         }
                         (Value::Scalar(s), v) => {
                             self.scalar(*s, v, child)
@@ -350,6 +394,10 @@ impl Decoder<'_, '_> {
                                 .map_err(|e| in_field(e, &format!("[{n}]")))?;
                             n += 1;
                         }
+                    }
+                    if n > 0 && n % CHECK_EVERY == 0 {
+                        self.within_limit(child, o.at)
+                            .map_err(|e| in_field(e, &format!("[{n}]")))?;
                     }
                 }
                 push_offset(offsets, child.len())?;
@@ -419,6 +467,10 @@ impl Decoder<'_, '_> {
             }
             (Scalar::String { verified }, WireValue::Len { start, end }) => {
                 let bytes = &wire[start..end];
+                if simdutf8::basic::from_utf8(bytes).is_ok() {
+                    return col.push_bytes(bytes, start);
+                }
+                // Invalid (rare): the standard library says where.
                 return match std::str::from_utf8(bytes) {
                     Ok(_) => col.push_bytes(bytes, start),
                     Err(e) if verified => Err(TranscodeError::new(
@@ -498,11 +550,16 @@ impl Decoder<'_, '_> {
                     }
                 };
                 self.s.text.clear();
-                plan.transcode(bytes, &mut self.s.text).map_err(|mut e| {
-                    e.offset += base;
-                    e
-                })?;
-                push_text(col, &self.s.text, *unquote, at)
+                plan.transcode_limited(bytes, &mut self.s.text, self.limit)
+                    .map_err(|mut e| {
+                        e.offset += base;
+                        if let ErrorKind::LineTooLong { limit } = e.kind {
+                            e.kind = ErrorKind::RowTooLarge { limit };
+                        }
+                        e
+                    })?;
+                push_text(col, &self.s.text, *unquote, at)?;
+                self.within_limit(col, at)
             }
             Value::Scalar(_) | Value::Enum(_) => unreachable!("not a message"),
         }
@@ -635,15 +692,19 @@ impl Decoder<'_, '_> {
                 }
             };
             r.map_err(|e| in_field(e, &format!("[{}]", self.key_path(key, kv))))?;
+            if k > 0 && k % CHECK_EVERY == 0 {
+                self.within_limit(keys, at)?;
+                self.within_limit(values, at)?;
+            }
         }
         push_offset(offsets, keys.len())?;
         column.valid();
         Ok(())
     }
 
-    fn key_id(&self, key: Scalar, v: Option<WireValue>) -> KeyId {
+    fn key_id(&self, key: Scalar, v: Option<WireValue>) -> KeyId<'w> {
         match v {
-            Some(WireValue::Len { start, end }) => KeyId::Bytes(self.wire[start..end].to_vec()),
+            Some(WireValue::Len { start, end }) => KeyId::Bytes(&self.wire[start..end]),
             Some(WireValue::Varint(x)) => KeyId::Int(match key {
                 Scalar::Int32 => i128::from(x as i32),
                 Scalar::SInt32 => i128::from(unzigzag(x, false) as i32),
@@ -679,7 +740,7 @@ impl Decoder<'_, '_> {
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum KeyId {
+enum KeyId<'w> {
     Int(i128),
-    Bytes(Vec<u8>),
+    Bytes(&'w [u8]),
 }

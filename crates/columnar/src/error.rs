@@ -14,6 +14,16 @@ pub enum ColumnarError {
         "columns `{first}` and `{second}` have the same name ignoring case, which Athena treats as one column"
     )]
     NameClash { first: String, second: String },
+    /// Recursive fields expanded `max_depth` levels deep give more columns
+    /// than [`ParquetOptions::MAX_COLUMNS`](crate::ParquetOptions::MAX_COLUMNS).
+    #[error(
+        "the message expands to more than {max} columns at recursion depth {max_depth} (reached at `{field_path}`); lower the Parquet max depth",
+        max = crate::ParquetOptions::MAX_COLUMNS
+    )]
+    TooManyColumns {
+        field_path: String,
+        max_depth: usize,
+    },
     /// The Parquet writer failed (the destination's I/O error included).
     #[error("writing Parquet: {0}")]
     Parquet(parquet::errors::ParquetError),

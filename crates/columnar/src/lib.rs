@@ -60,5 +60,7 @@ mod values;
 pub use decode::RowsBuilder;
 pub use error::ColumnarError;
 pub use file::{CREATED_BY, ParquetFile};
-pub use options::{PageCompression, ParquetOptions, TimestampMode, UnknownCompression};
+pub use options::{
+    PageCompression, ParquetOptions, TimestampMode, UnknownCompression, UnknownTimestampMode,
+};
 pub use schema::Columns;

@@ -69,6 +69,38 @@ pub enum TimestampMode {
     Text,
 }
 
+impl TimestampMode {
+    /// The names [`FromStr`] accepts and [`Display`](fmt::Display) prints.
+    pub const NAMES: [&'static str; 2] = ["micros", "text"];
+}
+
+impl fmt::Display for TimestampMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimestampMode::Micros => "micros",
+            TimestampMode::Text => "text",
+        })
+    }
+}
+
+/// A timestamp mode that is not one of [`TimestampMode::NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown timestamp mode `{0}` (expected micros or text)")]
+pub struct UnknownTimestampMode(pub String);
+
+impl FromStr for TimestampMode {
+    type Err = UnknownTimestampMode;
+
+    /// Parses `micros` or `text`, ignoring ASCII case.
+    fn from_str(s: &str) -> Result<TimestampMode, UnknownTimestampMode> {
+        match s.to_ascii_lowercase().as_str() {
+            "micros" => Ok(TimestampMode::Micros),
+            "text" => Ok(TimestampMode::Text),
+            _ => Err(UnknownTimestampMode(s.to_owned())),
+        }
+    }
+}
+
 /// How [`Columns`](crate::Columns) are typed and
 /// [`ParquetFile`](crate::ParquetFile)s written. The defaults are the
 /// documented mapping (`docs/parquet.md`).
@@ -86,7 +118,7 @@ pub struct ParquetOptions {
     /// How many times a message type may appear on one column's path
     /// (the top-level type counts): recursive types are expanded this deep
     /// and the next level is a `Utf8` column holding its ProtoJSON text.
-    /// Default 3. At least 1.
+    /// Default 3. At least 1, at most [`ParquetOptions::MAX_MAX_DEPTH`].
     pub max_depth: usize,
     /// Timestamps as time (default) or as their ProtoJSON text.
     pub timestamps: TimestampMode,
@@ -97,6 +129,13 @@ impl ParquetOptions {
     pub const DEFAULT_ROW_GROUP_BYTES: usize = 64 << 20;
     /// The default of [`ParquetOptions::max_depth`].
     pub const DEFAULT_MAX_DEPTH: usize = 3;
+    /// The largest [`ParquetOptions::max_depth`] settings accept: each
+    /// level multiplies a recursive type's columns, and past this no
+    /// reader wants the struct (the text column below holds the rest).
+    pub const MAX_MAX_DEPTH: usize = 16;
+    /// The most leaf columns one message type may expand to; past it the
+    /// schema is refused at start-up, naming the depth to lower.
+    pub const MAX_COLUMNS: usize = 10_000;
 }
 
 impl Default for ParquetOptions {
@@ -124,6 +163,19 @@ mod tests {
         assert_eq!(
             "lz4".parse::<PageCompression>().map_err(|e| e.to_string()),
             Err("unknown Parquet compression `lz4` (expected zstd, snappy, gzip or none)".into())
+        );
+    }
+
+    #[test]
+    fn timestamp_mode_names_round_trip() {
+        for name in TimestampMode::NAMES {
+            let m: TimestampMode = name.parse().expect("a known name");
+            assert_eq!(m.to_string(), name);
+        }
+        assert_eq!("Text".parse(), Ok(TimestampMode::Text));
+        assert_eq!(
+            "nanos".parse::<TimestampMode>().map_err(|e| e.to_string()),
+            Err("unknown timestamp mode `nanos` (expected micros or text)".into())
         );
     }
 }

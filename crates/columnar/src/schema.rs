@@ -43,7 +43,10 @@ impl Columns {
     /// [`ColumnarError::Unmappable`] naming the field path for a construct
     /// without columns (a top-level message without fields);
     /// [`ColumnarError::NameClash`] naming both columns when two columns of
-    /// one struct have names equal ignoring ASCII case.
+    /// one struct have names equal ignoring ASCII case;
+    /// [`ColumnarError::TooManyColumns`] when recursion at
+    /// [`ParquetOptions::max_depth`] expands the type past
+    /// [`ParquetOptions::MAX_COLUMNS`].
     pub fn new(
         message: &MessageDescriptor,
         json: JsonOptions,
@@ -68,6 +71,7 @@ impl Columns {
             options: *options,
             ancestors: Vec::new(),
             plans: HashMap::new(),
+            columns: 0,
         };
         c.plans
             .insert(message.full_name().to_owned(), check.clone());
@@ -310,6 +314,8 @@ struct Compiler {
     ancestors: Vec<String>,
     /// One JSON plan per type printed as text.
     plans: HashMap<String, Plan>,
+    /// Fields compiled so far, against [`ParquetOptions::MAX_COLUMNS`].
+    columns: usize,
 }
 
 impl Compiler {
@@ -388,6 +394,13 @@ impl Compiler {
         path: &str,
         oneofs: &mut HashMap<String, usize>,
     ) -> Result<(FieldCol, Field), ColumnarError> {
+        self.columns += 1;
+        if self.columns > ParquetOptions::MAX_COLUMNS {
+            return Err(ColumnarError::TooManyColumns {
+                field_path: path.to_owned(),
+                max_depth: self.options.max_depth,
+            });
+        }
         let features = protoland_schema::field_features(f);
         let oneof = match f.containing_oneof() {
             Some(o) if !o.is_synthetic() => {

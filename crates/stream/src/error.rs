@@ -75,11 +75,14 @@ pub enum ConvertError {
     /// fields out of order need more working memory than that: found while
     /// writing it, at byte `at` of the message, in `field_path`.
     #[error(
-        "message {index} at byte {offset} makes a JSON line over the {} limit (PROTOLAND_MAX_LINE_BYTES, --max-line-bytes), at byte {at}{}",
+        "message {index} at byte {offset} makes a {} over the {} limit (PROTOLAND_MAX_LINE_BYTES, --max-line-bytes), at byte {at}{}",
+        if *.row { "Parquet row" } else { "JSON line" },
         Size(*.limit),
         InField(field_path)
     )]
     LineTooLong {
+        /// A Parquet row's column buffers (true) or a JSON line.
+        row: bool,
         index: u64,
         /// Where the message's bytes start (after its length prefix).
         offset: u64,

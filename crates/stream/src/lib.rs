@@ -72,7 +72,7 @@ pub use framing::{Frame, Framer, PROBE_WINDOW};
 pub use inspect::{InspectReport, inspect};
 pub use limits::{Limits, RATIO_GRACE};
 // What a Parquet output is written with, for the settings that choose it.
-pub use protoland_columnar::{ColumnarError, PageCompression, ParquetOptions};
+pub use protoland_columnar::{ColumnarError, PageCompression, ParquetOptions, TimestampMode};
 pub use settings::{Compression, Framing, OutputFormat, ParseSettingError};
 
 #[cfg(test)]

@@ -103,6 +103,11 @@ pub enum ErrorKind {
     /// writing, at the field being written.
     #[error("its JSON is over the line limit of {limit} bytes")]
     LineTooLong { limit: usize },
+    /// The message's row would take more column memory than the limit a
+    /// columnar builder was given (its counterpart of the line limit):
+    /// found while the row grew, at the field being filled.
+    #[error("its row is over the limit of {limit} bytes of column buffers")]
+    RowTooLarge { limit: usize },
     /// Anything else the decoder rejects (kept general on purpose so callers
     /// match on the common kinds and print the rest).
     #[error("{0}")]

@@ -319,6 +319,67 @@ print(json.dumps({'json': [f.json_name for f in fields], 'proto': [f.name for f 
     }
 }
 
+/// The Glue column types of `protoland table --format parquet` with `extra`.
+fn parquet_types(schema: &str, message: &str, extra: &[&str]) -> Vec<(String, String)> {
+    let mut args = vec![
+        "-s",
+        schema,
+        "-m",
+        message,
+        "--format",
+        "parquet",
+        "--location",
+        "s3://b/p/",
+        "--glue",
+    ];
+    args.extend(extra);
+    let glue: Value = serde_json::from_str(&table(&args).unwrap()).unwrap();
+    pairs(&glue["StorageDescriptor"]["Columns"])
+}
+
+/// The flags that shape Parquet files shape the table the same way:
+/// Timestamps as text are strings, and recursion stops at the depth given.
+#[test]
+fn parquet_shape_flags_change_the_columns_as_they_change_the_files() {
+    let clicks = clicks_proto();
+    let clicks = clicks.to_str().unwrap();
+    let event_time = |extra: &[&str]| {
+        parquet_types(clicks, CLICK, extra)
+            .into_iter()
+            .find(|(name, _)| name == "eventTime")
+            .unwrap()
+            .1
+    };
+    assert_eq!(event_time(&[]), "timestamp");
+    assert_eq!(event_time(&["--parquet-timestamps", "micros"]), "timestamp");
+    assert_eq!(event_time(&["--parquet-timestamps", "text"]), "string");
+
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree.proto");
+    std::fs::write(
+        &tree,
+        "syntax = \"proto3\"; package t; message Node { string name = 1; Node child = 2; }",
+    )
+    .unwrap();
+    let tree = tree.to_str().unwrap();
+    let child = |depth: &str| {
+        parquet_types(tree, "t.Node", &["--parquet-max-depth", depth])
+            .into_iter()
+            .find(|(name, _)| name == "child")
+            .unwrap()
+            .1
+    };
+    assert_eq!(child("1"), "string");
+    assert_eq!(child("2"), "struct<name:string,child:string>");
+    let err = table(&[
+        "-s", tree, "-m", "t.Node", "--format", "parquet", "--location", "s3://b/p/",
+        "--parquet-max-depth", "17",
+    ])
+    .unwrap_err();
+    assert!(err.contains("--parquet-max-depth"), "{err}");
+    assert!(err.contains("17 is not in 1..=16"), "{err}");
+}
+
 #[test]
 fn fails_naming_what_does_not_fit() {
     let schema = clicks_proto();
@@ -380,18 +441,20 @@ fn backfill(landing: &Path, extra: &[&str]) {
     );
 }
 
-/// `protoland table` for the example's NDJSON at s3://landing/ndjson/.
-fn clicks_table(extra: &[&str]) -> String {
+/// `protoland table` for the example's objects in `format` at
+/// s3://landing/{format}/.
+fn clicks_table(format: &str, extra: &[&str]) -> String {
     let schema = clicks_proto();
+    let location = format!("s3://landing/{format}/");
     let mut args = vec![
         "-s",
         schema.to_str().unwrap(),
         "-m",
         CLICK,
         "--format",
-        "ndjson",
+        format,
         "--location",
-        "s3://landing/ndjson/",
+        &location,
     ];
     args.extend(extra);
     table(&args).unwrap()
@@ -413,9 +476,10 @@ fn decompressed(path: &Path) -> Vec<u8> {
     out
 }
 
-/// The example objects converted by `backfill` into gzip'd NDJSON, queried
-/// by Spark through the DDL's column types, give the answer computed from
-/// Google's json_format output of the same messages.
+/// The example objects converted by `backfill` into gzip'd and zstd'd
+/// NDJSON and into Parquet, each queried by Spark through its DDL's column
+/// types, give the answer computed from Google's json_format output of the
+/// same messages.
 #[test]
 fn spark_queries_the_landing_prefix_through_the_table() {
     require_tools!("python", "java");
@@ -423,11 +487,23 @@ fn spark_queries_the_landing_prefix_through_the_table() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let landing = dir.path().join("landing");
-    backfill(&landing, &["--output-compression", "gzip"]);
-    let ddl = clicks_table(&[]);
-    let ddl_file = dir.path().join("table.ddl");
-    std::fs::write(&ddl_file, ddl).unwrap();
+    // gzip'd NDJSON (the default output), zstd's (Spark reads .zst text
+    // files since 4.1, Athena engine 3 too), and Parquet.
+    let landings = [
+        ("ndjson_gzip", "ndjson", ["--output-compression", "gzip"]),
+        ("ndjson_zstd", "ndjson", ["--output-compression", "zstd"]),
+        ("parquet", "parquet", ["--output-format", "parquet"]),
+    ];
+    let mut tables = Vec::new();
+    for (name, format, options) in landings {
+        let landing = dir.path().join(name);
+        backfill(&landing, &options);
+        let ddl = dir.path().join(format!("{name}.ddl"));
+        std::fs::write(&ddl, clicks_table(format, &[])).unwrap();
+        tables.push(serde_json::json!({
+            "name": name, "format": format, "ddl": ddl, "landing": landing,
+        }));
+    }
 
     // The raw objects decompressed, with their framing (examples/README.md).
     let mut raws = Vec::new();
@@ -438,17 +514,20 @@ fn spark_queries_the_landing_prefix_through_the_table() {
     ] {
         let path = dir.path().join(format!("{name}.raw"));
         std::fs::write(&path, decompressed(&root().join("examples/raw").join(name))).unwrap();
-        raws.push(format!("{framing}:{}", path.display()));
+        raws.push(serde_json::json!({"framing": framing, "path": path}));
     }
+    let config = dir.path().join("spark.json");
+    let config_json = serde_json::json!({
+        "proto_dir": root().join("examples/schema"),
+        "proto": "acme/clicks.proto",
+        "message": CLICK,
+        "raws": raws,
+        "tables": tables,
+    });
+    std::fs::write(&config, config_json.to_string()).unwrap();
     let out = Command::new(python())
         .arg(root().join("crates/cli/tests/table/spark_query.py"))
-        .arg("ndjson")
-        .arg(&ddl_file)
-        .arg(&landing)
-        .arg(root().join("examples/schema"))
-        .arg("acme/clicks.proto")
-        .arg(CLICK)
-        .args(&raws)
+        .arg(&config)
         .output()
         .unwrap();
     assert!(
@@ -460,7 +539,9 @@ fn spark_queries_the_landing_prefix_through_the_table() {
     let rows = answer["expected"].as_array().unwrap();
     let events: u64 = rows.iter().map(|r| r["events"].as_u64().unwrap()).sum();
     assert_eq!(events, 501, "{answer}");
-    assert_eq!(answer["spark"], answer["expected"]);
+    for (name, ..) in landings {
+        assert_eq!(answer["spark"][name], answer["expected"], "{name}");
+    }
 }
 
 /// Every file under `dir`, as a path relative to it with `/` separators.
@@ -493,7 +574,7 @@ fn projection_covers_the_keys_backfill_writes() {
     let landing = dir.path().join("landing");
     backfill(&landing, &["--key-template", template]);
     let glue: Value =
-        serde_json::from_str(&clicks_table(&["--key-template", template, "--glue"])).unwrap();
+        serde_json::from_str(&clicks_table("ndjson", &["--key-template", template, "--glue"])).unwrap();
     let parameters = &glue["Parameters"];
     let location = glue["StorageDescriptor"]["Location"].as_str().unwrap();
     let partition_path = parameters["storage.location.template"]

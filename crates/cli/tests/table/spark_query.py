@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""Queries a landing prefix with Spark (local mode) through the table that
+"""Queries landing prefixes with Spark (local mode) through the tables that
 `protoland table` defines, and computes the same query's answer from
 Google's json_format output of the raw messages, for the CLI's integration
 test (crates/cli/tests/integration/table.rs).
 
-Usage: spark_query.py FORMAT DDL LANDING PROTO_DIR PROTO MESSAGE FRAMING:RAW...
+Usage: spark_query.py CONFIG
 
-FORMAT is ndjson (parquet: the same query over Parquet files, once they
-exist); DDL the file `protoland table` printed; LANDING the directory of
-landing objects; PROTO (under the import root PROTO_DIR) and MESSAGE the
-schema; each RAW a decompressed raw object and its FRAMING (single, varint
-or fixed32). Prints {"spark": rows, "expected": rows} as JSON.
+CONFIG is a JSON file: {"proto_dir", "proto", "message": the schema (PROTO
+under the import root PROTO_DIR) and message type; "raws": [{"framing",
+"path"}], each a decompressed raw object and its framing (single, varint or
+fixed32); "tables": [{"name", "format", "ddl", "landing"}], each a landing
+directory of ndjson (plain, gzip'd or zstd-compressed) or parquet objects
+and the DDL file `protoland table` printed for it}. Prints {"spark": {name:
+rows}, "expected": rows} as JSON: one Spark session queries every table.
 
-Spark reads the files with the DDL's own column types (FAILFAST: a value
-that does not fit its column's type fails the query rather than becoming
-null), so the answer matches only if the types fit what was written.
+Spark reads the files with the DDL's own column types (for NDJSON in
+FAILFAST mode: a value that does not fit its column's type fails the query
+rather than becoming null), so the answer matches only if the types fit
+what was written.
 """
 
 import json
@@ -55,7 +58,7 @@ def expected(proto_dir, proto, message, raws):
     cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(message))
 
     groups = {}
-    for framing, path in (r.split(':', 1) for r in raws):
+    for framing, path in ((r['framing'], r['path']) for r in raws):
         for frame in frames(open(path, 'rb').read(), framing):
             row = json_format.MessageToDict(cls.FromString(frame))
             g = groups.setdefault(row.get('type'), {
@@ -98,16 +101,12 @@ def frames(data, framing):
         at += size
 
 
-def spark_rows(fmt, ddl, landing):
+def spark_rows(tables):
+    """{name: the query's rows over that table}, in one Spark session."""
     import sqlglot
     from pyspark.sql import SparkSession
     from sqlglot import exp
 
-    create = sqlglot.parse_one(open(ddl).read(), read='hive')
-    columns = ', '.join(d.sql(dialect='spark') for d in create.this.expressions
-                        if isinstance(d, exp.ColumnDef))
-    options = "OPTIONS (mode 'FAILFAST')" if fmt == 'ndjson' else ''
-    using = {'ndjson': 'json', 'parquet': 'parquet'}[fmt]
     with tempfile.TemporaryDirectory() as warehouse:
         spark = (SparkSession.builder.master('local[1]').appName('protoland-table')
                  .config('spark.ui.enabled', 'false')
@@ -118,20 +117,30 @@ def spark_rows(fmt, ddl, landing):
                  .getOrCreate())
         try:
             spark.sparkContext.setLogLevel('ERROR')
-            spark.sql("CREATE TABLE landing (%s) USING %s %s LOCATION '%s'"
-                      % (columns, using, options, landing))
-            return [row.asDict() for row in spark.sql(QUERY).collect()]
+            answers = {}
+            for table in tables:
+                fmt = table['format']
+                create = sqlglot.parse_one(open(table['ddl']).read(), read='hive')
+                columns = ', '.join(d.sql(dialect='spark') for d in create.this.expressions
+                                    if isinstance(d, exp.ColumnDef))
+                options = "OPTIONS (mode 'FAILFAST')" if fmt == 'ndjson' else ''
+                using = {'ndjson': 'json', 'parquet': 'parquet'}[fmt]
+                spark.sql('DROP TABLE IF EXISTS landing')
+                spark.sql("CREATE TABLE landing (%s) USING %s %s LOCATION '%s'"
+                          % (columns, using, options, table['landing']))
+                answers[table['name']] = [row.asDict() for row in spark.sql(QUERY).collect()]
+            return answers
         finally:
             spark.stop()
 
 
 def main():
-    if len(sys.argv) < 8:
+    if len(sys.argv) != 2:
         sys.exit(__doc__)
-    fmt, ddl, landing, proto_dir, proto, message = sys.argv[1:7]
-    raws = sys.argv[7:]
-    print(json.dumps({'spark': spark_rows(fmt, ddl, landing),
-                      'expected': expected(proto_dir, proto, message, raws)}))
+    config = json.load(open(sys.argv[1]))
+    print(json.dumps({'spark': spark_rows(config['tables']),
+                      'expected': expected(config['proto_dir'], config['proto'],
+                                           config['message'], config['raws'])}))
 
 
 if __name__ == '__main__':

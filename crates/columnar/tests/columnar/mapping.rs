@@ -541,6 +541,25 @@ fn recursive_messages_expand_to_max_depth_then_hold_protojson_text() {
 }
 
 #[test]
+fn a_depth_that_expands_past_the_column_limit_is_refused_naming_it() {
+    // Two recursive fields double the columns at every level: 3 × (2^d − 1).
+    let m = message(RECURSIVE, "Node");
+    let deep = |max_depth| ParquetOptions {
+        max_depth,
+        ..ParquetOptions::default()
+    };
+    assert!(Columns::new(&m, JsonOptions::default(), &deep(11)).is_ok());
+    let err = Columns::new(&m, JsonOptions::default(), &deep(ParquetOptions::MAX_MAX_DEPTH))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("the message expands to more than 10000 columns at recursion depth 16 (reached at `child."),
+        "{err}"
+    );
+    assert!(err.ends_with("); lower the Parquet max depth"), "{err}");
+}
+
+#[test]
 fn column_names_follow_the_json_options() {
     let m = message(NESTED, "N");
     let json = Columns::new(&m, JsonOptions::default(), &ParquetOptions::default()).unwrap();

@@ -115,3 +115,43 @@ fn finish_empties_the_builder_for_the_next_batch() {
     assert_eq!(second["notes"].as_list::<i32>().value(0).len(), 0);
     assert_eq!(first.schema(), c.arrow_schema());
 }
+
+/// A packed field of one-byte varints is 8 bytes a value in an Int64
+/// column (16 as a uint64 decimal, an enum's name as text): the row limit
+/// stops it while the list is filled, names the field, and leaves the
+/// builder as it was, so the next message still goes in.
+#[test]
+fn a_row_over_the_row_limit_fails_while_it_grows() {
+    const PACKED: &str = r#"
+syntax = "proto3";
+package t;
+enum Color { RED = 0; GREEN_WITH_A_LONG_NAME = 1; }
+message P { int32 id = 1; repeated int64 xs = 2; repeated uint64 us = 3; repeated Color cs = 4; }
+"#;
+    let c = columns(PACKED, "P");
+    let ones = vec![1u8; 100_000];
+    for field in [2, 3, 4] {
+        let mut r = RowsBuilder::new(&c).with_max_row_bytes(400_000);
+        r.append(&Wire::new().varint(1, 7).0).unwrap();
+        let w = Wire::new().varint(1, 8).bytes(field, &ones);
+        let err = r.append(&w.0).unwrap_err();
+        let name = ["xs", "us", "cs"][field as usize - 2];
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "its row is over the limit of 400000 bytes of column buffers at byte 2 in field `{name}[{}]`",
+                err.field_path.trim_start_matches(&format!("{name}[")).trim_end_matches(']')
+            )
+        );
+        assert_eq!(r.len(), 1, "{name}");
+        // Well before the whole field: every 256 values.
+        let at: usize = err.field_path[name.len() + 1..err.field_path.len() - 1]
+            .parse()
+            .unwrap();
+        assert!(at % 256 == 0 && at < 60_000, "{name}: {at}");
+        r.append(&Wire::new().varint(1, 9).bytes(field, &ones[..10]).0)
+            .unwrap();
+        let b = r.finish();
+        assert_eq!(b["id"].as_primitive::<Int32Type>().values(), &[7, 9]);
+    }
+}

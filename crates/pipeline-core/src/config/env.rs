@@ -168,6 +168,12 @@ impl Settings {
             let size = parse_size(&v).map_err(|e| bad(vars::PARQUET_ROW_GROUP_BYTES, &v, e))?;
             s.parquet.row_group_bytes = usize::try_from(size).unwrap_or(usize::MAX);
         }
+        if let Some(v) = get(vars::PARQUET_MAX_DEPTH) {
+            s.parquet.max_depth = parse_count(vars::PARQUET_MAX_DEPTH, &v)?;
+        }
+        if let Some(v) = get(vars::PARQUET_TIMESTAMPS) {
+            s.parquet.timestamps = v.parse().map_err(|e| bad(vars::PARQUET_TIMESTAMPS, &v, e))?;
+        }
         // Output compression applies to NDJSON only (a Parquet file's
         // pages are compressed inside it): asked for when nothing is
         // NDJSON, it would be silently ignored.
@@ -259,7 +265,7 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
-    use protoland_stream::{Compression, Framing, OutputFormat, PageCompression};
+    use protoland_stream::{Compression, Framing, OutputFormat, PageCompression, TimestampMode};
 
     use super::*;
     use crate::landing::OutputCompression;
@@ -502,11 +508,15 @@ mod tests {
             ("PROTOLAND_OUTPUT_FORMAT", "parquet"),
             ("PROTOLAND_PARQUET_COMPRESSION", "snappy"),
             ("PROTOLAND_PARQUET_ROW_GROUP_BYTES", "16MiB"),
+            ("PROTOLAND_PARQUET_MAX_DEPTH", "5"),
+            ("PROTOLAND_PARQUET_TIMESTAMPS", "text"),
         ]);
         let s = settings(&vars).expect("valid");
         assert_eq!(s.output_format, OutputFormat::Parquet);
         assert_eq!(s.parquet.compression, PageCompression::Snappy);
         assert_eq!(s.parquet.row_group_bytes, 16 << 20);
+        assert_eq!(s.parquet.max_depth, 5);
+        assert_eq!(s.parquet.timestamps, TimestampMode::Text);
         let mut explicit = vars.clone();
         explicit.push(("PROTOLAND_OUTPUT_COMPRESSION", "gzip"));
         assert_eq!(
@@ -572,6 +582,17 @@ mod tests {
                 "PROTOLAND_PARQUET_ROW_GROUP_BYTES",
                 "64KiB",
                 "must be at least 1 MiB: smaller row groups make every reader slower",
+            ),
+            ("PROTOLAND_PARQUET_MAX_DEPTH", "deep", "not a whole number"),
+            (
+                "PROTOLAND_PARQUET_MAX_DEPTH",
+                "0",
+                "must be from 1 to 16: how many times a message type may nest in itself before the rest is stored as ProtoJSON text",
+            ),
+            (
+                "PROTOLAND_PARQUET_TIMESTAMPS",
+                "nanos",
+                "unknown timestamp mode `nanos` (expected micros or text)",
             ),
             ("PROTOLAND_PROTO_NAMES", "maybe", NOT_A_BOOLEAN),
             ("PROTOLAND_EMIT_DEFAULTS", "2", NOT_A_BOOLEAN),

@@ -161,7 +161,9 @@ pub struct Settings {
     pub output_format: OutputFormat,
     /// How Parquet objects are written: page compression
     /// (`PROTOLAND_PARQUET_COMPRESSION`, default `zstd`) and row group size
-    /// (`PROTOLAND_PARQUET_ROW_GROUP_BYTES`, default 64 MiB).
+    /// (`PROTOLAND_PARQUET_ROW_GROUP_BYTES`, default 64 MiB), recursion
+    /// depth (`PROTOLAND_PARQUET_MAX_DEPTH`, default 3) and timestamps
+    /// (`PROTOLAND_PARQUET_TIMESTAMPS`, `micros` or `text`).
     pub parquet: ParquetOptions,
 }
 
@@ -307,6 +309,15 @@ impl Settings {
             return Err(invalid(
                 vars::PARQUET_ROW_GROUP_BYTES,
                 "must be at least 1 MiB: smaller row groups make every reader slower",
+            ));
+        }
+        if !(1..=ParquetOptions::MAX_MAX_DEPTH).contains(&self.parquet.max_depth) {
+            return Err(invalid(
+                vars::PARQUET_MAX_DEPTH,
+                format!(
+                    "must be from 1 to {}: how many times a message type may nest in itself before the rest is stored as ProtoJSON text",
+                    ParquetOptions::MAX_MAX_DEPTH
+                ),
             ));
         }
         Ok(())

@@ -66,10 +66,9 @@ pub(super) fn budget_units(bytes: usize) -> usize {
 /// - JSON: each transcoding thread's lines and the writer's (a line up to
 ///   the line limit and a chunk of smaller ones each), and the chunks of
 ///   the batches waiting their turn; rows for Parquet are chunked the
-///   same way (a row's Arrow buffers are counted as a line: they hold
-///   its values without the JSON's names and quotes, though a packed
-///   repeated varint field takes 8 bytes a value), and the row group in
-///   progress comes on top ([`parquet_memory`]);
+///   same way and held to the same limit (a row whose Arrow buffers pass
+///   the line limit fails as a line does), and the row group in progress
+///   comes on top ([`parquet_memory`]);
 /// - the buffers kept for reuse (one per batch in flight and thread).
 pub fn conversion_memory(limits: &Limits, threads: usize) -> u64 {
     let window = limits.max_zstd_window.min(2 << 30);

@@ -4,11 +4,16 @@
 use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender};
 use protoland_columnar::{Columns, RowsBuilder};
+use protoland_transcode::ErrorKind;
 
 use super::batch::{Batch, Chunk, Item, Job};
 use super::memory::{ROWS_CHUNK, budget_units};
 use super::options::ConvertOptions;
 use crate::error::ConvertError;
+
+/// Frames below this size are small enough that the chunk's size is
+/// checked only every eighth of them.
+const SMALL_FRAME: usize = 4096;
 
 /// A chunk of rows (none when every message of it failed).
 pub(super) type Rows = Chunk<Option<RecordBatch>>;
@@ -21,7 +26,12 @@ pub(super) fn rows_stage(
     jobs: &Receiver<Job<Option<RecordBatch>>>,
     free_batches: &Sender<Batch>,
 ) {
-    let mut builder = RowsBuilder::new(columns);
+    // A row may take the line limit (what the memory budget counts for
+    // it) on top of the chunk buffered before it.
+    let max_row = usize::try_from(options.limits.max_line_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(ROWS_CHUNK);
+    let mut builder = RowsBuilder::new(columns).with_max_row_bytes(max_row);
     while let Ok((mut batch, reply)) = jobs.recv() {
         rows_batch(&mut builder, options, &mut batch, &reply);
         batch.recycle(free_batches);
@@ -51,6 +61,12 @@ fn rows_batch(
                 match builder.append(frame) {
                     Ok(()) => {
                         rows.messages += 1;
+                        // Summing every column's buffers costs more than a
+                        // small message's row: small ones are counted in
+                        // eights (a chunk overshoots by at most seven rows).
+                        if frame.len() < SMALL_FRAME && rows.messages % 8 != 0 {
+                            continue;
+                        }
                         let buffered = builder.buffered_bytes();
                         if buffered >= ROWS_CHUNK && k + 1 < items {
                             rows.out = Some(builder.finish());
@@ -61,10 +77,20 @@ fn rows_batch(
                         }
                         continue;
                     }
-                    Err(source) => ConvertError::Transcode {
-                        index,
-                        offset,
-                        source,
+                    Err(source) => match source.kind {
+                        ErrorKind::RowTooLarge { .. } => ConvertError::LineTooLong {
+                            row: true,
+                            index,
+                            offset,
+                            limit: options.limits.max_line_bytes,
+                            at: source.offset as u64,
+                            field_path: source.field_path,
+                        },
+                        _ => ConvertError::Transcode {
+                            index,
+                            offset,
+                            source,
+                        },
                     },
                 }
             }

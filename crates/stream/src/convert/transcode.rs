@@ -67,6 +67,7 @@ fn transcode_batch(
                     }
                     Err(source) => match source.kind {
                         ErrorKind::LineTooLong { .. } => ConvertError::LineTooLong {
+                            row: false,
                             index,
                             offset,
                             limit: options.limits.max_line_bytes,

@@ -194,6 +194,53 @@ fn a_bad_message_fails_with_its_index_and_offset_and_no_readable_file() {
     }
 }
 
+/// A row whose column buffers pass the line limit (plus the chunk before
+/// it) fails as a JSON line over it does, while it is being built, or is
+/// skipped with `skip_invalid`: a few wire bytes cannot become gigabytes
+/// of Arrow buffers.
+#[test]
+fn a_row_over_the_line_limit_is_an_error_or_skipped() {
+    let mut messages = clicks(20);
+    // 400,000 empty tags: 800 KB of wire data, 1.6 MB of list offsets.
+    messages[7] = [0x1a, 0x00].repeat(400_000);
+    let input = frame_varint(&messages);
+    let offset = frame_varint(&messages[..7]).len() as u64 + 3;
+    let options = ConvertOptions {
+        limits: crate::Limits {
+            max_line_bytes: 64 << 10,
+            ..crate::Limits::default()
+        },
+        ..ConvertOptions::default()
+    };
+    let (_, result) = to_parquet(2, &input, options);
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, ConvertError::LineTooLong { row: true, index: 7, offset: o, .. } if *o == offset),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with(&format!(
+            "message 7 at byte {offset} makes a Parquet row over the 64 KiB limit (PROTOLAND_MAX_LINE_BYTES, --max-line-bytes), at byte "
+        )),
+        "{err}"
+    );
+    assert!(err.to_string().ends_with(" in tags[256]") || err.to_string().contains("tags["), "{err}");
+    let options = ConvertOptions {
+        skip_invalid: true,
+        ..options
+    };
+    let (file, report) = to_parquet(2, &input, options);
+    let report = report.unwrap();
+    assert_eq!((report.messages, report.skipped), (19, 1));
+    let mut kept = messages.clone();
+    kept.remove(7);
+    let expected: Vec<Value> = ndjson_rows(&frame_varint(&kept), ConvertOptions::default())
+        .iter()
+        .map(as_row)
+        .collect();
+    assert!(parquet_rows(&file) == expected);
+}
+
 #[test]
 fn several_inputs_make_one_file() {
     let a = clicks(100);

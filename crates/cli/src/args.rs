@@ -133,14 +133,24 @@ pub(crate) struct ParquetShapeArgs {
     /// columns (1 to 16); the level below is a string column holding its
     /// ProtoJSON text.
     #[arg(long, value_name = "N", default_value_t = ParquetOptions::DEFAULT_MAX_DEPTH,
-        value_parser = clap::value_parser!(u8).range(1..=ParquetOptions::MAX_MAX_DEPTH as i64)
-            .map(usize::from))]
+        value_parser = parse_max_depth)]
     pub(crate) parquet_max_depth: usize,
 
     /// Parquet Timestamp columns: micros (TIMESTAMP, UTC, nanoseconds
     /// truncated) or text (the exact ProtoJSON string).
     #[arg(long, value_name = "MODE", default_value = "micros")]
     pub(crate) parquet_timestamps: TimestampMode,
+}
+
+/// A recursion depth for Parquet columns: 1 to
+/// [`ParquetOptions::MAX_MAX_DEPTH`].
+fn parse_max_depth(s: &str) -> Result<usize, String> {
+    let max = ParquetOptions::MAX_MAX_DEPTH;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("{n} is not in 1..={max}")),
+        Err(_) => Err(format!("not a whole number from 1 to {max}")),
+    }
 }
 
 impl ParquetShapeArgs {

@@ -349,7 +349,7 @@ impl<'w> Decoder<'w, '_> {
                         (Value::Scalar(s), WireValue::Len { start, end }) if s.wire_type() != 2 => {
                             self.packed(start, end, s.wire_type(), |d, v| {
                                 n += 1;
-                                if n % CHECK_EVERY == 0 {
+                                if n.is_multiple_of(CHECK_EVERY) {
                                     d.within_limit(child, o.at)?;
                                 }
                                 d.scalar(*s, v, child)
@@ -365,7 +365,7 @@ impl<'w> Decoder<'w, '_> {
                                     return Ok(());
                                 }
                                 n += 1;
-                                if n % CHECK_EVERY == 0 {
+                                if n.is_multiple_of(CHECK_EVERY) {
                                     d.within_limit(child, o.at)?;
                                 }
                                 enum_value(e, v, child);
@@ -395,7 +395,7 @@ impl<'w> Decoder<'w, '_> {
                             n += 1;
                         }
                     }
-                    if n > 0 && n % CHECK_EVERY == 0 {
+                    if n > 0 && n.is_multiple_of(CHECK_EVERY) {
                         self.within_limit(child, o.at)
                             .map_err(|e| in_field(e, &format!("[{n}]")))?;
                     }
@@ -650,7 +650,7 @@ impl<'w> Decoder<'w, '_> {
             }
         }
         // Dedupe by key, keeping each key's last entry in its place.
-        let ids: Vec<KeyId> = entries.iter().map(|e| self.key_id(key, e.0)).collect();
+        let ids: Vec<KeyId<'_>> = entries.iter().map(|e| self.key_id(key, e.0)).collect();
         let mut order: Vec<usize> = (0..entries.len()).collect();
         order.sort_by(|&a, &b| ids[a].cmp(&ids[b]).then(a.cmp(&b)));
         let mut keep = vec![false; entries.len()];
@@ -692,7 +692,7 @@ impl<'w> Decoder<'w, '_> {
                 }
             };
             r.map_err(|e| in_field(e, &format!("[{}]", self.key_path(key, kv))))?;
-            if k > 0 && k % CHECK_EVERY == 0 {
+            if k > 0 && k.is_multiple_of(CHECK_EVERY) {
                 self.within_limit(keys, at)?;
                 self.within_limit(values, at)?;
             }
@@ -723,7 +723,7 @@ impl<'w> Decoder<'w, '_> {
                 _ => i128::from(x),
             }),
             Some(WireValue::Group { .. }) | None => match key {
-                Scalar::String { .. } => KeyId::Bytes(Vec::new()),
+                Scalar::String { .. } => KeyId::Bytes(&[]),
                 _ => KeyId::Int(0),
             },
         }
@@ -732,7 +732,7 @@ impl<'w> Decoder<'w, '_> {
     /// A map key as an error path segment (`"k"`, `"7"`).
     fn key_path(&self, key: Scalar, v: Option<WireValue>) -> String {
         match self.key_id(key, v) {
-            KeyId::Bytes(b) => format!("{:?}", String::from_utf8_lossy(&b)),
+            KeyId::Bytes(b) => format!("{:?}", String::from_utf8_lossy(b)),
             KeyId::Int(n) if key == Scalar::Bool => format!("\"{}\"", n != 0),
             KeyId::Int(n) => format!("\"{n}\""),
         }

@@ -12,7 +12,8 @@ under the import root PROTO_DIR) and message type; "raws": [{"framing",
 fixed32); "tables": [{"name", "format", "ddl", "landing"}], each a landing
 directory of ndjson (plain, gzip'd or zstd-compressed) or parquet objects
 and the DDL file `protoland table` printed for it}. Prints {"spark": {name:
-rows}, "expected": rows} as JSON: one Spark session queries every table.
+rows}, "expected": {format: rows}} as JSON: one Spark session queries every
+table.
 
 Spark reads the files with the DDL's own column types (for NDJSON in
 FAILFAST mode: a value that does not fit its column's type fails the query
@@ -42,9 +43,11 @@ QUERY = """
 """
 
 
-def expected(proto_dir, proto, message, raws):
+def expected(proto_dir, proto, message, raws, fmt):
     """The query's answer from json_format's output (JSON names, enums by
-    name: the NDJSON defaults), row by row in Python."""
+    name: the NDJSON defaults), row by row in Python. For parquet, fields
+    without presence are printed at their defaults too: a Parquet column
+    holds them (docs/parquet.md), where NDJSON leaves them out (null)."""
     from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +63,8 @@ def expected(proto_dir, proto, message, raws):
     groups = {}
     for framing, path in ((r['framing'], r['path']) for r in raws):
         for frame in frames(open(path, 'rb').read(), framing):
-            row = json_format.MessageToDict(cls.FromString(frame))
+            row = json_format.MessageToDict(
+                cls.FromString(frame), always_print_fields_with_no_presence=fmt == 'parquet')
             g = groups.setdefault(row.get('type'), {
                 'events': 0, 'users': set(), 'items': 0, 'quantity': 0,
                 'slowest': None, 'top_value': None, 'tagged': 0})
@@ -138,9 +142,11 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     config = json.load(open(sys.argv[1]))
+    formats = sorted({t['format'] for t in config['tables']})
     print(json.dumps({'spark': spark_rows(config['tables']),
-                      'expected': expected(config['proto_dir'], config['proto'],
-                                           config['message'], config['raws'])}))
+                      'expected': {fmt: expected(config['proto_dir'], config['proto'],
+                                                 config['message'], config['raws'], fmt)
+                                   for fmt in formats}}))
 
 
 if __name__ == '__main__':

@@ -549,9 +549,13 @@ fn a_depth_that_expands_past_the_column_limit_is_refused_naming_it() {
         ..ParquetOptions::default()
     };
     assert!(Columns::new(&m, JsonOptions::default(), &deep(11)).is_ok());
-    let err = Columns::new(&m, JsonOptions::default(), &deep(ParquetOptions::MAX_MAX_DEPTH))
-        .unwrap_err()
-        .to_string();
+    let err = Columns::new(
+        &m,
+        JsonOptions::default(),
+        &deep(ParquetOptions::MAX_MAX_DEPTH),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.starts_with("the message expands to more than 10000 columns at recursion depth 16 (reached at `child."),
         "{err}"

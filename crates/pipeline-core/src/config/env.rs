@@ -172,7 +172,9 @@ impl Settings {
             s.parquet.max_depth = parse_count(vars::PARQUET_MAX_DEPTH, &v)?;
         }
         if let Some(v) = get(vars::PARQUET_TIMESTAMPS) {
-            s.parquet.timestamps = v.parse().map_err(|e| bad(vars::PARQUET_TIMESTAMPS, &v, e))?;
+            s.parquet.timestamps = v
+                .parse()
+                .map_err(|e| bad(vars::PARQUET_TIMESTAMPS, &v, e))?;
         }
         // Output compression applies to NDJSON only (a Parquet file's
         // pages are compressed inside it): asked for when nothing is

@@ -64,7 +64,7 @@ fn rows_batch(
                         // Summing every column's buffers costs more than a
                         // small message's row: small ones are counted in
                         // eights (a chunk overshoots by at most seven rows).
-                        if frame.len() < SMALL_FRAME && rows.messages % 8 != 0 {
+                        if frame.len() < SMALL_FRAME && !rows.messages.is_multiple_of(8) {
                             continue;
                         }
                         let buffered = builder.buffered_bytes();

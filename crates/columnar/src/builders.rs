@@ -170,10 +170,7 @@ impl Column {
             }
             (Data::Bytes { offsets, bytes }, _) => {
                 let (offsets, bytes) = take_bytes(offsets, bytes);
-                Arc::new(
-                    StringArray::try_new(offsets, bytes, nulls)
-                        .expect("decode writes valid UTF-8 to Utf8 columns"),
-                )
+                Arc::new(utf8_array(offsets, bytes, nulls))
             }
             (Data::Struct { len, children }, DataType::Struct(fields)) => {
                 let arrays = children
@@ -278,6 +275,43 @@ fn take<T: arrow_buffer::ArrowNativeType>(v: &mut Vec<T>) -> ScalarBuffer<T> {
 fn take_offsets(offsets: &mut Vec<i32>) -> OffsetBuffer<i32> {
     let o = std::mem::replace(offsets, vec![0]);
     OffsetBuffer::new(ScalarBuffer::from(o))
+}
+
+/// A `Utf8` array, checked as [`StringArray::try_new`] checks it (offsets
+/// within the values, the values UTF-8, every offset on a character
+/// boundary, one validity bit a value) but with SIMD UTF-8 validation:
+/// Arrow's own check runs the standard library's, which took 5% of writing
+/// Parquet on the clickstream data.
+///
+/// Panics only if the buffers break what `decode` keeps (a bug, never bad
+/// input), as `try_new(…).expect(…)` would.
+#[allow(unsafe_code)]
+fn utf8_array(
+    offsets: OffsetBuffer<i32>,
+    bytes: Buffer,
+    nulls: Option<arrow_buffer::NullBuffer>,
+) -> StringArray {
+    let start = offsets.first() as usize;
+    let end = offsets.last() as usize;
+    let text = bytes
+        .get(start..end)
+        .and_then(|b| simdutf8::basic::from_utf8(b).ok())
+        .expect("decode writes valid UTF-8 within the buffer to Utf8 columns");
+    assert!(
+        offsets
+            .iter()
+            .all(|&o| text.is_char_boundary(o as usize - start)),
+        "decode writes whole strings to Utf8 columns"
+    );
+    assert!(
+        nulls.as_ref().is_none_or(|n| n.len() == offsets.len() - 1),
+        "one validity bit a value"
+    );
+    // SAFETY: `new_unchecked` is safe when `try_new` would not fail, and the
+    // checks above are exactly `try_new`'s (`GenericStringType::validate`
+    // and the null buffer's length; `OffsetBuffer` already guarantees
+    // offsets that start at 0 or more and never decrease).
+    unsafe { StringArray::new_unchecked(offsets, bytes, nulls) }
 }
 
 fn take_bytes(offsets: &mut Vec<i32>, bytes: &mut Vec<u8>) -> (OffsetBuffer<i32>, Buffer) {
@@ -388,6 +422,41 @@ impl Column {
                 offsets.push(end);
             }
             Data::Struct { len, .. } => *len += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(offsets: Vec<i32>, bytes: &[u8]) -> (OffsetBuffer<i32>, Buffer) {
+        (
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(bytes.to_vec()),
+        )
+    }
+
+    #[test]
+    fn utf8_arrays_are_checked_as_arrow_checks_them() {
+        let (offsets, bytes) = parts(vec![0, 1, 3], "aé".as_bytes());
+        let array = utf8_array(offsets, bytes, None);
+        assert_eq!(array.value(1), "é");
+        // What try_new refuses panics here too: a split character, bytes
+        // that are not UTF-8, an offset past the values, a short null buffer.
+        let bad: [(Vec<i32>, &[u8], usize); 4] = [
+            (vec![0, 2, 3], "aé".as_bytes(), 2),
+            (vec![0, 1, 2], b"a\xff", 2),
+            (vec![0, 1, 4], "aé".as_bytes(), 2),
+            (vec![0, 1, 3], "aé".as_bytes(), 1),
+        ];
+        for (offsets, bytes, nulls) in bad {
+            let (o, b) = parts(offsets.clone(), bytes);
+            let nulls = Some(arrow_buffer::NullBuffer::new_valid(nulls));
+            let (o2, b2) = parts(offsets.clone(), bytes);
+            assert!(StringArray::try_new(o2, b2, nulls.clone()).is_err());
+            let r = std::panic::catch_unwind(|| utf8_array(o, b, nulls));
+            assert!(r.is_err(), "{offsets:?} {bytes:?}");
         }
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 
 use protoland_columnar::ColumnarError;
-use protoland_transcode::TranscodeError;
+use protoland_transcode::{ErrorKind, TranscodeError};
 
 use crate::settings::{Compression, Framing};
 
@@ -140,6 +140,36 @@ impl FrameErrorKind {
 }
 
 impl ConvertError {
+    /// Message `index` (its bytes from `offset`) failed to convert with
+    /// `source`: over the line limit `limit` (a JSON line, or a Parquet
+    /// row's column buffers), or anything else the decoder rejects.
+    pub(crate) fn message(
+        index: u64,
+        offset: u64,
+        limit: u64,
+        source: TranscodeError,
+    ) -> ConvertError {
+        let row = match source.kind {
+            ErrorKind::LineTooLong { .. } => false,
+            ErrorKind::RowTooLarge { .. } => true,
+            _ => {
+                return ConvertError::Transcode {
+                    index,
+                    offset,
+                    source,
+                };
+            }
+        };
+        ConvertError::LineTooLong {
+            row,
+            index,
+            offset,
+            limit,
+            at: source.offset as u64,
+            field_path: source.field_path,
+        }
+    }
+
     /// Whether retrying the same input may succeed: only input or output I/O
     /// errors (timeouts, resets, throttling), never anything about the data.
     pub fn is_transient(&self) -> bool {

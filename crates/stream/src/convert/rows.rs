@@ -4,7 +4,6 @@
 use arrow_array::RecordBatch;
 use crossbeam_channel::{Receiver, Sender};
 use protoland_columnar::{Columns, RowsBuilder};
-use protoland_transcode::ErrorKind;
 
 use super::batch::{Batch, Chunk, Item, Job};
 use super::memory::{ROWS_CHUNK, budget_units};
@@ -77,21 +76,9 @@ fn rows_batch(
                         }
                         continue;
                     }
-                    Err(source) => match source.kind {
-                        ErrorKind::RowTooLarge { .. } => ConvertError::LineTooLong {
-                            row: true,
-                            index,
-                            offset,
-                            limit: options.limits.max_line_bytes,
-                            at: source.offset as u64,
-                            field_path: source.field_path,
-                        },
-                        _ => ConvertError::Transcode {
-                            index,
-                            offset,
-                            source,
-                        },
-                    },
+                    Err(source) => {
+                        ConvertError::message(index, offset, options.limits.max_line_bytes, source)
+                    }
                 }
             }
             Item::Error(e) => e,

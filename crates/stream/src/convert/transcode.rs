@@ -1,7 +1,7 @@
 //! A transcoding thread: batches of frames in, chunks of JSON lines out.
 
 use crossbeam_channel::{Receiver, Sender};
-use protoland_transcode::{ErrorKind, Plan};
+use protoland_transcode::Plan;
 
 use super::batch::{Batch, Item, Job, Lines};
 use super::memory::{JSON_CHUNK, budget_units};
@@ -65,21 +65,9 @@ fn transcode_batch(
                         }
                         continue;
                     }
-                    Err(source) => match source.kind {
-                        ErrorKind::LineTooLong { .. } => ConvertError::LineTooLong {
-                            row: false,
-                            index,
-                            offset,
-                            limit: options.limits.max_line_bytes,
-                            at: source.offset as u64,
-                            field_path: source.field_path,
-                        },
-                        _ => ConvertError::Transcode {
-                            index,
-                            offset,
-                            source,
-                        },
-                    },
+                    Err(source) => {
+                        ConvertError::message(index, offset, options.limits.max_line_bytes, source)
+                    }
                 }
             }
             Item::Error(e) => e,

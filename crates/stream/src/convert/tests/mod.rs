@@ -91,6 +91,29 @@ fn many_clicks() -> Vec<Vec<u8>> {
     clicks(300).into_iter().cycle().take(60_000).collect()
 }
 
+/// [`many_clicks`] with message 45,001 undecodable (a lone end-group tag)
+/// in a later batch: the messages, their varint framing, and the offset of
+/// the bad message's bytes.
+fn with_a_bad_message() -> (Vec<Vec<u8>>, Vec<u8>, u64) {
+    let mut messages = many_clicks();
+    messages[45_001] = vec![0x0f];
+    let input = frame_varint(&messages);
+    let offset = frame_varint(&messages[..45_001]).len() as u64 + 1;
+    (messages, input, offset)
+}
+
+/// `err` is [`with_a_bad_message`]'s decode error, at `offset`.
+fn assert_the_bad_message(err: &ConvertError, offset: u64) {
+    assert!(
+        matches!(err, ConvertError::Transcode { index: 45_001, offset: o, .. } if *o == offset),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("message 45001 at byte {offset} does not decode")
+    );
+}
+
 fn convert_on(
     threads: usize,
     input: &[u8],
@@ -119,17 +142,10 @@ fn output_is_in_input_order_whatever_the_threads() {
 
 #[test]
 fn stops_at_a_bad_message_in_a_later_batch_on_several_threads() {
-    let mut messages = many_clicks();
-    messages[45_001] = vec![0x0f];
-    let input = frame_varint(&messages);
-    let offset = frame_varint(&messages[..45_001]).len() as u64 + 1;
+    let (messages, input, offset) = with_a_bad_message();
     for threads in [1, 3] {
         let (out, result) = convert_on(threads, &input, ConvertOptions::default());
-        let err = result.unwrap_err();
-        assert!(
-            matches!(err, ConvertError::Transcode { index: 45_001, offset: o, .. } if o == offset),
-            "{err}"
-        );
+        assert_the_bad_message(&result.unwrap_err(), offset);
         assert!(
             out == expected_ndjson(&messages[..45_001]),
             "{threads} threads"

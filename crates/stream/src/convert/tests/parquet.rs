@@ -12,6 +12,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 
 use super::super::{ConvertOptions, ConvertReport, Converter, Progress};
+use super::{assert_the_bad_message, many_clicks, with_a_bad_message};
 use crate::error::ConvertError;
 use crate::testing::{click_plan, clicks, frame_varint, gzip};
 use crate::{OutputFormat, ParquetOptions};
@@ -95,10 +96,6 @@ fn batch_rows(batch: &RecordBatch) -> Vec<Value> {
 }
 
 /// Messages enough for many batches and several row groups.
-fn many_clicks() -> Vec<Vec<u8>> {
-    clicks(300).into_iter().cycle().take(60_000).collect()
-}
-
 #[test]
 fn rows_are_the_ndjson_lines_through_the_mapping() {
     let input = gzip(&frame_varint(&many_clicks()));
@@ -174,21 +171,10 @@ fn skips_bad_messages_like_ndjson() {
 
 #[test]
 fn a_bad_message_fails_with_its_index_and_offset_and_no_readable_file() {
-    let mut messages = many_clicks();
-    messages[45_001] = vec![0x0f];
-    let input = frame_varint(&messages);
-    let offset = frame_varint(&messages[..45_001]).len() as u64 + 1;
+    let (_, input, offset) = with_a_bad_message();
     for threads in [1, 3] {
         let (file, result) = to_parquet(threads, &input, ConvertOptions::default());
-        let err = result.unwrap_err();
-        assert!(
-            matches!(err, ConvertError::Transcode { index: 45_001, offset: o, .. } if o == offset),
-            "{err}"
-        );
-        assert_eq!(
-            err.to_string(),
-            format!("message 45001 at byte {offset} does not decode")
-        );
+        assert_the_bad_message(&result.unwrap_err(), offset);
         // No footer: no reader takes it for a file.
         assert!(ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file)).is_err());
     }

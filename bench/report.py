@@ -195,6 +195,12 @@ def write(results: dict, out_dir: Path, targets: dict) -> None:
     md += ["## Targets", ""]
     md.append(table(["target", "data", "measured", "target", "result"], target_rows(results, targets)))
     md.append("")
+    if any(k.startswith("deployed") for k in results):
+        md.append(
+            "Why Parquet files are not smaller than this (the data's entropy, column by column): "
+            "[docs/parquet.md](../parquet.md#how-small-the-files-get)."
+        )
+        md.append("")
     md += ["## Throughput", "", "![throughput per contender](results.svg)", ""]
     for ds, records in results.get("throughput", {}).items():
         data = results.get("data", {}).get(ds, {})

@@ -43,12 +43,9 @@ QUERY = """
 """
 
 
-def expected(proto_dir, proto, message, raws, fmt):
-    """The query's answer from json_format's output (JSON names, enums by
-    name: the NDJSON defaults), row by row in Python. For parquet, fields
-    without presence are printed at their defaults too: a Parquet column
-    holds them (docs/parquet.md), where NDJSON leaves them out (null)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+def messages(proto_dir, proto, message, raws):
+    """Every message of the raw objects, parsed by Google's protobuf."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, 'schema.binpb')
@@ -59,26 +56,36 @@ def expected(proto_dir, proto, message, raws, fmt):
     for f in files.file:
         pool.Add(f)
     cls = message_factory.GetMessageClass(pool.FindMessageTypeByName(message))
+    return [cls.FromString(frame)
+            for r in raws for frame in frames(open(r['path'], 'rb').read(), r['framing'])]
+
+
+def expected(msgs, fmt):
+    """The query's answer from json_format's output of `msgs` (JSON names,
+    enums by name: the NDJSON defaults), row by row in Python. For parquet,
+    fields without presence are printed at their defaults too: a Parquet
+    column holds them (docs/parquet.md), where NDJSON leaves them out
+    (null)."""
+    from google.protobuf import json_format
 
     groups = {}
-    for framing, path in ((r['framing'], r['path']) for r in raws):
-        for frame in frames(open(path, 'rb').read(), framing):
-            row = json_format.MessageToDict(
-                cls.FromString(frame), always_print_fields_with_no_presence=fmt == 'parquet')
-            g = groups.setdefault(row.get('type'), {
-                'events': 0, 'users': set(), 'items': 0, 'quantity': 0,
-                'slowest': None, 'top_value': None, 'tagged': 0})
-            g['events'] += 1
-            if 'userId' in row:
-                g['users'].add(row['userId'])
-            items = row.get('items', [])
-            g['items'] += len(items)
-            g['quantity'] += sum(item.get('quantity', 0) for item in items)
-            for key, value in (('slowest', row.get('page', {}).get('timeOnPageMs')),
-                               ('top_value', row.get('value'))):
-                if value is not None and (g[key] is None or value > g[key]):
-                    g[key] = value
-            g['tagged'] += 'utm_source' in row.get('attributes', {})
+    for msg in msgs:
+        row = json_format.MessageToDict(
+            msg, always_print_fields_with_no_presence=fmt == 'parquet')
+        g = groups.setdefault(row.get('type'), {
+            'events': 0, 'users': set(), 'items': 0, 'quantity': 0,
+            'slowest': None, 'top_value': None, 'tagged': 0})
+        g['events'] += 1
+        if 'userId' in row:
+            g['users'].add(row['userId'])
+        items = row.get('items', [])
+        g['items'] += len(items)
+        g['quantity'] += sum(item.get('quantity', 0) for item in items)
+        for key, value in (('slowest', row.get('page', {}).get('timeOnPageMs')),
+                           ('top_value', row.get('value'))):
+            if value is not None and (g[key] is None or value > g[key]):
+                g[key] = value
+        g['tagged'] += 'utm_source' in row.get('attributes', {})
     return [dict(type=t, events=g['events'], users=len(g['users']), items=g['items'],
                  quantity=g['quantity'], slowest=g['slowest'], top_value=g['top_value'],
                  tagged=g['tagged'])
@@ -142,11 +149,10 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     config = json.load(open(sys.argv[1]))
+    msgs = messages(config['proto_dir'], config['proto'], config['message'], config['raws'])
     formats = sorted({t['format'] for t in config['tables']})
     print(json.dumps({'spark': spark_rows(config['tables']),
-                      'expected': {fmt: expected(config['proto_dir'], config['proto'],
-                                                 config['message'], config['raws'], fmt)
-                                   for fmt in formats}}))
+                      'expected': {fmt: expected(msgs, fmt) for fmt in formats}}))
 
 
 if __name__ == '__main__':

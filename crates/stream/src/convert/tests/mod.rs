@@ -86,7 +86,8 @@ fn round_trips_every_compression_and_framing() {
     }
 }
 
-/// Messages enough for many batches: ~6 MB, each a little different.
+/// Messages enough for many batches (and several Parquet row groups):
+/// ~6 MB, each a little different.
 fn many_clicks() -> Vec<Vec<u8>> {
     clicks(300).into_iter().cycle().take(60_000).collect()
 }

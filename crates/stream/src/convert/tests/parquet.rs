@@ -95,7 +95,6 @@ fn batch_rows(batch: &RecordBatch) -> Vec<Value> {
         .collect()
 }
 
-/// Messages enough for many batches and several row groups.
 #[test]
 fn rows_are_the_ndjson_lines_through_the_mapping() {
     let input = gzip(&frame_varint(&many_clicks()));

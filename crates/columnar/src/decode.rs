@@ -465,23 +465,20 @@ impl<'w> Decoder<'w, '_> {
             (Scalar::Bytes, WireValue::Len { start, end }) => {
                 return col.push_bytes(&wire[start..end], start);
             }
-            (Scalar::String { verified }, WireValue::Len { start, end }) => {
+            (Scalar::String { verified: true }, WireValue::Len { start, end }) => {
+                // `RowsBuilder::append` ran `Plan::check` on these bytes
+                // first, which checks the UTF-8 of every such string (and
+                // the Utf8 array is checked once more, whole, when built).
+                return col.push_bytes(&wire[start..end], start);
+            }
+            (Scalar::String { verified: false }, WireValue::Len { start, end }) => {
+                // proto2 strings are not checked by Google's parser: a Utf8
+                // column holds them with U+FFFD for bad bytes.
                 let bytes = &wire[start..end];
                 if simdutf8::basic::from_utf8(bytes).is_ok() {
                     return col.push_bytes(bytes, start);
                 }
-                // Invalid (rare): the standard library says where.
-                return match std::str::from_utf8(bytes) {
-                    Ok(_) => col.push_bytes(bytes, start),
-                    Err(e) if verified => Err(TranscodeError::new(
-                        ErrorKind::InvalidUtf8,
-                        start + e.valid_up_to(),
-                        "",
-                    )),
-                    // proto2 strings are not checked by Google's parser:
-                    // a Utf8 column holds them with U+FFFD for bad bytes.
-                    Err(_) => col.push_bytes(String::from_utf8_lossy(bytes).as_bytes(), start),
-                };
+                return col.push_bytes(String::from_utf8_lossy(bytes).as_bytes(), start);
             }
             // `accepts` lets no other wire type through.
             _ => scalar_default(s, col),

@@ -142,15 +142,16 @@ pub(crate) struct ParquetShapeArgs {
     pub(crate) parquet_timestamps: TimestampMode,
 }
 
-/// A recursion depth for Parquet columns: 1 to
-/// [`ParquetOptions::MAX_MAX_DEPTH`].
+/// A recursion depth for Parquet columns, as
+/// [`ParquetOptions::check_max_depth`] accepts it.
 fn parse_max_depth(s: &str) -> Result<usize, String> {
-    let max = ParquetOptions::MAX_MAX_DEPTH;
-    match s.parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
-        Ok(n) => Err(format!("{n} is not in 1..={max}")),
-        Err(_) => Err(format!("not a whole number from 1 to {max}")),
-    }
+    let n = s.parse::<usize>().map_err(|_| {
+        format!(
+            "not a whole number from 1 to {}",
+            ParquetOptions::MAX_MAX_DEPTH
+        )
+    })?;
+    ParquetOptions::check_max_depth(n).map_err(|e| e.to_string())
 }
 
 impl ParquetShapeArgs {

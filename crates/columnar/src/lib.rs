@@ -61,6 +61,7 @@ pub use decode::RowsBuilder;
 pub use error::ColumnarError;
 pub use file::{CREATED_BY, ParquetFile};
 pub use options::{
-    PageCompression, ParquetOptions, TimestampMode, UnknownCompression, UnknownTimestampMode,
+    BadMaxDepth, PageCompression, ParquetOptions, TimestampMode, UnknownCompression,
+    UnknownTimestampMode,
 };
 pub use schema::Columns;

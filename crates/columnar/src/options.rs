@@ -136,7 +136,30 @@ impl ParquetOptions {
     /// The most leaf columns one message type may expand to; past it the
     /// schema is refused at start-up, naming the depth to lower.
     pub const MAX_COLUMNS: usize = 10_000;
+
+    /// `depth` when it is a [`ParquetOptions::max_depth`] settings accept
+    /// (1 to [`ParquetOptions::MAX_MAX_DEPTH`]): the one check behind the
+    /// command line's flag and the environment's variable.
+    ///
+    /// # Errors
+    ///
+    /// [`BadMaxDepth`] for 0 and anything over the maximum.
+    pub fn check_max_depth(depth: usize) -> Result<usize, BadMaxDepth> {
+        if (1..=ParquetOptions::MAX_MAX_DEPTH).contains(&depth) {
+            Ok(depth)
+        } else {
+            Err(BadMaxDepth(depth))
+        }
+    }
 }
+
+/// A [`ParquetOptions::max_depth`] out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0} is not from 1 to {max}: how many times a message type may nest in itself before the rest is stored as ProtoJSON text",
+    max = ParquetOptions::MAX_MAX_DEPTH
+)]
+pub struct BadMaxDepth(pub usize);
 
 impl Default for ParquetOptions {
     fn default() -> ParquetOptions {
@@ -163,6 +186,17 @@ mod tests {
         assert_eq!(
             "lz4".parse::<PageCompression>().map_err(|e| e.to_string()),
             Err("unknown Parquet compression `lz4` (expected zstd, snappy, gzip or none)".into())
+        );
+    }
+
+    #[test]
+    fn max_depth_is_checked_in_one_place() {
+        assert_eq!(ParquetOptions::check_max_depth(1), Ok(1));
+        assert_eq!(ParquetOptions::check_max_depth(16), Ok(16));
+        assert_eq!(ParquetOptions::check_max_depth(0), Err(BadMaxDepth(0)));
+        assert_eq!(
+            ParquetOptions::check_max_depth(17).map_err(|e| e.to_string()),
+            Err("17 is not from 1 to 16: how many times a message type may nest in itself before the rest is stored as ProtoJSON text".into())
         );
     }
 

@@ -385,7 +385,7 @@ fn parquet_shape_flags_change_the_columns_as_they_change_the_files() {
     ])
     .unwrap_err();
     assert!(err.contains("--parquet-max-depth"), "{err}");
-    assert!(err.contains("17 is not in 1..=16"), "{err}");
+    assert!(err.contains("17 is not from 1 to 16"), "{err}");
 }
 
 #[test]

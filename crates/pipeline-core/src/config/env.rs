@@ -589,7 +589,7 @@ mod tests {
             (
                 "PROTOLAND_PARQUET_MAX_DEPTH",
                 "0",
-                "must be from 1 to 16: how many times a message type may nest in itself before the rest is stored as ProtoJSON text",
+                "0 is not from 1 to 16: how many times a message type may nest in itself before the rest is stored as ProtoJSON text",
             ),
             (
                 "PROTOLAND_PARQUET_TIMESTAMPS",

@@ -311,15 +311,8 @@ impl Settings {
                 "must be at least 1 MiB: smaller row groups make every reader slower",
             ));
         }
-        if !(1..=ParquetOptions::MAX_MAX_DEPTH).contains(&self.parquet.max_depth) {
-            return Err(invalid(
-                vars::PARQUET_MAX_DEPTH,
-                format!(
-                    "must be from 1 to {}: how many times a message type may nest in itself before the rest is stored as ProtoJSON text",
-                    ParquetOptions::MAX_MAX_DEPTH
-                ),
-            ));
-        }
+        ParquetOptions::check_max_depth(self.parquet.max_depth)
+            .map_err(|e| invalid(vars::PARQUET_MAX_DEPTH, e))?;
         Ok(())
     }
 

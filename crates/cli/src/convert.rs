@@ -63,7 +63,7 @@ pub(crate) struct ConvertArgs {
     output_compression: OutputCompression,
 
     /// The output's compression level: gzip 1 to 9, zstd 1 to 19.
-    /// [default: gzip 6, zstd 3]
+    /// [default: gzip 6, zstd 1]
     #[arg(long, value_name = "LEVEL")]
     output_level: Option<u32>,
 

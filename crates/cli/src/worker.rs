@@ -45,7 +45,7 @@ pub(crate) struct PipelineArgs {
     /// Landing object compression [none, gzip, zstd; default gzip]
     #[arg(long, env = "PROTOLAND_OUTPUT_COMPRESSION")]
     output_compression: Option<String>,
-    /// Landing object compression level [gzip 1-9, zstd 1-19; default gzip 6, zstd 3]
+    /// Landing object compression level [gzip 1-9, zstd 1-19; default gzip 6, zstd 1]
     #[arg(long, env = "PROTOLAND_OUTPUT_LEVEL", value_name = "LEVEL")]
     output_level: Option<String>,
     /// Keep .proto field names instead of lowerCamelCase JSON names [true/false, 1/0, yes/no, on/off;

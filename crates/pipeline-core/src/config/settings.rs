@@ -119,7 +119,7 @@ pub struct Settings {
     /// Landing object compression (`PROTOLAND_OUTPUT_COMPRESSION`, default `gzip`).
     pub output_compression: OutputCompression,
     /// Its level (`PROTOLAND_OUTPUT_LEVEL`: gzip 1 to 9, zstd 1 to 19);
-    /// `None` for the format's default (gzip 6, zstd 3).
+    /// `None` for the format's default (gzip 6, zstd 1).
     pub output_level: Option<u32>,
     /// `PROTOLAND_PROTO_NAMES`, `PROTOLAND_EMIT_DEFAULTS`, `PROTOLAND_ENUM_NUMBERS`.
     pub json: JsonOptions,

@@ -15,12 +15,13 @@ use std::num::NonZeroUsize;
 use zstd::stream::raw::Encoder as RawEncoder;
 use zstd::zstd_safe::CParameter;
 
-/// Uncompressed bytes per job. 2 MiB instead of zstd's default for level 3
-/// (8 MiB, four windows): a 64 MiB object is then 32 jobs to share between
+/// Uncompressed bytes per job. 2 MiB at every level (zstd's own default
+/// at level 1, the default level; a quarter of level 3's 8 MiB, four
+/// windows): a 64 MiB object is then 32 jobs to share between
 /// the workers, and the buffers zstd keeps per worker stay a few MiB. Each
 /// job starts with the end of the one before as history (zstd's overlap),
 /// so the ratio stays close to one stream's; the landed sizes are in
-/// docs/bench/results.md, "Output compression".
+/// docs/bench/results.md, "The deployed path".
 pub(crate) const JOB_SIZE: u32 = 2 << 20;
 
 /// A compression context's tables at each level 1 to 19, in MiB rounded

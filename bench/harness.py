@@ -674,50 +674,36 @@ class Bench:
             os.link(full["path"], source / full["path"].name)
         except OSError:
             shutil.copyfile(full["path"], source / full["path"].name)
+
+        def backfill(name: str, what: str, record: dict, cores: int, cpus, args: list) -> dict:
+            """`protoland backfill` of the data file with `args`, into a landing directory of its own."""
+            return {
+                "key": f"protoland_{name}_{cores}",
+                "label": f"protoland backfill, {what}, {cores} core{'s' if cores > 1 else ''}",
+                "record": {**record, "cores": cores},
+                "cpus": cpus,
+                "input": full,
+                "landing": work / f"landing-{name}-{cores}",
+                "argv": [
+                    self.bin("protoland"), "backfill", source, "-s", d["schema"], "-m", d["message"],
+                    "-f", "varint", *args, "--metrics", "off",
+                ],
+            }
+
         c = []
         for output in OUTPUTS:
             for cores, cpus in ((1, {0}), (2, None)):
-                c.append({
-                    "key": f"protoland_{output}_{cores}",
-                    "label": f"protoland backfill, {output} output, {cores} core{'s' if cores > 1 else ''}",
-                    "record": {"output": output, "cores": cores},
-                    "cpus": cpus,
-                    "input": full,
-                    "landing": work / f"landing-{output}-{cores}",
-                    "argv": [
-                        self.bin("protoland"), "backfill", source, "-s", d["schema"], "-m", d["message"],
-                        "-f", "varint", "--output-compression", output, "--metrics", "off",
-                    ],
-                })
+                c.append(backfill(output, f"{output} output", {"output": output}, cores, cpus,
+                                  ["--output-compression", output]))
         for output, level in OTHER_LEVELS.items():
-            c.append({
-                "key": f"protoland_{output}_level{level}_1",
-                "label": f"protoland backfill, {output} output level {level}, 1 core",
-                "record": {"output": output, "level": level, "cores": 1},
-                "cpus": {0},
-                "input": full,
-                "landing": work / f"landing-{output}-level{level}",
-                "argv": [
-                    self.bin("protoland"), "backfill", source, "-s", d["schema"], "-m", d["message"],
-                    "-f", "varint", "--output-compression", output, "--output-level", str(level),
-                    "--metrics", "off",
-                ],
-            })
+            c.append(backfill(f"{output}_level{level}", f"{output} output level {level}",
+                              {"output": output, "level": level}, 1, {0},
+                              ["--output-compression", output, "--output-level", str(level)]))
         ok, out = sh([self.bin("protoland"), "backfill", "--help"])
         if ok and "--output-format" in out:
             for cores, cpus in ((1, {0}), (2, None)):
-                c.append({
-                    "key": f"protoland_parquet_{cores}",
-                    "label": f"protoland backfill, Parquet output, {cores} core{'s' if cores > 1 else ''}",
-                    "record": {"output": "parquet", "cores": cores},
-                    "cpus": cpus,
-                    "input": full,
-                    "landing": work / f"landing-parquet-{cores}",
-                    "argv": [
-                        self.bin("protoland"), "backfill", source, "-s", d["schema"], "-m", d["message"],
-                        "-f", "varint", "--output-format", "parquet", "--metrics", "off",
-                    ],
-                })
+                c.append(backfill("parquet", "Parquet output", {"output": "parquet"}, cores, cpus,
+                                  ["--output-format", "parquet"]))
         else:
             self.not_measured("Parquet landing", "`protoland backfill --output-format` does not exist")
         if sh([self.python, "-c", "import protarrow, pyarrow.parquet"])[0]:

@@ -228,7 +228,10 @@ impl Pipeline {
     }
 
     /// Runs objects concurrently (bounded), respecting the deadline; every
-    /// object gets an outcome, a panic included.
+    /// object gets an outcome, a panic included. Objects start in the
+    /// batch's order: a permit is taken before an object's task is spawned,
+    /// so which objects are left unstarted near the deadline is always the
+    /// batch's tail, not whichever tasks the scheduler polled last.
     async fn run_objects(
         &self,
         objects: &[ObjectRef],
@@ -238,11 +241,14 @@ impl Pipeline {
         let permits = Arc::new(Semaphore::new(self.inner.settings.concurrency));
         let mut tasks = Vec::with_capacity(objects.len());
         for object in objects {
+            let permit = Arc::clone(&permits)
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             let pipeline = self.clone();
             let object = object.clone();
-            let permits = Arc::clone(&permits);
             tasks.push(tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
+                let _permit = permit;
                 pipeline.process(&object, None, deadline).await
             }));
         }

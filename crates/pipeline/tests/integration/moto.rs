@@ -381,7 +381,7 @@ fn aborts_the_multipart_upload_when_a_part_fails() {
 fn stops_starting_objects_when_the_deadline_is_near() {
     needs_moto!();
     runtime_test(async {
-        let Stack { moto, raw, .. } = Stack::start();
+        let Stack { moto, raw, landing } = Stack::start();
         let proxy = FaultProxy::start(moto.port).await;
         for key in ["clicks/1.pb", "clicks/2.pb", "clicks/3.pb"] {
             put(&raw, key, click(1, 1)).await;
@@ -412,6 +412,8 @@ fn stops_starting_objects_when_the_deadline_is_near() {
             tokio::time::Instant::now() < deadline,
             "answered before the deadline"
         );
+        // Objects start in the batch's order, so the one that ran is the first.
+        assert_eq!(keys(&landing).await, ["ndjson/clicks/1.pb.ndjson.gz"]);
     });
 }
 

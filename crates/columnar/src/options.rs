@@ -3,6 +3,39 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// An option chosen by name: `NAMES` (every name, in the variants'
+/// order), `Display` (the name) and `FromStr` (the name in any ASCII
+/// case, else `$error` holding what was given), from one table of
+/// variants and names.
+macro_rules! named {
+    ($type:ident, $error:ident, $($variant:ident = $name:literal),+ $(,)?) => {
+        impl $type {
+            /// The names [`FromStr`] accepts and [`Display`](fmt::Display) prints.
+            pub const NAMES: [&'static str; [$($name),+].len()] = [$($name),+];
+        }
+
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $($type::$variant => $name,)+
+                })
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = $error;
+
+            /// Parses one of the names, ignoring ASCII case.
+            fn from_str(s: &str) -> Result<$type, $error> {
+                $(if s.eq_ignore_ascii_case($name) {
+                    return Ok($type::$variant);
+                })+
+                Err($error(s.to_owned()))
+            }
+        }
+    };
+}
+
 /// How Parquet data pages are compressed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum PageCompression {
@@ -19,22 +52,8 @@ pub enum PageCompression {
 }
 
 impl PageCompression {
-    /// The names [`FromStr`] accepts and [`Display`](fmt::Display) prints.
-    pub const NAMES: [&'static str; 4] = ["zstd", "snappy", "gzip", "none"];
-
     /// The zstd level of [`PageCompression::Zstd`].
     pub const ZSTD_LEVEL: i32 = 3;
-}
-
-impl fmt::Display for PageCompression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PageCompression::Zstd => "zstd",
-            PageCompression::Snappy => "snappy",
-            PageCompression::Gzip => "gzip",
-            PageCompression::None => "none",
-        })
-    }
 }
 
 /// A compression name that is not one of [`PageCompression::NAMES`].
@@ -42,19 +61,12 @@ impl fmt::Display for PageCompression {
 #[error("unknown Parquet compression `{0}` (expected zstd, snappy, gzip or none)")]
 pub struct UnknownCompression(pub String);
 
-impl FromStr for PageCompression {
-    type Err = UnknownCompression;
-
-    /// Parses `zstd`, `snappy`, `gzip` or `none`, ignoring ASCII case.
-    fn from_str(s: &str) -> Result<PageCompression, UnknownCompression> {
-        match s.to_ascii_lowercase().as_str() {
-            "zstd" => Ok(PageCompression::Zstd),
-            "snappy" => Ok(PageCompression::Snappy),
-            "gzip" => Ok(PageCompression::Gzip),
-            "none" => Ok(PageCompression::None),
-            _ => Err(UnknownCompression(s.to_owned())),
-        }
-    }
+named! {
+    PageCompression, UnknownCompression,
+    Zstd = "zstd",
+    Snappy = "snappy",
+    Gzip = "gzip",
+    None = "none",
 }
 
 /// How a `google.protobuf.Timestamp` becomes a column.
@@ -69,36 +81,15 @@ pub enum TimestampMode {
     Text,
 }
 
-impl TimestampMode {
-    /// The names [`FromStr`] accepts and [`Display`](fmt::Display) prints.
-    pub const NAMES: [&'static str; 2] = ["micros", "text"];
-}
-
-impl fmt::Display for TimestampMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TimestampMode::Micros => "micros",
-            TimestampMode::Text => "text",
-        })
-    }
-}
-
 /// A timestamp mode that is not one of [`TimestampMode::NAMES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown timestamp mode `{0}` (expected micros or text)")]
 pub struct UnknownTimestampMode(pub String);
 
-impl FromStr for TimestampMode {
-    type Err = UnknownTimestampMode;
-
-    /// Parses `micros` or `text`, ignoring ASCII case.
-    fn from_str(s: &str) -> Result<TimestampMode, UnknownTimestampMode> {
-        match s.to_ascii_lowercase().as_str() {
-            "micros" => Ok(TimestampMode::Micros),
-            "text" => Ok(TimestampMode::Text),
-            _ => Err(UnknownTimestampMode(s.to_owned())),
-        }
-    }
+named! {
+    TimestampMode, UnknownTimestampMode,
+    Micros = "micros",
+    Text = "text",
 }
 
 /// How [`Columns`](crate::Columns) are typed and

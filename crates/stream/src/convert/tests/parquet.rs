@@ -12,7 +12,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{Value, json};
 
 use super::super::{ConvertOptions, ConvertReport, Converter, Progress};
-use super::{assert_the_bad_message, many_clicks, with_a_bad_message};
+use super::{assert_the_bad_message, many_clicks, with_a_bad_message, with_an_oversized_message};
 use crate::error::ConvertError;
 use crate::testing::{click_plan, clicks, frame_varint, gzip};
 use crate::{OutputFormat, ParquetOptions};
@@ -185,11 +185,8 @@ fn a_bad_message_fails_with_its_index_and_offset_and_no_readable_file() {
 /// of Arrow buffers.
 #[test]
 fn a_row_over_the_line_limit_is_an_error_or_skipped() {
-    let mut messages = clicks(20);
     // 400,000 empty tags: 800 KB of wire data, 1.6 MB of list offsets.
-    messages[7] = [0x1a, 0x00].repeat(400_000);
-    let input = frame_varint(&messages);
-    let offset = frame_varint(&messages[..7]).len() as u64 + 3;
+    let (input, offset, kept) = with_an_oversized_message(400_000);
     let options = ConvertOptions {
         limits: crate::Limits {
             max_line_bytes: 64 << 10,
@@ -220,8 +217,6 @@ fn a_row_over_the_line_limit_is_an_error_or_skipped() {
     let (file, report) = to_parquet(2, &input, options);
     let report = report.unwrap();
     assert_eq!((report.messages, report.skipped), (19, 1));
-    let mut kept = messages.clone();
-    kept.remove(7);
     let expected: Vec<Value> = ndjson_rows(&frame_varint(&kept), ConvertOptions::default())
         .iter()
         .map(as_row)

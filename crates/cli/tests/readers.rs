@@ -4,9 +4,10 @@
 //! must see exactly the uncompressed output: the same bytes, or for the
 //! table readers the same table as from the plain `.ndjson`.
 //!
-//! The output is several MB, so gzip's is many chunks compressed on a pool
-//! and zstd's several jobs; it is written at two levels each, on the
-//! threads the converter picks (every core, up to 4).
+//! The output is several MB, so gzip's is many members compressed on a
+//! pool (the readers must read past the first) and zstd's several jobs;
+//! it is written at two levels each, on the threads the converter picks
+//! (every core, up to 4).
 
 // Test helpers outside `#[test]` functions: a failed setup should panic.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
@@ -16,7 +17,9 @@ use std::process::Command;
 
 use assert_cmd::Command as BinCommand;
 use protoland_stream::Framing;
-use protoland_test_kit::{CLICK_MESSAGE, CLICK_PROTO, click, frame, python, require_tools};
+use protoland_test_kit::{
+    CLICK_MESSAGE, CLICK_PROTO, click, frame, gzip_members, python, require_tools,
+};
 
 /// Messages in the input: about 7 MB of NDJSON.
 const MESSAGES: u64 = 40_000;
@@ -139,6 +142,8 @@ fn compressed_output_reads_back_in_every_reader() {
     let zstd_tool = protoland_test_kit::tools_installed(&["zstd"]);
     for (compression, _, name) in outputs {
         if compression == "gzip" {
+            let members = gzip_members(&std::fs::read(dir.path().join(name)).unwrap());
+            assert!(members > 5, "{name}: {members} members");
             tool(dir.path(), "gzip", &["-t", name]);
             assert!(
                 tool(dir.path(), "gzip", &["-dc", name]) == plain,

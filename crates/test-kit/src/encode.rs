@@ -119,6 +119,20 @@ pub fn gunzip(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// How many gzip members `data` holds, each read to its end (its CRC and
+/// length checked); panics on corrupt data or anything after the last.
+pub fn gzip_members(mut data: &[u8]) -> usize {
+    let mut members = 0;
+    while !data.is_empty() {
+        let mut decoder = flate2::bufread::GzDecoder::new(data);
+        std::io::copy(&mut decoder, &mut std::io::sink()).unwrap();
+        assert!(decoder.header().is_some(), "member {members} has no header");
+        data = decoder.into_inner();
+        members += 1;
+    }
+    members
+}
+
 /// The expected landing object content: the transcoder's output per message.
 pub fn expected_ndjson(messages: &[Vec<u8>]) -> Vec<u8> {
     let plan = click_plan();

@@ -6,9 +6,9 @@
 //! - [`FaultProxy`]: an HTTP proxy in front of it that injects S3 and SQS
 //!   failures;
 //! - test messages ([`click`], [`CLICK_PROTO`]), their framing ([`frame`]),
-//!   gzip ([`gzip`], [`gunzip`]) and expected NDJSON ([`expected_ndjson`])
-//!   or Parquet rows ([`expected_click_rows`], read back by pyarrow:
-//!   [`pyarrow_read`]);
+//!   gzip ([`gzip`], [`gunzip`], [`gzip_members`]) and expected NDJSON
+//!   ([`expected_ndjson`]) or Parquet rows ([`expected_click_rows`], read
+//!   back by pyarrow: [`pyarrow_read`]);
 //! - events as the Lambda function gets them ([`sqs_event`]).
 //!
 //! The servers come from the workspace's `.venv` (made by `scripts/test`).
@@ -28,7 +28,7 @@ mod tools;
 
 pub use crate::encode::{
     CLICK_MESSAGE, CLICK_PROTO, click, click_plan, click_schema_source, expected_ndjson, frame,
-    gunzip, gzip, gzip_at, string_field, varint,
+    gunzip, gzip, gzip_at, gzip_members, string_field, varint,
 };
 pub use crate::events::{notification, sqs_event};
 #[cfg(feature = "sqs")]

@@ -12,7 +12,10 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use protoland_test_kit::{python, require_tools, workspace_root};
+use protoland_stream::Framing;
+use protoland_test_kit::{
+    CLICK_MESSAGE, CLICK_PROTO, click, frame, gzip_members, python, require_tools, workspace_root,
+};
 use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_protoland");
@@ -54,18 +57,13 @@ fn check(mode: &str, texts: &[String]) -> Vec<Value> {
             file
         })
         .collect();
-    let out = Command::new(python())
-        .arg(root().join("crates/cli/tests/table/check.py"))
-        .arg(mode)
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "check.py {mode} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(python())
+            .arg(root().join("crates/cli/tests/table/check.py"))
+            .arg(mode)
+            .args(&files),
     );
-    let answers: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let answers: Vec<Value> = serde_json::from_slice(&out).unwrap();
     assert_eq!(answers.len(), texts.len());
     answers
 }
@@ -282,19 +280,14 @@ for f in files.file:
 fields = pool.FindMessageTypeByName(message).fields
 print(json.dumps({'json': [f.json_name for f in fields], 'proto': [f.name for f in fields]}))
 "#;
-    let out = Command::new(python())
-        .args(["-c", script])
-        .arg(root().join("examples/schema"))
-        .arg("acme/clicks.proto")
-        .arg(CLICK)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(python())
+            .args(["-c", script])
+            .arg(root().join("examples/schema"))
+            .arg("acme/clicks.proto")
+            .arg(CLICK),
     );
-    let google: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let google: Value = serde_json::from_slice(&out).unwrap();
     for (flag, key) in [(None, "json"), (Some("--proto-names"), "proto")] {
         let mut args = vec![
             "-s",
@@ -430,23 +423,29 @@ fn fails_naming_what_does_not_fit() {
 
 /// `protoland backfill` of examples/raw into `landing`, with `extra` flags.
 fn backfill(landing: &Path, extra: &[&str]) {
-    let converted = Command::new(BINARY)
-        .arg("backfill")
-        .arg(root().join("examples/raw"))
-        .arg("--landing")
-        .arg(landing)
-        .arg("-s")
-        .arg(clicks_proto())
-        .args(["-m", CLICK])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        converted.status.success(),
-        "{}",
-        String::from_utf8_lossy(&converted.stderr)
+    succeeds(
+        Command::new(BINARY)
+            .arg("backfill")
+            .arg(root().join("examples/raw"))
+            .arg("--landing")
+            .arg(landing)
+            .arg("-s")
+            .arg(clicks_proto())
+            .args(["-m", CLICK])
+            .args(extra)
+            .env("RUST_LOG", "warn"),
     );
+}
+
+/// Runs `command`; its stdout, or a panic with the command and its stderr.
+fn succeeds(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// `protoland table` for the example's objects in `format` at
@@ -524,6 +523,14 @@ fn spark_queries_the_landing_prefix_through_the_table() {
         std::fs::write(&path, decompressed(&root().join("examples/raw").join(name))).unwrap();
         raws.push(serde_json::json!({"framing": framing, "path": path}));
     }
+    // gzip output of several MB is many members: Spark (Hadoop's codec)
+    // must read past the first.
+    let (big, plain) = (
+        dir.path().join("big.ndjson.gz"),
+        dir.path().join("big.ndjson"),
+    );
+    let members = big_gzip_ndjson(dir.path(), &big, &plain);
+    assert!(members > 5, "{members} members");
     let config = dir.path().join("spark.json");
     let config_json = serde_json::json!({
         "proto_dir": root().join("examples/schema"),
@@ -531,19 +538,15 @@ fn spark_queries_the_landing_prefix_through_the_table() {
         "message": CLICK,
         "raws": raws,
         "tables": tables,
+        "texts": [{"path": big, "plain": plain}],
     });
     std::fs::write(&config, config_json.to_string()).unwrap();
-    let out = Command::new(python())
-        .arg(root().join("crates/cli/tests/table/spark_query.py"))
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "spark_query.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        Command::new(python())
+            .arg(root().join("crates/cli/tests/table/spark_query.py"))
+            .arg(&config),
     );
-    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer: Value = serde_json::from_slice(&out).unwrap();
     for (name, format, _) in landings {
         let expected = &answer["expected"][format];
         let rows = expected.as_array().unwrap();
@@ -554,6 +557,34 @@ fn spark_queries_the_landing_prefix_through_the_table() {
     // The formats differ where the mapping says they do: NDJSON leaves
     // out a double at 0 (null in the table), a Parquet column holds 0.
     assert_ne!(answer["expected"]["ndjson"], answer["expected"]["parquet"]);
+    let text = &answer["texts"][big.to_str().unwrap()];
+    assert_eq!(text["lines"], BIG_MESSAGES, "{text}");
+    assert_eq!(text["differ"], 0, "{text}");
+}
+
+/// Messages in [`big_gzip_ndjson`]'s input: about 7 MB of NDJSON.
+const BIG_MESSAGES: u64 = 40_000;
+
+/// Converts [`BIG_MESSAGES`] test clicks to gzip'd NDJSON at `gz` and
+/// plain NDJSON at `plain`; returns how many gzip members `gz` holds.
+fn big_gzip_ndjson(dir: &Path, gz: &Path, plain: &Path) -> usize {
+    let messages: Vec<Vec<u8>> = (0..BIG_MESSAGES).map(|i| click(i, 100)).collect();
+    let (proto, input) = (dir.join("click.proto"), dir.join("clicks.pb"));
+    std::fs::write(&proto, CLICK_PROTO).unwrap();
+    std::fs::write(&input, frame(&messages, Framing::Varint)).unwrap();
+    for (output, compression) in [(gz, "gzip"), (plain, "none")] {
+        succeeds(
+            Command::new(BINARY)
+                .arg("convert")
+                .arg("-s")
+                .arg(&proto)
+                .args(["-m", CLICK_MESSAGE, "-f", "varint"])
+                .args(["--output-compression", compression, "-o"])
+                .arg(output)
+                .arg(&input),
+        );
+    }
+    gzip_members(&std::fs::read(gz).unwrap())
 }
 
 /// Every file under `dir`, as a path relative to it with `/` separators.

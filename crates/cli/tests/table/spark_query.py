@@ -11,9 +11,12 @@ under the import root PROTO_DIR) and message type; "raws": [{"framing",
 "path"}], each a decompressed raw object and its framing (single, varint or
 fixed32); "tables": [{"name", "format", "ddl", "landing"}], each a landing
 directory of ndjson (plain, gzip'd or zstd-compressed) or parquet objects
-and the DDL file `protoland table` printed for it}. Prints {"spark": {name:
-rows}, "expected": {format: rows}} as JSON: one Spark session queries every
-table.
+and the DDL file `protoland table` printed for it}; "texts": [{"path",
+"plain"}], each a compressed NDJSON file and the same lines uncompressed.
+Prints {"spark": {name: rows}, "expected": {format: rows}, "texts": {path:
+{"lines", "differ"}}} as JSON: one Spark session queries every table and
+reads every text, `lines` counting its lines and `differ` those not in the
+plain file or missing from it (multiset difference, both ways).
 
 Spark reads the files with the DDL's own column types (for NDJSON in
 FAILFAST mode: a value that does not fit its column's type fails the query
@@ -112,8 +115,9 @@ def frames(data, framing):
         at += size
 
 
-def spark_rows(tables):
-    """{name: the query's rows over that table}, in one Spark session."""
+def spark_rows(tables, texts):
+    """({name: the query's rows over that table}, {path: its lines and how
+    many differ from the plain file's}), in one Spark session."""
     import sqlglot
     from pyspark.sql import SparkSession
     from sqlglot import exp
@@ -140,7 +144,15 @@ def spark_rows(tables):
                 spark.sql("CREATE TABLE landing (%s) USING %s %s LOCATION '%s'"
                           % (columns, using, options, table['landing']))
                 answers[table['name']] = [row.asDict() for row in spark.sql(QUERY).collect()]
-            return answers
+            read = {}
+            for text in texts:
+                # Hadoop's codec, chosen by the .gz extension, as for the tables.
+                lines, plain = spark.read.text(text['path']), spark.read.text(text['plain'])
+                read[text['path']] = {
+                    'lines': lines.count(),
+                    'differ': lines.exceptAll(plain).count() + plain.exceptAll(lines).count(),
+                }
+            return answers, read
         finally:
             spark.stop()
 
@@ -151,7 +163,8 @@ def main():
     config = json.load(open(sys.argv[1]))
     msgs = messages(config['proto_dir'], config['proto'], config['message'], config['raws'])
     formats = sorted({t['format'] for t in config['tables']})
-    print(json.dumps({'spark': spark_rows(config['tables']),
+    answers, texts = spark_rows(config['tables'], config.get('texts', []))
+    print(json.dumps({'spark': answers, 'texts': texts,
                       'expected': {fmt: expected(msgs, fmt) for fmt in formats}}))
 
 

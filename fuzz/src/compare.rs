@@ -112,6 +112,14 @@ pub enum Allowed {
     /// `"value": {}` as for the well-known types. Allowed only for that
     /// type and exactly those two texts.
     AnyHoldingEmpty,
+    /// An `Any` whose type URL names its type with a leading dot
+    /// (`type.googleapis.com/.google.protobuf.UInt32Value`): Google's
+    /// printer looks the name after the last `/` up as it is, finds no type
+    /// and refuses the message ("Can not find message descriptor by
+    /// type_url"), so protoland fails; prost-reflect resolves it as a fully
+    /// qualified name and prints the value. Allowed only when protoland's
+    /// error is about an unresolvable type URL whose name starts with `.`.
+    AnyTypeUrlLeadingDot,
 }
 
 pub struct Comparer<'a> {

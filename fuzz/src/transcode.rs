@@ -277,6 +277,14 @@ pub fn run(data: &[u8]) -> Outcome {
             outcome.allowed.push(Allowed::TimeOutOfRange);
             return outcome;
         }
+        if matches!(
+            &e.kind,
+            ErrorKind::UnresolvableAny(url)
+                if url.rsplit('/').next().is_some_and(|name| name.starts_with('.'))
+        ) {
+            outcome.allowed.push(Allowed::AnyTypeUrlLeadingDot);
+            return outcome;
+        }
         let field_mask = matches!(
             &e.kind,
             ErrorKind::InvalidWellKnown { type_name, .. } if type_name.ends_with("FieldMask")

@@ -113,8 +113,12 @@ impl Spare {
         Spare::take(&mut self.data, CHUNK)
     }
 
+    /// An output buffer, its length kept from its last use: [`member`]
+    /// writes over it rather than zeroing a megabyte first.
     fn out(&mut self) -> Vec<u8> {
-        Spare::take(&mut self.outs, OUT_BOUND)
+        self.outs
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(OUT_BOUND))
     }
 
     #[cfg(test)]
@@ -145,7 +149,8 @@ struct Job {
 struct Done {
     data: Vec<u8>,
     out: Vec<u8>,
-    result: Result<(), String>,
+    /// The member's length at the start of `out`, or why it failed.
+    result: Result<usize, String>,
 }
 
 /// A libdeflate compressor at `level` (1 to 9, checked before).
@@ -229,8 +234,8 @@ impl<W: Write> ParallelGzip<W> {
                 let mut out = self.spare.out();
                 let result = member(compressor, &self.chunk, &mut out);
                 self.chunk.clear();
-                result.map_err(io::Error::other)?;
-                self.inner.write_all(&out)?;
+                let len = result.map_err(io::Error::other)?;
+                self.inner.write_all(&out[..len])?;
                 self.spare.outs.push(out);
             }
             Engine::Pool(pool) => {
@@ -374,8 +379,8 @@ impl Pool {
 
 /// Writes a compressed chunk and keeps its buffers.
 fn write_done<W: Write>(done: Done, inner: &mut W, spare: &mut Spare) -> io::Result<()> {
-    done.result.map_err(io::Error::other)?;
-    inner.write_all(&done.out)?;
+    let len = done.result.map_err(io::Error::other)?;
+    inner.write_all(&done.out[..len])?;
     spare.data.push(done.data);
     spare.outs.push(done.out);
     Ok(())
@@ -414,15 +419,15 @@ fn work(queue: &Receiver<Job>, level: u32) {
     }
 }
 
-/// Compresses `data` into `out` (replaced) as one gzip member.
-fn member(compressor: &mut Compressor, data: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    out.clear();
-    out.resize(compressor.gzip_compress_bound(data.len()), 0);
-    match compressor.gzip_compress(data, out) {
-        Ok(n) => {
-            out.truncate(n);
-            Ok(())
-        }
-        Err(e) => Err(format!("gzip compression failed: {e}")),
+/// Compresses `data` as one gzip member at the start of `out`, which is
+/// grown to libdeflate's bound if shorter (and otherwise overwritten, not
+/// cleared); returns the member's length.
+fn member(compressor: &mut Compressor, data: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
+    let bound = compressor.gzip_compress_bound(data.len());
+    if out.len() < bound {
+        out.resize(bound, 0);
     }
+    compressor
+        .gzip_compress(data, out)
+        .map_err(|e| format!("gzip compression failed: {e}"))
 }

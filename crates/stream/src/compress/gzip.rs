@@ -23,6 +23,13 @@
 //! same output. One thread compresses on the calling thread (no pool);
 //! more start a pool that holds at most two chunks per thread, compressed
 //! or waiting, so memory stays bounded whatever the writer behind is doing.
+//!
+//! The `gzp` crate compresses in parallel too, and its Mgzip format is
+//! members like these (with the block size in an extra header field), by
+//! libdeflate; but its 1.0.1 builds zlib-ng through cmake (`libz-ng-sys`)
+//! whatever features are chosen, a toolchain the Lambda package's cross
+//! build does not otherwise need, so the pool is written here. gzp 2.0,
+//! released since, has not been evaluated.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};

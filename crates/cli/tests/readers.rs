@@ -8,6 +8,10 @@
 //! pool (the readers must read past the first) and zstd's several jobs;
 //! it is written at two levels each, on the threads the converter picks
 //! (every core, up to 4).
+//!
+//! The same messages as Parquet: pyarrow and DuckDB read back the rows
+//! the mapping gives, from columns that outgrew their dictionaries and
+//! went on in the delta encodings.
 
 // Test helpers outside `#[test]` functions: a failed setup should panic.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
@@ -16,9 +20,8 @@ use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::Command as BinCommand;
-use protoland_stream::Framing;
 use protoland_test_kit::{
-    CLICK_MESSAGE, CLICK_PROTO, click, frame, gzip_members, python, require_tools,
+    CLICK_MESSAGE, click_files, expected_click_rows, gzip_members, python, require_tools,
 };
 
 /// Messages in the input: about 7 MB of NDJSON.
@@ -109,13 +112,7 @@ fn tool(dir: &Path, program: &str, args: &[&str]) -> Vec<u8> {
 fn compressed_output_reads_back_in_every_reader() {
     require_tools!("python", "gzip");
     let dir = tempfile::tempdir().unwrap();
-    let messages: Vec<Vec<u8>> = (0..MESSAGES).map(|i| click(i, 100)).collect();
-    std::fs::write(dir.path().join("click.proto"), CLICK_PROTO).unwrap();
-    std::fs::write(
-        dir.path().join("clicks.pb"),
-        frame(&messages, Framing::Varint),
-    )
-    .unwrap();
+    click_files(dir.path(), MESSAGES);
     convert(dir.path(), &[], "plain.ndjson");
     let plain = std::fs::read(dir.path().join("plain.ndjson")).unwrap();
     assert!(
@@ -173,5 +170,55 @@ fn compressed_output_reads_back_in_every_reader() {
         assert_eq!(r["duckdb_differ"], 0, "{name}: {r}");
         assert_eq!(r["pyarrow_rows"], MESSAGES, "{name}: {r}");
         assert_eq!(r["pyarrow_same"], true, "{name}: {r}");
+    }
+}
+
+/// Reads a Parquet file with pyarrow and with DuckDB; prints
+/// {"pyarrow": rows, "duckdb": rows, "encodings": [every column chunk's
+/// encodings]}, each row an object of column names.
+const READ_PARQUET: &str = r#"
+import json, sys
+import duckdb, pyarrow.parquet as pq
+
+path = sys.argv[1]
+f = pq.ParquetFile(path)
+con = duckdb.connect()
+cursor = con.execute(f"SELECT * FROM read_parquet('{path}')")
+names = [d[0] for d in cursor.description]
+meta = f.metadata
+print(json.dumps({
+    "pyarrow": f.read().to_pylist(),
+    "duckdb": [dict(zip(names, row)) for row in cursor.fetchall()],
+    "encodings": sorted({e for g in range(meta.num_row_groups)
+                         for c in range(meta.num_columns)
+                         for e in meta.row_group(g).column(c).encodings}),
+}))
+"#;
+
+#[test]
+fn parquet_output_reads_back_in_pyarrow_and_duckdb() {
+    require_tools!("python");
+    let dir = tempfile::tempdir().unwrap();
+    let messages = click_files(dir.path(), MESSAGES);
+    convert(
+        dir.path(),
+        &["--output-format", "parquet"],
+        "clicks.parquet",
+    );
+    let python = python();
+    let report = tool(
+        dir.path(),
+        python.to_str().unwrap(),
+        &["-c", READ_PARQUET, "clicks.parquet"],
+    );
+    let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    // 40,000 distinct URLs and user IDs outgrow their dictionaries.
+    let encodings = report["encodings"].to_string();
+    for encoding in ["DELTA_BYTE_ARRAY", "DELTA_BINARY_PACKED", "RLE_DICTIONARY"] {
+        assert!(encodings.contains(encoding), "{encoding}: {encodings}");
+    }
+    let expected = serde_json::Value::Array(expected_click_rows(&messages));
+    for reader in ["pyarrow", "duckdb"] {
+        assert!(report[reader] == expected, "{reader} reads other rows");
     }
 }

@@ -59,7 +59,7 @@ mod values;
 
 pub use decode::RowsBuilder;
 pub use error::ColumnarError;
-pub use file::{CREATED_BY, ParquetFile};
+pub use file::{CREATED_BY, DICTIONARY_PAGE_BYTES, ParquetFile};
 pub use options::{
     BadMaxDepth, PageCompression, ParquetOptions, TimestampMode, UnknownCompression,
     UnknownTimestampMode,

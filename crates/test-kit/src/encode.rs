@@ -2,6 +2,7 @@
 //! bytes, framed as varint or fixed32 streams, gzip in and out, and the
 //! NDJSON the transcoder gives for them.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use protoland_pipeline_core::SchemaSource;
@@ -80,6 +81,17 @@ pub fn click(i: u64, pad: usize) -> Vec<u8> {
     varint(5 << 3, &mut out);
     varint(i % 3, &mut out);
     out
+}
+
+/// Writes `click.proto` ([`CLICK_PROTO`]) and `clicks.pb` into `dir`:
+/// clicks 0 to `count` (text of 100 characters each) as one varint stream,
+/// what `protoland convert -s click.proto -m acme.test.Click -f varint
+/// clicks.pb` reads there. Returns the messages.
+pub fn click_files(dir: &Path, count: u64) -> Vec<Vec<u8>> {
+    let messages: Vec<Vec<u8>> = (0..count).map(|i| click(i, 100)).collect();
+    std::fs::write(dir.join("click.proto"), CLICK_PROTO).unwrap();
+    std::fs::write(dir.join("clicks.pb"), frame(&messages, Framing::Varint)).unwrap();
+    messages
 }
 
 /// `messages` as one stream in `framing` (no prefixes for the others).

@@ -5,7 +5,8 @@
 //!   buckets ([`store`], [`put`], [`get`], [`keys`]);
 //! - [`FaultProxy`]: an HTTP proxy in front of it that injects S3 and SQS
 //!   failures;
-//! - test messages ([`click`], [`CLICK_PROTO`]), their framing ([`frame`]),
+//! - test messages ([`click`], [`CLICK_PROTO`]; as files: [`click_files`]),
+//!   their framing ([`frame`]),
 //!   gzip ([`gzip`], [`gunzip`], [`gzip_members`]) and expected NDJSON
 //!   ([`expected_ndjson`]) or Parquet rows ([`expected_click_rows`], read
 //!   back by pyarrow: [`pyarrow_read`]);
@@ -27,8 +28,8 @@ mod proxy;
 mod tools;
 
 pub use crate::encode::{
-    CLICK_MESSAGE, CLICK_PROTO, click, click_plan, click_schema_source, expected_ndjson, frame,
-    gunzip, gzip, gzip_at, gzip_members, string_field, varint,
+    CLICK_MESSAGE, CLICK_PROTO, click, click_files, click_plan, click_schema_source,
+    expected_ndjson, frame, gunzip, gzip, gzip_at, gzip_members, string_field, varint,
 };
 pub use crate::events::{notification, sqs_event};
 #[cfg(feature = "sqs")]

@@ -12,9 +12,9 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use protoland_stream::Framing;
 use protoland_test_kit::{
-    CLICK_MESSAGE, CLICK_PROTO, click, frame, gzip_members, python, require_tools, workspace_root,
+    CLICK_MESSAGE, click_files, expected_click_rows, gzip_members, python, require_tools,
+    workspace_root,
 };
 use serde_json::Value;
 
@@ -524,13 +524,10 @@ fn spark_queries_the_landing_prefix_through_the_table() {
         raws.push(serde_json::json!({"framing": framing, "path": path}));
     }
     // gzip output of several MB is many members: Spark (Hadoop's codec)
-    // must read past the first.
-    let (big, plain) = (
-        dir.path().join("big.ndjson.gz"),
-        dir.path().join("big.ndjson"),
-    );
-    let members = big_gzip_ndjson(dir.path(), &big, &plain);
-    assert!(members > 5, "{members} members");
+    // must read past the first. The same messages as Parquet outgrow
+    // their columns' dictionaries: Spark must read the delta encodings.
+    let big = Big::write(dir.path());
+    assert!(big.members > 5, "{} members", big.members);
     let config = dir.path().join("spark.json");
     let config_json = serde_json::json!({
         "proto_dir": root().join("examples/schema"),
@@ -538,7 +535,8 @@ fn spark_queries_the_landing_prefix_through_the_table() {
         "message": CLICK,
         "raws": raws,
         "tables": tables,
-        "texts": [{"path": big, "plain": plain}],
+        "texts": [{"path": big.gz, "plain": big.plain}],
+        "parquets": [big.parquet],
     });
     std::fs::write(&config, config_json.to_string()).unwrap();
     let out = succeeds(
@@ -557,34 +555,59 @@ fn spark_queries_the_landing_prefix_through_the_table() {
     // The formats differ where the mapping says they do: NDJSON leaves
     // out a double at 0 (null in the table), a Parquet column holds 0.
     assert_ne!(answer["expected"]["ndjson"], answer["expected"]["parquet"]);
-    let text = &answer["texts"][big.to_str().unwrap()];
+    let text = &answer["texts"][big.gz.to_str().unwrap()];
     assert_eq!(text["lines"], BIG_MESSAGES, "{text}");
     assert_eq!(text["differ"], 0, "{text}");
+    let rows = &answer["parquets"][big.parquet.to_str().unwrap()];
+    assert!(
+        *rows == Value::Array(expected_click_rows(&big.messages)),
+        "Spark reads other rows from {}",
+        big.parquet.display()
+    );
 }
 
-/// Messages in [`big_gzip_ndjson`]'s input: about 7 MB of NDJSON.
+/// Messages in [`Big`]'s input: about 7 MB of NDJSON.
 const BIG_MESSAGES: u64 = 40_000;
 
-/// Converts [`BIG_MESSAGES`] test clicks to gzip'd NDJSON at `gz` and
-/// plain NDJSON at `plain`; returns how many gzip members `gz` holds.
-fn big_gzip_ndjson(dir: &Path, gz: &Path, plain: &Path) -> usize {
-    let messages: Vec<Vec<u8>> = (0..BIG_MESSAGES).map(|i| click(i, 100)).collect();
-    let (proto, input) = (dir.join("click.proto"), dir.join("clicks.pb"));
-    std::fs::write(&proto, CLICK_PROTO).unwrap();
-    std::fs::write(&input, frame(&messages, Framing::Varint)).unwrap();
-    for (output, compression) in [(gz, "gzip"), (plain, "none")] {
-        succeeds(
-            Command::new(BINARY)
-                .arg("convert")
-                .arg("-s")
-                .arg(&proto)
-                .args(["-m", CLICK_MESSAGE, "-f", "varint"])
-                .args(["--output-compression", compression, "-o"])
-                .arg(output)
-                .arg(&input),
-        );
+/// [`BIG_MESSAGES`] test clicks converted by `protoland convert` to gzip'd
+/// NDJSON (`gz`, of `members` gzip members), plain NDJSON (`plain`) and
+/// Parquet (`parquet`).
+struct Big {
+    messages: Vec<Vec<u8>>,
+    gz: PathBuf,
+    plain: PathBuf,
+    parquet: PathBuf,
+    members: usize,
+}
+
+impl Big {
+    fn write(dir: &Path) -> Big {
+        let messages = click_files(dir, BIG_MESSAGES);
+        let big = Big {
+            messages,
+            gz: dir.join("big.ndjson.gz"),
+            plain: dir.join("big.ndjson"),
+            parquet: dir.join("big.parquet"),
+            members: 0,
+        };
+        for (output, options) in [
+            (&big.gz, ["--output-compression", "gzip"]),
+            (&big.plain, ["--output-compression", "none"]),
+            (&big.parquet, ["--output-format", "parquet"]),
+        ] {
+            succeeds(
+                Command::new(BINARY)
+                    .current_dir(dir)
+                    .args(["convert", "-s", "click.proto", "-m", CLICK_MESSAGE])
+                    .args(["-f", "varint", "-o"])
+                    .arg(output)
+                    .args(options)
+                    .arg("clicks.pb"),
+            );
+        }
+        let members = gzip_members(&std::fs::read(&big.gz).unwrap());
+        Big { members, ..big }
     }
-    gzip_members(&std::fs::read(gz).unwrap())
 }
 
 /// Every file under `dir`, as a path relative to it with `/` separators.

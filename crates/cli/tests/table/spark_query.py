@@ -12,11 +12,14 @@ under the import root PROTO_DIR) and message type; "raws": [{"framing",
 fixed32); "tables": [{"name", "format", "ddl", "landing"}], each a landing
 directory of ndjson (plain, gzip'd or zstd-compressed) or parquet objects
 and the DDL file `protoland table` printed for it}; "texts": [{"path",
-"plain"}], each a compressed NDJSON file and the same lines uncompressed.
+"plain"}], each a compressed NDJSON file and the same lines uncompressed;
+"parquets": [path], Parquet files to read whole.
 Prints {"spark": {name: rows}, "expected": {format: rows}, "texts": {path:
-{"lines", "differ"}}} as JSON: one Spark session queries every table and
-reads every text, `lines` counting its lines and `differ` those not in the
-plain file or missing from it (multiset difference, both ways).
+{"lines", "differ"}}, "parquets": {path: rows}} as JSON: one Spark session
+queries every table, reads every text, `lines` counting its lines and
+`differ` those not in the plain file or missing from it (multiset
+difference, both ways), and reads every Parquet file with its own schema
+(each row an object of column names, in the file's order).
 
 Spark reads the files with the DDL's own column types (for NDJSON in
 FAILFAST mode: a value that does not fit its column's type fails the query
@@ -115,9 +118,10 @@ def frames(data, framing):
         at += size
 
 
-def spark_rows(tables, texts):
+def spark_rows(tables, texts, parquets):
     """({name: the query's rows over that table}, {path: its lines and how
-    many differ from the plain file's}), in one Spark session."""
+    many differ from the plain file's}, {path: the Parquet file's rows}),
+    in one Spark session."""
     import sqlglot
     from pyspark.sql import SparkSession
     from sqlglot import exp
@@ -152,7 +156,10 @@ def spark_rows(tables, texts):
                     'lines': lines.count(),
                     'differ': lines.exceptAll(plain).count() + plain.exceptAll(lines).count(),
                 }
-            return answers, read
+            # One file, smaller than a split: one task reads it in order.
+            files = {path: [row.asDict(recursive=True) for row in spark.read.parquet(path).collect()]
+                     for path in parquets}
+            return answers, read, files
         finally:
             spark.stop()
 
@@ -163,8 +170,9 @@ def main():
     config = json.load(open(sys.argv[1]))
     msgs = messages(config['proto_dir'], config['proto'], config['message'], config['raws'])
     formats = sorted({t['format'] for t in config['tables']})
-    answers, texts = spark_rows(config['tables'], config.get('texts', []))
-    print(json.dumps({'spark': answers, 'texts': texts,
+    answers, texts, files = spark_rows(config['tables'], config.get('texts', []),
+                                       config.get('parquets', []))
+    print(json.dumps({'spark': answers, 'texts': texts, 'parquets': files,
                       'expected': {fmt: expected(msgs, fmt) for fmt in formats}}))
 
 

@@ -4,8 +4,10 @@
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use protoland_columnar::{PageCompression, ParquetFile, ParquetOptions, RowsBuilder};
+use parquet::basic::{Compression, Encoding};
+use protoland_columnar::{
+    DICTIONARY_PAGE_BYTES, PageCompression, ParquetFile, ParquetOptions, RowsBuilder,
+};
 
 use crate::support::{columns, message, wire};
 
@@ -68,19 +70,24 @@ fn read(bytes: Vec<u8>) -> (Vec<RecordBatch>, parquet::file::metadata::ParquetMe
     (batches, meta)
 }
 
-#[test]
-fn writes_what_it_reads_back_with_zstd_dictionaries_and_statistics() {
-    let messages = events(300);
-    let (bytes, _) = write(&ParquetOptions::default(), &messages, 64);
+/// Writes `messages` with the default options in batches of
+/// `batch_rows`, reads the file back, checks that it holds the rows the
+/// builder made of them, and returns its metadata.
+fn round_trip(messages: &[Vec<u8>], batch_rows: usize) -> parquet::file::metadata::ParquetMetaData {
+    let (bytes, _) = write(&ParquetOptions::default(), messages, batch_rows);
     let (batches, meta) = read(bytes);
     let c = columns(EVENTS, "Event");
     let mut rows = RowsBuilder::new(&c);
-    for m in &messages {
+    for m in messages {
         rows.append(m).unwrap();
     }
-    let expected = rows.finish();
-    let got = arrow_select_concat(&batches);
-    assert_eq!(got, expected);
+    assert_eq!(arrow_select_concat(&batches), rows.finish());
+    meta
+}
+
+#[test]
+fn writes_what_it_reads_back_with_zstd_dictionaries_and_statistics() {
+    let meta = round_trip(&events(300), 64);
     assert_eq!(
         meta.file_metadata().created_by(),
         Some(protoland_columnar::CREATED_BY)
@@ -96,6 +103,36 @@ fn writes_what_it_reads_back_with_zstd_dictionaries_and_statistics() {
         user.statistics()
             .is_some_and(|s| s.min_bytes_opt().is_some())
     );
+}
+
+/// Columns of more distinct values than [`DICTIONARY_PAGE_BYTES`] holds
+/// go on in their fallback encodings, and the file still reads back as
+/// written; a column of few values keeps its dictionary.
+#[test]
+fn columns_outgrowing_the_dictionary_go_on_in_delta_encodings() {
+    // As many distinct timestamps (8 bytes each) and attribute values
+    // (`v0`, `v1`, … and a 4-byte length) as make twice the page.
+    let meta = round_trip(&events(DICTIONARY_PAGE_BYTES / 4), 1000);
+    let rg = meta.row_group(0);
+    let encodings = |path: &str| -> Vec<Encoding> {
+        let column = (0..rg.num_columns())
+            .map(|i| rg.column(i))
+            .find(|c| c.column_path().string() == path)
+            .unwrap_or_else(|| panic!("no column {path}"));
+        column.encodings().collect()
+    };
+    let at = encodings("at");
+    assert!(at.contains(&Encoding::DELTA_BINARY_PACKED), "{at:?}");
+    let values = encodings("attrs.key_value.value");
+    assert!(values.contains(&Encoding::DELTA_BYTE_ARRAY), "{values:?}");
+    for few in ["user", "attrs.key_value.key"] {
+        let kept = encodings(few);
+        assert!(kept.contains(&Encoding::RLE_DICTIONARY), "{few}: {kept:?}");
+        assert!(
+            !kept.contains(&Encoding::DELTA_BYTE_ARRAY),
+            "{few}: {kept:?}"
+        );
+    }
 }
 
 fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {

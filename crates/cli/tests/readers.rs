@@ -19,9 +19,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use assert_cmd::Command as BinCommand;
 use protoland_test_kit::{
-    CLICK_MESSAGE, click_files, expected_click_rows, gzip_members, python, require_tools,
+    click_files, convert_click_files, expected_click_rows, gzip_members, python, require_tools,
 };
 
 /// Messages in the input: about 7 MB of NDJSON.
@@ -67,30 +66,10 @@ for path in paths:
 print(json.dumps(result))
 "#;
 
+/// `protoland convert` of the click files in `dir` to `output`.
 fn convert(dir: &Path, extra: &[&str], output: &str) {
-    let status = BinCommand::cargo_bin("protoland")
-        .unwrap()
-        .current_dir(dir)
-        .args([
-            "convert",
-            "-s",
-            "click.proto",
-            "-m",
-            CLICK_MESSAGE,
-            "-f",
-            "varint",
-            "-o",
-            output,
-        ])
-        .args(extra)
-        .arg("clicks.pb")
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{extra:?}: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    let protoland = Path::new(env!("CARGO_BIN_EXE_protoland"));
+    convert_click_files(protoland, dir, Path::new(output), extra);
 }
 
 /// Runs a tool in `dir`; its stdout, or a panic with its stderr.

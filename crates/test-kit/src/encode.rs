@@ -94,6 +94,27 @@ pub fn click_files(dir: &Path, count: u64) -> Vec<Vec<u8>> {
     messages
 }
 
+/// Runs `protoland convert -s click.proto -m acme.test.Click -f varint -o
+/// OUTPUT EXTRA… clicks.pb` in `dir` (the files [`click_files`] writes),
+/// with `protoland` the binary under test; panics with its stderr when it
+/// fails.
+pub fn convert_click_files(protoland: &Path, dir: &Path, output: &Path, extra: &[&str]) {
+    let out = std::process::Command::new(protoland)
+        .current_dir(dir)
+        .args(["convert", "-s", "click.proto", "-m", CLICK_MESSAGE])
+        .args(["-f", "varint", "-o"])
+        .arg(output)
+        .args(extra)
+        .arg("clicks.pb")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "convert {extra:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `messages` as one stream in `framing` (no prefixes for the others).
 pub fn frame(messages: &[Vec<u8>], framing: Framing) -> Vec<u8> {
     let mut out = Vec::new();

@@ -5,7 +5,8 @@
 //!   buckets ([`store`], [`put`], [`get`], [`keys`]);
 //! - [`FaultProxy`]: an HTTP proxy in front of it that injects S3 and SQS
 //!   failures;
-//! - test messages ([`click`], [`CLICK_PROTO`]; as files: [`click_files`]),
+//! - test messages ([`click`], [`CLICK_PROTO`]; as files: [`click_files`],
+//!   converted by the CLI: [`convert_click_files`]),
 //!   their framing ([`frame`]),
 //!   gzip ([`gzip`], [`gunzip`], [`gzip_members`]) and expected NDJSON
 //!   ([`expected_ndjson`]) or Parquet rows ([`expected_click_rows`], read
@@ -29,7 +30,8 @@ mod tools;
 
 pub use crate::encode::{
     CLICK_MESSAGE, CLICK_PROTO, click, click_files, click_plan, click_schema_source,
-    expected_ndjson, frame, gunzip, gzip, gzip_at, gzip_members, string_field, varint,
+    convert_click_files, expected_ndjson, frame, gunzip, gzip, gzip_at, gzip_members, string_field,
+    varint,
 };
 pub use crate::events::{notification, sqs_event};
 #[cfg(feature = "sqs")]

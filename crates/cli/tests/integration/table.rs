@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use protoland_test_kit::{
-    CLICK_MESSAGE, click_files, expected_click_rows, gzip_members, python, require_tools,
+    click_files, convert_click_files, expected_click_rows, gzip_members, python, require_tools,
     workspace_root,
 };
 use serde_json::Value;
@@ -595,15 +595,7 @@ impl Big {
             (&big.plain, ["--output-compression", "none"]),
             (&big.parquet, ["--output-format", "parquet"]),
         ] {
-            succeeds(
-                Command::new(BINARY)
-                    .current_dir(dir)
-                    .args(["convert", "-s", "click.proto", "-m", CLICK_MESSAGE])
-                    .args(["-f", "varint", "-o"])
-                    .arg(output)
-                    .args(options)
-                    .arg("clicks.pb"),
-            );
+            convert_click_files(Path::new(BINARY), dir, output, &options);
         }
         let members = gzip_members(&std::fs::read(&big.gz).unwrap());
         Big { members, ..big }

@@ -109,15 +109,12 @@ struct Spare {
 }
 
 impl Spare {
-    fn take(list: &mut Vec<Vec<u8>>, capacity: usize) -> Vec<u8> {
-        let mut buf = list.pop().unwrap_or_default();
-        buf.clear();
-        buf.reserve(capacity);
-        buf
-    }
-
+    /// An empty input buffer with room for a chunk.
     fn data(&mut self) -> Vec<u8> {
-        Spare::take(&mut self.data, CHUNK)
+        let mut buf = self.data.pop().unwrap_or_default();
+        buf.clear();
+        buf.reserve(CHUNK);
+        buf
     }
 
     /// An output buffer, its length kept from its last use: [`member`]

@@ -704,6 +704,11 @@ class Bench:
             for cores, cpus in ((1, {0}), (2, None)):
                 c.append(backfill("parquet", "Parquet output", {"output": "parquet"}, cores, cpus,
                                   ["--output-format", "parquet"]))
+            # The zstd level the pages had before the default became 1.
+            if "--parquet-level" in out:
+                c.append(backfill("parquet_level3", "Parquet output zstd level 3",
+                                  {"output": "parquet", "level": 3}, 1, {0},
+                                  ["--output-format", "parquet", "--parquet-level", "3"]))
         else:
             self.not_measured("Parquet landing", "`protoland backfill --output-format` does not exist")
         if sh([self.python, "-c", "import protarrow, pyarrow.parquet"])[0]:

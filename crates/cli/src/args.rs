@@ -116,6 +116,11 @@ pub(crate) struct FormatArgs {
     #[arg(long, value_name = "NAME", default_value = "zstd")]
     pub(crate) parquet_compression: PageCompression,
 
+    /// Parquet page compression level: zstd 1 to 19, gzip 1 to 9
+    /// [default: zstd 1, gzip 6]
+    #[arg(long, value_name = "LEVEL")]
+    pub(crate) parquet_level: Option<u32>,
+
     /// Parquet row group size: a row group is written out once it holds
     /// this much (at least 1MiB).
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
@@ -178,8 +183,14 @@ impl FormatArgs {
                 self.parquet_row_group_bytes
             );
         }
+        if let Some(level) = self.parquet_level {
+            self.parquet_compression
+                .check_level(level)
+                .map_err(|e| anyhow::anyhow!("--parquet-level: {e}"))?;
+        }
         let parquet = ParquetOptions {
             compression: self.parquet_compression,
+            level: self.parquet_level,
             row_group_bytes: usize::try_from(self.parquet_row_group_bytes).unwrap_or(usize::MAX),
             ..self.shape.options()
         };

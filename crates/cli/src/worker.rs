@@ -127,6 +127,10 @@ pub(crate) struct PipelineArgs {
     /// Parquet page compression [zstd, snappy, gzip, none; default zstd]
     #[arg(long, env = "PROTOLAND_PARQUET_COMPRESSION", value_name = "NAME")]
     parquet_compression: Option<String>,
+    /// Parquet page compression level [zstd 1-19, gzip 1-9; default zstd
+    /// 1, gzip 6]
+    #[arg(long, env = "PROTOLAND_PARQUET_LEVEL", value_name = "LEVEL")]
+    parquet_level: Option<String>,
     /// Parquet row group size [default 64MiB, at least 1MiB]
     #[arg(long, env = "PROTOLAND_PARQUET_ROW_GROUP_BYTES", value_name = "SIZE")]
     parquet_row_group_bytes: Option<String>,
@@ -140,7 +144,7 @@ pub(crate) struct PipelineArgs {
 }
 
 /// (flag, variable) pairs, to name flags in configuration errors.
-pub(crate) const FLAGS: [(&str, &str); 30] = [
+pub(crate) const FLAGS: [(&str, &str); 31] = [
     ("--schema", vars::SCHEMA),
     ("--include", vars::INCLUDE),
     ("--message", vars::MESSAGE),
@@ -168,6 +172,7 @@ pub(crate) const FLAGS: [(&str, &str); 30] = [
     ("--metrics", vars::METRICS),
     ("--output-format", vars::OUTPUT_FORMAT),
     ("--parquet-compression", vars::PARQUET_COMPRESSION),
+    ("--parquet-level", vars::PARQUET_LEVEL),
     ("--parquet-row-group-bytes", vars::PARQUET_ROW_GROUP_BYTES),
     ("--parquet-max-depth", vars::PARQUET_MAX_DEPTH),
     ("--parquet-timestamps", vars::PARQUET_TIMESTAMPS),
@@ -207,6 +212,7 @@ impl PipelineArgs {
         set(vars::ENUM_NUMBERS, &self.enum_numbers);
         set(vars::OUTPUT_FORMAT, &self.output_format);
         set(vars::PARQUET_COMPRESSION, &self.parquet_compression);
+        set(vars::PARQUET_LEVEL, &self.parquet_level);
         set(vars::PARQUET_ROW_GROUP_BYTES, &self.parquet_row_group_bytes);
         set(vars::PARQUET_MAX_DEPTH, &self.parquet_max_depth);
         set(vars::PARQUET_TIMESTAMPS, &self.parquet_timestamps);

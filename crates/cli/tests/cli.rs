@@ -1023,3 +1023,27 @@ fn convert_writes_parquet_that_pyarrow_and_duckdb_read() {
     let stdout = convert(&["--output-format", "parquet"]);
     assert!(stdout == std::fs::read(&parquet).unwrap());
 }
+
+/// A Parquet page level the compression does not take is refused before
+/// anything is read, naming the flag and the range.
+#[test]
+fn convert_refuses_a_parquet_level_its_compression_lacks() {
+    let dir = fixture();
+    for (extra, words) in [
+        (
+            &["--parquet-level", "20"][..],
+            "--parquet-level: 20 is not a Parquet zstd level: expected 1 to 19",
+        ),
+        (
+            &["--parquet-compression", "snappy", "--parquet-level", "3"][..],
+            "--parquet-level: Parquet snappy pages have no level",
+        ),
+    ] {
+        let mut args = convert_args(&["--output-format", "parquet"]);
+        args.extend_from_slice(extra);
+        args.push("clicks.pb");
+        let out = run(dir.path(), &args, None);
+        assert!(out.starts_with("exit: 1\n"), "{out}");
+        assert!(out.contains(words), "{out}");
+    }
+}

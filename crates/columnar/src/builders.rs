@@ -268,12 +268,28 @@ fn end(offsets: &[i32]) -> usize {
     offsets.last().map_or(0, |&o| o as usize)
 }
 
+/// The most a column's buffer reserves for the next batch (see
+/// [`take_vec`]): a batch is cut at about 1 MiB of buffers, so only a
+/// batch grown by one large row reaches it.
+const RESERVE_BYTES: usize = 1 << 20;
+
+/// `v`'s values, leaving it empty with room for as many (up to
+/// [`RESERVE_BYTES`]): a column's next batch is about as long as its last,
+/// and growing it from nothing again copies it about once more and
+/// touches fresh pages (a few percent of writing the clickstream as
+/// Parquet).
+fn take_vec<T>(v: &mut Vec<T>) -> Vec<T> {
+    let room = v.len().min(RESERVE_BYTES / size_of::<T>().max(1));
+    std::mem::replace(v, Vec::with_capacity(room))
+}
+
 fn take<T: arrow_buffer::ArrowNativeType>(v: &mut Vec<T>) -> ScalarBuffer<T> {
-    ScalarBuffer::from(std::mem::take(v))
+    ScalarBuffer::from(take_vec(v))
 }
 
 fn take_offsets(offsets: &mut Vec<i32>) -> OffsetBuffer<i32> {
-    let o = std::mem::replace(offsets, vec![0]);
+    let o = take_vec(offsets);
+    offsets.push(0);
     OffsetBuffer::new(ScalarBuffer::from(o))
 }
 
@@ -315,10 +331,7 @@ fn utf8_array(
 }
 
 fn take_bytes(offsets: &mut Vec<i32>, bytes: &mut Vec<u8>) -> (OffsetBuffer<i32>, Buffer) {
-    (
-        take_offsets(offsets),
-        Buffer::from_vec(std::mem::take(bytes)),
-    )
+    (take_offsets(offsets), Buffer::from_vec(take_vec(bytes)))
 }
 
 /// Appending one value (present: its validity bit set).

@@ -92,12 +92,16 @@ impl<W: Write + Send> ParquetFile<W> {
         options: &ParquetOptions,
         out: W,
     ) -> Result<ParquetFile<W>, ColumnarError> {
+        let level = options
+            .compression
+            .effective_level(options.level)
+            .unwrap_or_default();
         let compression = match options.compression {
-            PageCompression::Zstd => {
-                Compression::ZSTD(ZstdLevel::try_new(PageCompression::ZSTD_LEVEL)?)
-            }
+            PageCompression::Zstd => Compression::ZSTD(ZstdLevel::try_new(
+                i32::try_from(level).unwrap_or(i32::MAX),
+            )?),
             PageCompression::Snappy => Compression::SNAPPY,
-            PageCompression::Gzip => Compression::GZIP(GzipLevel::default()),
+            PageCompression::Gzip => Compression::GZIP(GzipLevel::try_new(level)?),
             PageCompression::None => Compression::UNCOMPRESSED,
         };
         let row_group_bytes = options.row_group_bytes.max(1);

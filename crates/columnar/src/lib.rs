@@ -61,7 +61,7 @@ pub use decode::RowsBuilder;
 pub use error::ColumnarError;
 pub use file::{CREATED_BY, DICTIONARY_PAGE_BYTES, ParquetFile};
 pub use options::{
-    BadMaxDepth, PageCompression, ParquetOptions, TimestampMode, UnknownCompression,
+    BadLevel, BadMaxDepth, PageCompression, ParquetOptions, TimestampMode, UnknownCompression,
     UnknownTimestampMode,
 };
 pub use schema::Columns;

@@ -127,7 +127,7 @@ impl Fit {
 }
 
 /// The settings whose values make up an object's worst case.
-const LIMITS: &str = "2 x PROTOLAND_MAX_FRAME_BYTES, (transcoding threads + 1) x PROTOLAND_MAX_LINE_BYTES, PROTOLAND_MAX_ZSTD_WINDOW, 3 x PROTOLAND_PART_SIZE, the output compressor (PROTOLAND_OUTPUT_COMPRESSION, PROTOLAND_OUTPUT_LEVEL) and about 50 MiB of buffers";
+const LIMITS: &str = "2 x PROTOLAND_MAX_FRAME_BYTES, (transcoding threads + 1) x PROTOLAND_MAX_LINE_BYTES, PROTOLAND_MAX_ZSTD_WINDOW, 3 x PROTOLAND_PART_SIZE, the output compressor (PROTOLAND_OUTPUT_COMPRESSION, PROTOLAND_OUTPUT_LEVEL), for Parquet PROTOLAND_PARQUET_ROW_GROUP_BYTES and 17 MiB, and about 50 MiB of buffers";
 
 /// The objects at once that fit in `memory` bytes with `cores` cores: the
 /// configured concurrency, or the largest lower one that fits.
@@ -219,6 +219,22 @@ mod tests {
             err.to_string().contains("PROTOLAND_MAX_LINE_BYTES"),
             "{err}"
         );
+    }
+
+    /// Writing Parquet adds the row group in progress, the chunk of rows
+    /// that crossed it and the writer's working memory beside it.
+    #[test]
+    fn parquet_adds_its_row_group_and_writer() {
+        let ndjson = per_object(&settings(1), 1, 1);
+        let mut s = settings(1);
+        s.output_format = OutputFormat::Parquet;
+        let parquet = per_object(&s, 1, 1);
+        assert_eq!(parquet - ndjson, (64 << 20) + (1 << 20) + (16 << 20));
+        s.parquet.row_group_bytes = 128 << 20;
+        assert_eq!(per_object(&s, 1, 1) - parquet, 64 << 20);
+        // The template's default memory holds one such object.
+        let fit = fit(&s, 1769 << 20, 1).expect("fits");
+        assert!(fit.concurrency >= 1, "{fit:?}");
     }
 
     /// The worst case adds up what each stage may hold; a larger window,

@@ -168,6 +168,29 @@ fn the_same_rows_give_the_same_bytes() {
 }
 
 #[test]
+fn the_page_level_is_the_one_chosen() {
+    let messages = events(2000);
+    let with = |compression, level| {
+        let options = ParquetOptions {
+            compression,
+            level,
+            ..ParquetOptions::default()
+        };
+        write(&options, &messages, 500).0
+    };
+    for (compression, default) in [(PageCompression::Zstd, 1), (PageCompression::Gzip, 6)] {
+        let unset = with(compression, None);
+        assert!(
+            unset == with(compression, Some(default)),
+            "{compression}: no level is level {default}"
+        );
+        let best = with(compression, Some(9));
+        assert!(best != unset, "{compression}: level 9 wrote the same bytes");
+        assert_eq!(read(best).0, read(unset).0, "{compression}: the same rows");
+    }
+}
+
+#[test]
 fn row_groups_close_by_size_so_memory_stays_bounded() {
     let messages = events(4000);
     let options = ParquetOptions {

@@ -164,6 +164,11 @@ impl Settings {
                 .parse()
                 .map_err(|e| bad(vars::PARQUET_COMPRESSION, &v, e))?;
         }
+        if let Some(v) = get(vars::PARQUET_LEVEL) {
+            let level = parse_count(vars::PARQUET_LEVEL, &v)?;
+            // Checked against the page compression in `validate`.
+            s.parquet.level = Some(u32::try_from(level).unwrap_or(u32::MAX));
+        }
         if let Some(v) = get(vars::PARQUET_ROW_GROUP_BYTES) {
             let size = parse_size(&v).map_err(|e| bad(vars::PARQUET_ROW_GROUP_BYTES, &v, e))?;
             s.parquet.row_group_bytes = usize::try_from(size).unwrap_or(usize::MAX);
@@ -508,14 +513,16 @@ mod tests {
         let mut vars = BASE.to_vec();
         vars.extend([
             ("PROTOLAND_OUTPUT_FORMAT", "parquet"),
-            ("PROTOLAND_PARQUET_COMPRESSION", "snappy"),
+            ("PROTOLAND_PARQUET_COMPRESSION", "gzip"),
+            ("PROTOLAND_PARQUET_LEVEL", "9"),
             ("PROTOLAND_PARQUET_ROW_GROUP_BYTES", "16MiB"),
             ("PROTOLAND_PARQUET_MAX_DEPTH", "5"),
             ("PROTOLAND_PARQUET_TIMESTAMPS", "text"),
         ]);
         let s = settings(&vars).expect("valid");
         assert_eq!(s.output_format, OutputFormat::Parquet);
-        assert_eq!(s.parquet.compression, PageCompression::Snappy);
+        assert_eq!(s.parquet.compression, PageCompression::Gzip);
+        assert_eq!(s.parquet.level, Some(9));
         assert_eq!(s.parquet.row_group_bytes, 16 << 20);
         assert_eq!(s.parquet.max_depth, 5);
         assert_eq!(s.parquet.timestamps, TimestampMode::Text);
@@ -579,6 +586,11 @@ mod tests {
                 "PROTOLAND_PARQUET_COMPRESSION",
                 "lz4",
                 "unknown Parquet compression `lz4` (expected zstd, snappy, gzip or none)",
+            ),
+            (
+                "PROTOLAND_PARQUET_LEVEL",
+                "22",
+                "22 is not a Parquet zstd level: expected 1 to 19",
             ),
             (
                 "PROTOLAND_PARQUET_ROW_GROUP_BYTES",

@@ -160,7 +160,8 @@ pub struct Settings {
     /// `ndjson`); a route may choose its own (` as FORMAT`).
     pub output_format: OutputFormat,
     /// How Parquet objects are written: page compression
-    /// (`PROTOLAND_PARQUET_COMPRESSION`, default `zstd`) and row group size
+    /// (`PROTOLAND_PARQUET_COMPRESSION`, default `zstd`) and its level
+    /// (`PROTOLAND_PARQUET_LEVEL`, default zstd 1, gzip 6), row group size
     /// (`PROTOLAND_PARQUET_ROW_GROUP_BYTES`, default 64 MiB), recursion
     /// depth (`PROTOLAND_PARQUET_MAX_DEPTH`, default 3) and timestamps
     /// (`PROTOLAND_PARQUET_TIMESTAMPS`, `micros` or `text`).
@@ -313,6 +314,12 @@ impl Settings {
         }
         ParquetOptions::check_max_depth(self.parquet.max_depth)
             .map_err(|e| invalid(vars::PARQUET_MAX_DEPTH, e))?;
+        if let Some(level) = self.parquet.level {
+            self.parquet
+                .compression
+                .check_level(level)
+                .map_err(|e| invalid(vars::PARQUET_LEVEL, e))?;
+        }
         Ok(())
     }
 

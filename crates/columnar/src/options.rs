@@ -54,11 +54,11 @@ pub enum PageCompression {
 
 impl PageCompression {
     /// The zstd level of [`PageCompression::Zstd`] unless one is chosen.
-    /// 1, not the zstd CLI's 3: on the benchmark's data, level 3's pages
-    /// are 1.9% (clickstream) and 0.3% (telemetry) smaller for 25% and 10%
-    /// more CPU in the whole conversion; levels past 3 take off at most 3%
-    /// more for up to 1.5 times the CPU (docs/parquet.md, "How small the
-    /// files get").
+    /// 1, not the zstd CLI's 3: on the benchmark's data, level 3's files
+    /// are 1.9% (clickstream) and 0.3% (telemetry) smaller for 8% and 6%
+    /// more CPU in the whole conversion (`bench/run`, medians of the same
+    /// run); levels past 3 take off at most 3% more for up to 1.5 times
+    /// the CPU (docs/parquet.md, "How small the files get").
     pub const DEFAULT_ZSTD_LEVEL: u32 = 1;
     /// The gzip level of [`PageCompression::Gzip`] unless one is chosen
     /// (zlib's default).

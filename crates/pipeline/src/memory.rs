@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(per_object(&s, 1, 1) - parquet, 64 << 20);
         // The template's default memory holds one such object.
         let fit = fit(&s, 1769 << 20, 1).expect("fits");
-        assert!(fit.concurrency >= 1, "{fit:?}");
+        assert_eq!((fit.concurrency, fit.lowered_from), (1, None));
     }
 
     /// The worst case adds up what each stage may hold; a larger window,
